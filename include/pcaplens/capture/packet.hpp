@@ -1,0 +1,18 @@
+// A packet as handed over by a capture source: a view into the source's
+// buffer (valid until the source is advanced) plus where it came from.
+#pragma once
+#include <cstdint>
+
+namespace pcaplens {
+
+struct PacketView {
+    int64_t ts_ns = 0;           // capture timestamp, nanoseconds since the epoch
+    uint64_t frame = 0;          // 1-based number in the (merged) stream, as Wireshark numbers them
+    uint32_t caplen = 0;         // bytes present in `data`
+    uint32_t wirelen = 0;        // bytes the packet had on the wire (>= caplen unless the file lies)
+    int linktype = 0;            // DLT_* value of the interface the packet was captured on
+    const uint8_t* data = nullptr;
+    uint32_t file_index = 0;     // index into the list of input files
+};
+
+}  // namespace pcaplens

@@ -1,0 +1,129 @@
+// Packet sources: one capture file, several files merged by timestamp, or a
+// live interface. All deliver PacketViews in time order through one interface
+// so the rest of the pipeline never knows where packets come from.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pcaplens/capture/packet.hpp"
+
+namespace pcaplens {
+
+// Where and how a capture file was found to be damaged.
+struct CaptureDamage {
+    std::string kind;        // "truncated_record", "bad_record_header", "bad_block", "read_error"
+    uint64_t packet = 0;     // 1-based packet number within the file that could not be read
+    uint64_t offset = 0;     // byte offset in the file where the bad record starts
+    std::string message;     // what the reader said
+};
+
+// Per-file facts gathered while reading; the report's `input.files[]`.
+struct FileStats {
+    std::string path;
+    std::string format;              // "pcap", "pcap-ns", "pcapng"
+    std::set<int> link_types;        // DLT values seen
+    uint64_t packets = 0;
+    uint64_t bytes = 0;              // captured bytes
+    uint64_t wire_bytes = 0;
+    int64_t first_ts_ns = 0;
+    int64_t last_ts_ns = 0;
+    uint32_t snaplen = 0;
+    std::optional<CaptureDamage> damage;
+    uint64_t file_size = 0;
+};
+
+// Reads one file. Implementations: libpcap (pcap, pcapng single link type)
+// and pcaplens's own pcapng reader (several link types / resolutions).
+class FileReader {
+public:
+    virtual ~FileReader() = default;
+    // Next packet, or false at end of file or on damage (see stats().damage).
+    // The returned view stays valid until the next call.
+    virtual bool next(PacketView& out) = 0;
+    virtual const FileStats& stats() const = 0;
+    // Bytes of the file consumed so far (for progress reporting).
+    virtual uint64_t position() const = 0;
+};
+
+struct InputError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Opens `path` (pcap in either resolution and byte order, or pcapng);
+// throws InputError when it cannot be read at all. Every packet is returned;
+// filtering happens in the source so frame numbers stay the file's own.
+std::unique_ptr<FileReader> open_capture_file(const std::string& path);
+std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
+std::unique_ptr<FileReader> open_pcapng_file(const std::string& path);
+
+// A compiled BPF program for one link type (wraps libpcap's bpf_program).
+class BpfFilter {
+public:
+    // Throws UsageError with libpcap's message when `expr` does not compile.
+    BpfFilter(const std::string& expr, int linktype, uint32_t snaplen = 262144);
+    ~BpfFilter();
+    BpfFilter(const BpfFilter&) = delete;
+    BpfFilter& operator=(const BpfFilter&) = delete;
+    bool matches(const PacketView& p) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Any packet stream: file(s) or live.
+class PacketSource {
+public:
+    virtual ~PacketSource() = default;
+    // Next packet that passes the filter; false at the end (or on damage of
+    // the last readable file, see file_stats()).
+    virtual bool next(PacketView& out) = 0;
+    virtual std::vector<FileStats> file_stats() const = 0;
+    virtual uint64_t bytes_read() const { return 0; }
+    virtual uint64_t bytes_total() const { return 0; }
+    // Packets read before filtering, and how many the filter rejected.
+    virtual uint64_t packets_seen() const = 0;
+    virtual uint64_t packets_filtered_out() const = 0;
+    // Live sources: packets dropped by the kernel / interface (pcap_stats).
+    virtual bool is_live() const { return false; }
+    virtual uint64_t drops() const { return 0; }
+    virtual uint64_t ifdrops() const { return 0; }
+};
+
+// Several files read as one stream ordered by timestamp (stable: ties keep
+// file order), like mergecap. Frame numbers are assigned in merged order
+// before filtering, so they match Wireshark on the mergecap'd file.
+// A file that turns out damaged stops contributing at the damage; the others
+// go on.
+class MergedFileSource final : public PacketSource {
+public:
+    MergedFileSource(const std::vector<std::string>& paths, const std::string& bpf);
+    bool next(PacketView& out) override;
+    std::vector<FileStats> file_stats() const override;
+    uint64_t bytes_read() const override;
+    uint64_t bytes_total() const override { return total_; }
+    uint64_t packets_seen() const override { return frame_; }
+    uint64_t packets_filtered_out() const override { return filtered_; }
+
+private:
+    bool accept(const PacketView& p);
+    std::string bpf_;
+    std::vector<std::pair<int, std::unique_ptr<BpfFilter>>> filters_;  // per link type
+    std::vector<std::unique_ptr<FileReader>> readers_;
+    std::vector<PacketView> pending_;
+    std::vector<bool> has_pending_;
+    size_t last_ = SIZE_MAX;  // reader whose packet was handed out last (must be advanced)
+    uint64_t frame_ = 0;
+    uint64_t filtered_ = 0;
+    uint64_t total_ = 0;
+};
+
+}  // namespace pcaplens

@@ -1,0 +1,74 @@
+// HTTP/1.x on reassembled TCP streams: an incremental RFC 9112 parser per
+// direction and FIFO request/response pairing (keep-alive, pipelining,
+// capture gaps). Attaches to a connection as a StreamConsumer.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pcaplens/findings/finding.hpp"
+#include "pcaplens/tcp/stream.hpp"
+
+namespace pcaplens {
+
+struct HttpConfig {
+    uint32_t max_header_bytes = 64 * 1024;   // one header block (start line + headers)
+    uint32_t max_headers = 256;              // header lines in one block
+    uint32_t max_pipeline = 1024;            // outstanding requests per connection
+    uint32_t max_transactions = 100'000;     // kept per connection (beyond: counted only)
+    int64_t slow_response_ns = 0;            // 0: off; else http_slow_response when TTFB exceeds it
+};
+
+struct HttpTransaction {
+    // Request
+    std::string method, uri, version, host, user_agent;
+    int64_t request_ts = 0, request_end_ts = 0;   // first and last byte (0 = not seen)
+    uint64_t request_frame = 0;
+    uint64_t request_body_bytes = 0;              // decoded
+    uint64_t request_wire_body_bytes = 0;         // as on the wire (chunk framing included)
+    bool request_chunked = false;
+    bool has_request = false;
+    // Response
+    int status = 0;                               // 0 = no response
+    std::string reason, response_version, content_type;
+    int64_t response_ts = 0, response_end_ts = 0;
+    uint64_t response_frame = 0;
+    uint64_t response_body_bytes = 0;
+    uint64_t response_wire_body_bytes = 0;
+    bool response_chunked = false;
+    std::vector<int> interim_statuses;            // 1xx before the final response (100, 103, ...)
+    // Flags
+    bool pipelined = false;   // request sent before the previous response was complete
+    bool partial = false;     // a capture gap hit a body of known length
+    bool uncertain = false;   // pairing may be off after a gap in a header block
+    bool upgraded = false;    // 101 Switching Protocols: HTTP ends here
+    bool tunnel = false;      // 2xx to CONNECT: HTTP ends here
+    bool request_complete = false, response_complete = false;
+};
+
+// Parses both directions of one connection. Detects HTTP by content: if the
+// first client bytes are not a request line (and the first server bytes not a
+// status line) it goes quiet and reports nothing.
+class HttpStream final : public StreamConsumer {
+public:
+    HttpStream(const HttpConfig& cfg, uint64_t connection_id);
+    ~HttpStream() override;
+    HttpStream(const HttpStream&) = delete;
+    HttpStream& operator=(const HttpStream&) = delete;
+
+    void on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t ts_ns, uint64_t frame) override;
+    void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) override;
+    void on_end(StreamDir dir, EndReason why, int64_t ts_ns) override;
+
+    bool is_http() const;
+    uint64_t transactions_total() const;       // including those beyond max_transactions
+    std::vector<HttpTransaction> take_transactions();
+    std::vector<Finding> take_findings();      // connection and dir set; frame/ts evidence filled
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pcaplens

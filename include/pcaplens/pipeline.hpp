@@ -1,0 +1,51 @@
+// The analysis pipeline: PacketSource -> Decoder -> TcpAnalyzer -> HTTP ->
+// findings -> ReportSink. A live capture and a file analysis differ only in
+// the source.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "pcaplens/capture/source.hpp"
+#include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/http/http.hpp"
+#include "pcaplens/report/record.hpp"
+#include "pcaplens/tcp/analyzer.hpp"
+
+namespace pcaplens {
+
+struct AnalysisConfig {
+    DecoderConfig decode;
+    TcpConfig tcp;
+    HttpConfig http;
+    bool http_enabled = true;
+    uint64_t max_packets = 0;              // -c: 0 = all
+    uint32_t max_capture_findings = 1000;  // kept in the report; all are counted
+    uint32_t reorder_window = 4096;        // finished connections held to report in id order
+};
+
+struct Progress {
+    uint64_t packets = 0;
+    uint64_t bytes_read = 0, bytes_total = 0;
+    uint64_t open_connections = 0;
+};
+
+class Analysis {
+public:
+    Analysis(const AnalysisConfig& cfg, ReportSink& sink);
+    ~Analysis();
+    Analysis(const Analysis&) = delete;
+    Analysis& operator=(const Analysis&) = delete;
+
+    // Reads `source` to its end (or -c, or `stop` set), then finishes every
+    // connection and calls sink.end(). `on_progress` is called every ~64k packets.
+    void run(PacketSource& source, const RunInfo& run, const std::atomic<bool>* stop = nullptr,
+             const std::function<void(const Progress&)>& on_progress = {});
+    const Summary& summary() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pcaplens

@@ -1,0 +1,42 @@
+// Reporters: text for people, one JSON document, NDJSON (one connection per
+// line as it finishes, then a summary line). All stream: a finished
+// connection is written and forgotten.
+#pragma once
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "pcaplens/report/record.hpp"
+
+namespace pcaplens {
+
+struct ReportOptions {
+    bool timeline = false;        // ladder per connection (text) / "timeline" array (JSON)
+    bool flush_each = false;      // fflush after each record (live)
+    bool color = false;           // ANSI colour in text
+    int verbosity = 0;            // -q = -1, -v = 1
+    uint32_t max_anomalies_text = 20;  // per connection in text; the rest summarised
+    std::string tool_version;
+    // Post-filters on the report (not on packets).
+    uint64_t only_conn = 0;       // --conn ID
+    bool only_anomalous = false;
+    bool http_only = false;
+};
+
+extern const char* const kSchemaVersion;
+
+std::unique_ptr<ReportSink> make_text_reporter(std::FILE* out, const ReportOptions& opt);
+std::unique_ptr<ReportSink> make_json_reporter(std::FILE* out, const ReportOptions& opt);
+std::unique_ptr<ReportSink> make_ndjson_reporter(std::FILE* out, const ReportOptions& opt);
+
+// Shared helpers (also used by tests and the check mode).
+void write_connection_json(const ConnectionRecord& rec, const ReportOptions& opt, class JsonWriter& w);
+void write_connection_members(const ConnectionRecord& rec, const ReportOptions& opt, class JsonWriter& w);
+std::string format_ts(int64_t ns);          // "2026-11-25 13:20:01.123456" UTC
+std::string format_bytes(uint64_t n);       // "15.2 kB"
+std::string printable(std::string_view s);  // terminal-safe: control and non-UTF-8 bytes escaped
+
+// Whether a record passes the report post-filters.
+bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt);
+
+}  // namespace pcaplens

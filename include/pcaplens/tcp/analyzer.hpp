@@ -1,0 +1,70 @@
+// TcpAnalyzer: the flow table and each connection's lifecycle. Takes decoded
+// TCP segments in capture order; hands reassembled bytes to stream consumers
+// and finished connections (as plain facts) to an observer.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "pcaplens/capture/packet.hpp"
+#include "pcaplens/decode/packet.hpp"
+#include "pcaplens/findings/finding.hpp"
+#include "pcaplens/tcp/connection.hpp"
+#include "pcaplens/tcp/reassembler.hpp"
+#include "pcaplens/tcp/stream.hpp"
+
+namespace pcaplens {
+
+struct TcpConfig {
+    int64_t idle_timeout_ns = 300'000'000'000LL;  // evict after 5 min without packets (Zeek's tcp_inactivity_timeout)
+    int64_t close_linger_ns = 5'000'000'000LL;    // keep a closed connection this long for stragglers
+    int64_t msl_ns = 30'000'000'000LL;            // TIME_WAIT = 2 MSL = 60 s, as Linux holds it
+    uint64_t max_connections = 262'144;           // tracked at once; the least recently active is evicted
+    uint64_t max_buffered_total = 512ull << 20;   // out-of-order bytes buffered, all connections
+    uint64_t max_buffered_per_direction = 8ull << 20;
+    uint32_t max_anomalies_per_connection = 1000; // beyond this only counts are kept
+    bool timeline = false;                        // record the per-packet ladder
+    uint32_t max_ladder_rows = 100'000;
+};
+
+class ConnectionObserver {
+public:
+    virtual ~ConnectionObserver() = default;
+    // Roles are known and stream bytes are about to flow; return a consumer or null.
+    virtual std::unique_ptr<StreamConsumer> make_consumer(const TcpConnectionFacts& conn) = 0;
+    // The connection is over (closed and lingered, evicted, or end of capture).
+    virtual void on_finished(TcpConnectionFacts&& facts, std::unique_ptr<StreamConsumer> consumer) = 0;
+    // A finding not tied to one connection (e.g. a cap hit).
+    virtual void on_finding(Finding&& f) = 0;
+};
+
+struct TcpCounters {
+    uint64_t segments = 0;
+    uint64_t connections = 0;          // created
+    uint64_t open_now = 0;
+    uint64_t peak_open = 0;
+    uint64_t evicted_idle = 0;
+    uint64_t evicted_cap = 0;
+    uint64_t reassembly_cap_hits = 0;
+};
+
+class TcpAnalyzer {
+public:
+    TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer);
+    ~TcpAnalyzer();
+    TcpAnalyzer(const TcpAnalyzer&) = delete;
+    TcpAnalyzer& operator=(const TcpAnalyzer&) = delete;
+
+    void process(const PacketView& pkt, const TcpSegment& seg);
+    // Evict what has been idle or lingering too long as of `now`.
+    void expire(int64_t now_ns);
+    // End of input: every connection still tracked is finished.
+    void finish();
+    const TcpCounters& counters() const;
+    uint64_t buffered_bytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pcaplens

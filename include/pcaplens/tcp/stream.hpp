@@ -1,0 +1,29 @@
+// What stream consumers (HTTP today) see of a TCP connection: its reassembled
+// bytes in stream order, explicit gaps for bytes the capture never saw, and
+// the end of each direction. A consumer never sees packets.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace pcaplens {
+
+enum class StreamDir : uint8_t { client_to_server = 0, server_to_client = 1 };
+inline StreamDir opposite(StreamDir d) {
+    return d == StreamDir::client_to_server ? StreamDir::server_to_client : StreamDir::client_to_server;
+}
+
+enum class EndReason : uint8_t { fin, rst, end_of_capture, evicted };
+const char* end_reason_name(EndReason r);
+
+class StreamConsumer {
+public:
+    virtual ~StreamConsumer() = default;
+    // `frame` is the packet that delivered (or completed) these bytes, for evidence.
+    virtual void on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t ts_ns, uint64_t frame) = 0;
+    // `len` bytes at this point of the stream were not captured.
+    virtual void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) = 0;
+    // No more bytes will come in `dir`. Called once per direction.
+    virtual void on_end(StreamDir dir, EndReason why, int64_t ts_ns) = 0;
+};
+
+}  // namespace pcaplens

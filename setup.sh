@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# pcaplens set-up in one command (Debian 12, as root or with sudo).
+#   ./setup.sh demo   install what is missing, build, analyse samples/http-keepalive.pcap
+#   ./setup.sh test   install what is missing, build (warnings as errors), run every test,
+#                     then again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   ./setup.sh deps   only install the packages
+# Idempotent: packages already present are not reinstalled; builds are incremental.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DEPS=(build-essential cmake pkg-config git libpcap-dev libcli11-dev nlohmann-json3-dev doctest-dev)
+# Test-only: tshark for cross-checks against Wireshark, python3-jsonschema to validate the JSON
+# Schema, tcpdump/iproute2/nginx/curl for the live end-to-end test, man-db for `man -l` checks.
+TEST_DEPS=(python3 python3-jsonschema tshark tcpdump iproute2 nginx curl man-db jq)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_missing() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        as_root apt-get update -qq
+        as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+build() {  # build DIR [cmake args...]
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+case "${1:-}" in
+    deps)
+        install_missing "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
+        ;;
+    demo)
+        install_missing "${BUILD_DEPS[@]}"
+        build build -DPCAPLENS_BUILD_TESTS=OFF
+        ./build/pcaplens --timeline samples/http-keepalive.pcap
+        ;;
+    test)
+        install_missing "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
+        build build -DPCAPLENS_WERROR=ON
+        (cd build && ctest --output-on-failure)
+        build build-asan -DPCAPLENS_WERROR=ON -DPCAPLENS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            ctest --output-on-failure)
+        ;;
+    *)
+        echo "usage: $0 demo|test|deps" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,117 @@
+// FileReader over libpcap's offline reader (pcap in both resolutions and byte
+// orders, and pcapng whose interfaces share one link type).
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "pcaplens/capture/source.hpp"
+
+namespace pcaplens {
+namespace {
+
+class LibpcapFileReader final : public FileReader {
+public:
+    explicit LibpcapFileReader(const std::string& path) {
+        stats_.path = path;
+        char errbuf[PCAP_ERRBUF_SIZE] = {0};
+        // Nanosecond precision: libpcap scales microsecond files up, so one
+        // code path serves both resolutions without losing digits.
+        handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (!handle_) throw InputError(errbuf);
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
+        linktype_ = pcap_datalink(handle_);
+        stats_.snaplen = static_cast<uint32_t>(pcap_snapshot(handle_));
+        FILE* f = pcap_file(handle_);
+        // Magic tells pcap vs pcapng and the file's own resolution.
+        stats_.format = "pcap";
+        if (f) {
+            long here = std::ftell(f);
+            offset_ = here > 0 ? static_cast<uint64_t>(here) : 0;
+        }
+        uint32_t magic = 0;
+        if (FILE* raw = std::fopen(path.c_str(), "rb")) {
+            if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
+            std::fclose(raw);
+        }
+        if (magic == 0x0a0d0d0a) stats_.format = "pcapng";
+        else if (magic == 0xa1b23c4d || magic == 0x4d3cb2a1) stats_.format = "pcap-ns";
+    }
+    ~LibpcapFileReader() override {
+        if (handle_) pcap_close(handle_);
+    }
+    LibpcapFileReader(const LibpcapFileReader&) = delete;
+    LibpcapFileReader& operator=(const LibpcapFileReader&) = delete;
+
+    bool next(PacketView& out) override {
+        if (done_) return false;
+        struct pcap_pkthdr* hdr = nullptr;
+        const u_char* data = nullptr;
+        int rc = pcap_next_ex(handle_, &hdr, &data);
+        if (rc == 1) {
+            out.ts_ns = static_cast<int64_t>(hdr->ts.tv_sec) * 1000000000LL + static_cast<int64_t>(hdr->ts.tv_usec);
+            out.caplen = hdr->caplen;
+            out.wirelen = hdr->len;
+            out.data = data;
+            // libpcap reports the link type per handle; for pcapng it refuses
+            // files whose interfaces differ, so this is exact.
+            out.linktype = linktype_;
+            stats_.link_types.insert(linktype_);
+            ++stats_.packets;
+            stats_.bytes += hdr->caplen;
+            stats_.wire_bytes += hdr->len;
+            if (stats_.packets == 1) stats_.first_ts_ns = out.ts_ns;
+            stats_.last_ts_ns = out.ts_ns;
+            if (FILE* f = pcap_file(handle_)) {
+                long here = std::ftell(f);
+                if (here > 0) offset_ = static_cast<uint64_t>(here);
+            }
+            return true;
+        }
+        done_ = true;
+        if (rc == PCAP_ERROR_BREAK) return false;  // clean end of file
+        CaptureDamage d;
+        d.packet = stats_.packets + 1;
+        d.offset = offset_;
+        d.message = pcap_geterr(handle_);
+        if (d.message.find("truncated") != std::string::npos) d.kind = "truncated_record";
+        else if (stats_.format == "pcapng") d.kind = "bad_block";
+        else d.kind = "bad_record_header";
+        stats_.damage = d;
+        return false;
+    }
+    const FileStats& stats() const override { return stats_; }
+    uint64_t position() const override { return offset_; }
+
+private:
+    pcap_t* handle_ = nullptr;
+    int linktype_ = 0;
+    bool done_ = false;
+    uint64_t offset_ = 0;
+    FileStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<FileReader> open_libpcap_file(const std::string& path) {
+    return std::make_unique<LibpcapFileReader>(path);
+}
+
+std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
+    // pcapng goes to pcaplens's own reader (per-interface link types and
+    // timestamp resolutions); everything else to libpcap. The SHB block type
+    // 0x0A0D0D0A reads the same in both byte orders.
+    unsigned char magic[4] = {0, 0, 0, 0};
+    bool pcapng = false;
+    if (FILE* raw = std::fopen(path.c_str(), "rb")) {
+        pcapng = std::fread(magic, 1, 4, raw) == 4 && magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d &&
+                 magic[3] == 0x0a;
+        std::fclose(raw);
+    }
+    if (pcapng) return open_pcapng_file(path);
+    return open_libpcap_file(path);
+}
+
+}  // namespace pcaplens

@@ -1,0 +1,69 @@
+// Several capture files merged into one time-ordered stream.
+#include "pcaplens/capture/source.hpp"
+
+namespace pcaplens {
+
+MergedFileSource::MergedFileSource(const std::vector<std::string>& paths, const std::string& bpf) : bpf_(bpf) {
+    for (const auto& p : paths) {
+        readers_.push_back(open_capture_file(p));
+        total_ += readers_.back()->stats().file_size;
+    }
+    pending_.resize(readers_.size());
+    has_pending_.assign(readers_.size(), false);
+    for (size_t i = 0; i < readers_.size(); ++i) {
+        has_pending_[i] = readers_[i]->next(pending_[i]);
+        pending_[i].file_index = static_cast<uint32_t>(i);
+    }
+    // Compile the filter eagerly for the first link type of each file so a
+    // bad expression is a usage error before any output is produced.
+    if (!bpf_.empty()) {
+        for (size_t i = 0; i < readers_.size(); ++i) {
+            if (has_pending_[i]) (void)accept(pending_[i]);
+        }
+        if (readers_.empty() || filters_.empty()) BpfFilter probe(bpf_, 1);
+    }
+}
+
+bool MergedFileSource::accept(const PacketView& p) {
+    if (bpf_.empty()) return true;
+    for (auto& [lt, f] : filters_) {
+        if (lt == p.linktype) return f->matches(p);
+    }
+    filters_.emplace_back(p.linktype, std::make_unique<BpfFilter>(bpf_, p.linktype));
+    return filters_.back().second->matches(p);
+}
+
+bool MergedFileSource::next(PacketView& out) {
+    for (;;) {
+        if (last_ != SIZE_MAX) {
+            has_pending_[last_] = readers_[last_]->next(pending_[last_]);
+            pending_[last_].file_index = static_cast<uint32_t>(last_);
+            last_ = SIZE_MAX;
+        }
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < readers_.size(); ++i) {
+            if (has_pending_[i] && (best == SIZE_MAX || pending_[i].ts_ns < pending_[best].ts_ns)) best = i;
+        }
+        if (best == SIZE_MAX) return false;
+        last_ = best;
+        out = pending_[best];
+        out.frame = ++frame_;
+        if (accept(out)) return true;
+        ++filtered_;
+    }
+}
+
+std::vector<FileStats> MergedFileSource::file_stats() const {
+    std::vector<FileStats> v;
+    v.reserve(readers_.size());
+    for (const auto& r : readers_) v.push_back(r->stats());
+    return v;
+}
+
+uint64_t MergedFileSource::bytes_read() const {
+    uint64_t n = 0;
+    for (const auto& r : readers_) n += r->position();
+    return n;
+}
+
+}  // namespace pcaplens

@@ -1,0 +1,59 @@
+// Decoder entry point: link layer -> network layer dispatch.
+#include "pcaplens/decode/decoder.hpp"
+
+#include <arpa/inet.h>
+
+#include "ip_reassembly.hpp"
+
+namespace pcaplens {
+
+std::string IpAddress::str() const {
+    char buf[INET6_ADDRSTRLEN] = {0};
+    if (family == 4) inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
+    else if (family == 6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+    return buf;
+}
+
+std::string tcp_flags_str(uint16_t f) {
+    static constexpr std::pair<uint16_t, const char*> names[] = {
+        {tcpflag::SYN, "SYN"}, {tcpflag::FIN, "FIN"}, {tcpflag::RST, "RST"}, {tcpflag::PSH, "PSH"}, {tcpflag::ACK, "ACK"},
+        {tcpflag::URG, "URG"}, {tcpflag::ECE, "ECE"}, {tcpflag::CWR, "CWR"}, {tcpflag::AE, "AE"}};
+    std::string s;
+    for (const auto& [bit, name] : names) {
+        if (f & bit) {
+            if (!s.empty()) s += ',';
+            s += name;
+        }
+    }
+    return s.empty() ? "none" : s;
+}
+
+Decoder::Decoder(DecoderConfig cfg) : cfg_(cfg), frags_(std::make_unique<IpReassembler>(cfg_, counters_)) {}
+Decoder::~Decoder() = default;
+
+uint64_t Decoder::fragments_pending() const { return frags_->pending(); }
+
+void Decoder::decode(const PacketView& pkt, DecodedPacket& out) {
+    out = DecodedPacket{};
+    const size_t wire = std::max<size_t>(pkt.wirelen, pkt.caplen);
+    out.truncated = pkt.caplen < pkt.wirelen;
+    LinkResult link;
+    if (!decode_link(pkt.linktype, pkt.data, pkt.caplen, link, out)) return;
+    out.vlan_depth = link.vlan_depth;
+    decode_network(link.ethertype, pkt.data + link.offset, pkt.caplen - link.offset, wire - link.offset, pkt.ts_ns, out);
+}
+
+void Decoder::decode_network(uint16_t ethertype, const uint8_t* p, size_t caplen, size_t wirelen, int64_t ts,
+                             DecodedPacket& out) {
+    switch (ethertype) {
+        case 0x0800: decode_ipv4(p, caplen, wirelen, ts, out); break;
+        case 0x86DD: decode_ipv6(p, caplen, wirelen, ts, out); break;
+        case 0x0806: out.proto = L4Proto::arp; break;
+        default:
+            out.proto = L4Proto::other_link;
+            out.ethertype = ethertype;
+            break;
+    }
+}
+
+}  // namespace pcaplens

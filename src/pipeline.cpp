@@ -1,0 +1,270 @@
+// The pipeline: reads packets, decodes, feeds TCP (which feeds HTTP), turns
+// finished connections into records and hands them to the reporters in
+// connection-id order (bounded reorder window).
+#include "pcaplens/pipeline.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace pcaplens {
+
+struct Analysis::Impl final : ConnectionObserver {
+    Impl(const AnalysisConfig& c, ReportSink& s) : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this) {}
+
+    AnalysisConfig cfg;
+    ReportSink& sink;
+    Decoder decoder;
+    TcpAnalyzer tcp;
+    Summary sum;
+    std::vector<int64_t> last_ts_per_file;
+    std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
+    uint64_t next_to_emit = 1;
+
+    std::unique_ptr<StreamConsumer> make_consumer(const TcpConnectionFacts& conn) override {
+        if (!cfg.http_enabled) return nullptr;
+        return std::make_unique<HttpStream>(cfg.http, conn.id);
+    }
+
+    void capture_finding(Finding&& f) {
+        ++sum.anomalies[static_cast<size_t>(f.kind)];
+        ++sum.capture_findings_total;
+        if (sum.capture_findings.size() < cfg.max_capture_findings) sum.capture_findings.push_back(std::move(f));
+    }
+
+    void on_finding(Finding&& f) override {
+        // Connection-scoped cap findings are also recorded on the connection;
+        // count them once, there.
+        if (f.connection != 0) {
+            ++sum.capture_findings_total;
+            if (sum.capture_findings.size() < cfg.max_capture_findings) sum.capture_findings.push_back(std::move(f));
+            return;
+        }
+        capture_finding(std::move(f));
+    }
+
+    void on_finished(TcpConnectionFacts&& facts, std::unique_ptr<StreamConsumer> consumer) override {
+        ConnectionRecord rec;
+        rec.tcp = std::move(facts);
+        if (auto* http = dynamic_cast<HttpStream*>(consumer.get())) {
+            rec.http_total = http->transactions_total();
+            rec.http = http->take_transactions();
+            for (Finding& f : http->take_findings()) {
+                ++rec.tcp.anomalies_total;
+                if (rec.tcp.anomalies.size() < cfg.tcp.max_anomalies_per_connection) {
+                    rec.tcp.anomalies.push_back(std::move(f));
+                } else {
+                    auto it = std::find_if(rec.tcp.anomalies_dropped.begin(), rec.tcp.anomalies_dropped.end(),
+                                           [&f](const auto& e) { return e.first == f.kind; });
+                    if (it == rec.tcp.anomalies_dropped.end()) rec.tcp.anomalies_dropped.emplace_back(f.kind, 1);
+                    else ++it->second;
+                }
+            }
+            std::stable_sort(rec.tcp.anomalies.begin(), rec.tcp.anomalies.end(), [](const Finding& a, const Finding& b) {
+                if (a.frame != b.frame) return a.frame < b.frame;
+                return a.ts_ns < b.ts_ns;
+            });
+        }
+        account(rec);
+        const uint64_t id = rec.tcp.id;
+        pending.emplace(id, std::move(rec));
+        emit_ready();
+    }
+
+    void account(const ConnectionRecord& rec) {
+        const auto& t = rec.tcp;
+        ++sum.connections;
+        if (t.midstream) ++sum.connections_midstream;
+        ++sum.close_kinds[close_kind_name(t.close.kind)];
+        for (const Finding& f : t.anomalies) ++sum.anomalies[static_cast<size_t>(f.kind)];
+        for (const auto& [k, n] : t.anomalies_dropped) sum.anomalies[static_cast<size_t>(k)] += n;
+        for (const auto& d : t.dir) {
+            sum.missing_bytes += d.missing_bytes;
+            sum.retransmitted_bytes += d.retransmitted_bytes;
+            sum.payload_bytes += d.payload_bytes;
+        }
+        HttpSummary& h = sum.http;
+        h.transactions += rec.http_total;
+        for (const HttpTransaction& x : rec.http) {
+            if (x.has_request) ++h.by_method[x.method.empty() ? "?" : x.method];
+            if (x.has_request && x.status == 0) ++h.requests_without_response;
+            if (!x.has_request) ++h.responses_without_request;
+            if (x.status >= 100 && x.status <= 599) ++h.by_status_class[std::string(1, static_cast<char>('0' + x.status / 100)) + "xx"];
+            if (x.pipelined) ++h.pipelined;
+            if (x.partial) ++h.partial;
+            if (x.status > 0 && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
+                h.ttfb.add(x.response_ts - x.request_end_ts);
+            }
+            if (x.status > 0 && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
+                h.duration.add(x.response_end_ts - x.request_ts);
+            }
+        }
+    }
+
+    void emit_ready(bool all = false) {
+        // In id order while the next id is ready; if too many wait behind a
+        // long-lived connection, release the oldest anyway (memory stays bounded).
+        while (!pending.empty()) {
+            auto it = pending.begin();
+            if (it->first == next_to_emit || all || pending.size() > cfg.reorder_window) {
+                sink.connection(it->second);
+                next_to_emit = std::max(next_to_emit, it->first + 1);
+                pending.erase(it);
+            } else {
+                break;
+            }
+        }
+    }
+
+    void on_packet(const PacketView& pkt) {
+        ++sum.packets;
+        sum.bytes += pkt.caplen;
+        sum.wire_bytes += pkt.wirelen;
+        if (sum.packets == 1 || pkt.ts_ns < sum.first_ts) sum.first_ts = pkt.ts_ns;
+        sum.last_ts = std::max(sum.last_ts, pkt.ts_ns);
+        ++sum.link_types[pkt.linktype];
+        if (pkt.file_index >= last_ts_per_file.size()) last_ts_per_file.resize(pkt.file_index + 1, INT64_MIN);
+        int64_t& last = last_ts_per_file[pkt.file_index];
+        if (pkt.ts_ns < last) {
+            ++sum.timestamps_backwards;
+            Finding f;
+            f.kind = AnomalyKind::timestamp_backwards;
+            f.ts_ns = pkt.ts_ns;
+            f.frame = pkt.frame;
+            f.detail = "timestamp " + std::to_string((last - pkt.ts_ns) / 1000) + " us before the previous packet's";
+            capture_finding(std::move(f));
+        }
+        last = std::max(last, pkt.ts_ns);
+
+        DecodedPacket d;
+        decoder.decode(pkt, d);
+        if (pkt.caplen < pkt.wirelen) {
+            ++sum.truncated_packets;
+            ++sum.anomalies[static_cast<size_t>(AnomalyKind::truncated_packet)];
+        }
+        if (d.ip_version == 4) ++sum.by_protocol.ipv4;
+        else if (d.ip_version == 6) ++sum.by_protocol.ipv6;
+        if (d.bad_checksum) {
+            Finding f;
+            f.kind = AnomalyKind::bad_checksum;
+            f.ts_ns = pkt.ts_ns;
+            f.frame = pkt.frame;
+            f.detail = "IP or TCP checksum does not verify";
+            capture_finding(std::move(f));
+        }
+        ProtocolCounts& pc = sum.by_protocol;
+        switch (d.proto) {
+            case L4Proto::tcp:
+                ++pc.tcp;
+                tcp.process(pkt, d.tcp);
+                break;
+            case L4Proto::udp: ++pc.udp; break;
+            case L4Proto::icmp: ++pc.icmp; break;
+            case L4Proto::icmpv6: ++pc.icmpv6; break;
+            case L4Proto::arp: ++pc.arp; break;
+            case L4Proto::other_ip: ++pc.other_ip; break;
+            case L4Proto::other_link: ++pc.other_link; break;
+            case L4Proto::none: ++pc.fragments; break;
+            case L4Proto::unknown_link: {
+                ++pc.unknown_link;
+                if (pc.unknown_link == 1) {
+                    Finding f;
+                    f.kind = AnomalyKind::unknown_link_type;
+                    f.ts_ns = pkt.ts_ns;
+                    f.frame = pkt.frame;
+                    f.detail = "link type " + link_type_name(pkt.linktype) + " (" + std::to_string(pkt.linktype) + ") is not decoded";
+                    capture_finding(std::move(f));
+                } else {
+                    ++sum.anomalies[static_cast<size_t>(AnomalyKind::unknown_link_type)];
+                }
+                break;
+            }
+            case L4Proto::malformed: {
+                ++pc.malformed;
+                // A snaplen cut into headers is a truncation, already counted.
+                if (!d.truncated) {
+                    Finding f;
+                    f.kind = AnomalyKind::malformed_packet;
+                    f.ts_ns = pkt.ts_ns;
+                    f.frame = pkt.frame;
+                    f.detail = d.malformed_what ? d.malformed_what : "malformed";
+                    capture_finding(std::move(f));
+                }
+                break;
+            }
+        }
+    }
+
+    void finish(PacketSource& source) {
+        tcp.finish();
+        emit_ready(true);
+        const TcpCounters& tc = tcp.counters();
+        sum.peak_open_connections = tc.peak_open;
+        sum.evicted_idle = tc.evicted_idle;
+        sum.evicted_cap = tc.evicted_cap;
+        const DecodeCounters& dc = decoder.counters();
+        const uint64_t incomplete = dc.fragments_expired + dc.fragments_dropped_cap + decoder.fragments_pending();
+        if (incomplete > 0) {
+            Finding f;
+            f.kind = AnomalyKind::ip_fragment_incomplete;
+            f.detail = std::to_string(incomplete) + " fragmented datagrams never completed (" +
+                       std::to_string(dc.fragments_dropped_cap) + " dropped by the fragment memory cap)";
+            capture_finding(std::move(f));
+        }
+        if (dc.fragment_overlaps > 0) {
+            Finding f;
+            f.kind = AnomalyKind::ip_fragment_overlap;
+            f.detail = std::to_string(dc.fragment_overlaps) + " overlapping fragments with different bytes";
+            capture_finding(std::move(f));
+        }
+        sum.packets_read = source.packets_seen();
+        sum.filtered_out = source.packets_filtered_out();
+        if (source.is_live()) {
+            sum.live = true;
+            sum.live_drops = source.drops();
+            sum.live_ifdrops = source.ifdrops();
+            if (sum.live_drops + sum.live_ifdrops > 0) {
+                Finding f;
+                f.kind = AnomalyKind::capture_drops;
+                f.detail = std::to_string(sum.live_drops) + " packets dropped by the kernel, " +
+                           std::to_string(sum.live_ifdrops) + " by the interface";
+                capture_finding(std::move(f));
+            }
+        }
+        FinalReport rep;
+        rep.files = source.file_stats();
+        for (const FileStats& fs : rep.files) {
+            if (!fs.damage) continue;
+            Finding f;
+            f.kind = AnomalyKind::damaged_file;
+            f.detail = fs.path + ": " + fs.damage->kind + " at packet " + std::to_string(fs.damage->packet) + " (byte " +
+                       std::to_string(fs.damage->offset) + "): " + fs.damage->message;
+            capture_finding(std::move(f));
+        }
+        rep.summary = sum;
+        sink.end(rep);
+    }
+};
+
+Analysis::Analysis(const AnalysisConfig& cfg, ReportSink& sink) : impl_(std::make_unique<Impl>(cfg, sink)) {}
+Analysis::~Analysis() = default;
+
+void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<bool>* stop,
+                   const std::function<void(const Progress&)>& on_progress) {
+    impl_->sink.begin(run);
+    PacketView pkt;
+    while ((impl_->cfg.max_packets == 0 || impl_->sum.packets < impl_->cfg.max_packets) && source.next(pkt)) {
+        impl_->on_packet(pkt);
+        if ((impl_->sum.packets & 0xFFFF) == 0) {
+            if (stop && stop->load(std::memory_order_relaxed)) break;
+            if (on_progress) {
+                on_progress(Progress{impl_->sum.packets, source.bytes_read(), source.bytes_total(), impl_->tcp.counters().open_now});
+            }
+        }
+        if (stop && source.is_live() && stop->load(std::memory_order_relaxed)) break;
+    }
+    impl_->finish(source);
+}
+
+const Summary& Analysis::summary() const { return impl_->sum; }
+
+}  // namespace pcaplens

@@ -1,0 +1,420 @@
+// JSON document and NDJSON reporters; the layout is published in
+// docs/pcaplens.schema.json and tested against it.
+#include <pcap/pcap.h>
+
+#include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/report/json_writer.hpp"
+#include "pcaplens/report/reporters.hpp"
+
+namespace pcaplens {
+
+const char* const kSchemaVersion = "pcaplens/1";
+
+namespace {
+
+const char* dir_name(FlowDir d) {
+    switch (d) {
+        case FlowDir::client_to_server: return "client_to_server";
+        case FlowDir::server_to_client: return "server_to_client";
+        default: return "none";
+    }
+}
+
+void endpoint(JsonWriter& w, const Endpoint& e) {
+    w.begin_object().key("ip").str(e.ip.str()).key("port").num(static_cast<uint64_t>(e.port)).end_object();
+}
+
+void opt_ts(JsonWriter& w, std::string_view k, bool present, int64_t ts) {
+    w.key(k);
+    if (present) w.timestamp(ts);
+    else w.null();
+}
+
+void opt_ms(JsonWriter& w, std::string_view k, const std::optional<double>& v) {
+    w.key(k);
+    if (v) w.real(*v, 3);
+    else w.null();
+}
+
+void options(JsonWriter& w, const NegotiatedOptions& o, bool present) {
+    if (!present) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.key("mss");
+    if (o.mss >= 0) w.num(static_cast<int64_t>(o.mss));
+    else w.null();
+    w.key("wscale");
+    if (o.wscale >= 0) w.num(static_cast<int64_t>(o.wscale));
+    else w.null();
+    w.key("sack_permitted").boolean(o.sack_permitted).key("timestamps").boolean(o.timestamps).end_object();
+}
+
+template <class F>
+void per_dir(JsonWriter& w, std::string_view k, const TcpConnectionFacts& t, F get) {
+    w.key(k).begin_object().key("client_to_server").num(get(t.dir[0])).key("server_to_client").num(get(t.dir[1])).end_object();
+}
+
+void finding_json(JsonWriter& w, const Finding& f) {
+    const CatalogueEntry& c = catalogue(f.kind);
+    w.begin_object().key("kind").str(c.name).key("severity").str(severity_name(c.severity)).key("layer").str(layer_name(c.layer));
+    w.key("ts");
+    if (f.ts_ns) w.timestamp(f.ts_ns);
+    else w.null();
+    w.key("frame");
+    if (f.frame) w.num(f.frame);
+    else w.null();
+    if (f.frame2) w.key("related_frame").num(f.frame2);
+    if (f.connection) w.key("connection").num(f.connection);
+    w.key("direction").str(dir_name(f.dir));
+    if (f.rel_seq) w.key("rel_seq").num(static_cast<uint64_t>(*f.rel_seq));
+    if (f.rel_ack) w.key("rel_ack").num(static_cast<uint64_t>(*f.rel_ack));
+    w.key("detail").str(f.detail).end_object();
+}
+
+void http_json(JsonWriter& w, const HttpTransaction& x) {
+    w.begin_object();
+    if (x.has_request) {
+        w.key("method").str(x.method).key("uri").str(x.uri).key("version").str(x.version);
+        w.key("host");
+        if (!x.host.empty()) w.str(x.host);
+        else w.null();
+    } else {
+        w.key("method").null().key("uri").null().key("version").null().key("host").null();
+    }
+    w.key("status");
+    if (x.status) w.num(static_cast<int64_t>(x.status));
+    else w.null();
+    w.key("reason");
+    if (x.status) w.str(x.reason);
+    else w.null();
+    opt_ts(w, "request_ts", x.request_ts != 0, x.request_ts);
+    opt_ts(w, "request_end_ts", x.request_end_ts != 0, x.request_end_ts);
+    opt_ts(w, "response_ts", x.response_ts != 0, x.response_ts);
+    opt_ts(w, "response_end_ts", x.response_end_ts != 0, x.response_end_ts);
+    w.key("request_frame");
+    if (x.request_frame) w.num(x.request_frame);
+    else w.null();
+    w.key("response_frame");
+    if (x.response_frame) w.num(x.response_frame);
+    else w.null();
+    std::optional<double> ttfb, dur;
+    if (x.status && x.request_end_ts && x.response_ts) ttfb = static_cast<double>(x.response_ts - x.request_end_ts) / 1e6;
+    if (x.status && x.request_ts && x.response_end_ts) dur = static_cast<double>(x.response_end_ts - x.request_ts) / 1e6;
+    opt_ms(w, "ttfb_ms", ttfb);
+    opt_ms(w, "duration_ms", dur);
+    w.key("request_body_bytes").num(x.request_body_bytes).key("request_wire_body_bytes").num(x.request_wire_body_bytes);
+    w.key("response_body_bytes").num(x.response_body_bytes).key("response_wire_body_bytes").num(x.response_wire_body_bytes);
+    w.key("request_chunked").boolean(x.request_chunked).key("response_chunked").boolean(x.response_chunked);
+    w.key("content_type");
+    if (!x.content_type.empty()) w.str(x.content_type);
+    else w.null();
+    w.key("user_agent");
+    if (!x.user_agent.empty()) w.str(x.user_agent);
+    else w.null();
+    w.key("interim_statuses").begin_array();
+    for (int s : x.interim_statuses) w.num(static_cast<int64_t>(s));
+    w.end_array();
+    w.key("pipelined").boolean(x.pipelined).key("partial").boolean(x.partial).key("uncertain").boolean(x.uncertain);
+    w.key("upgraded").boolean(x.upgraded).key("tunnel").boolean(x.tunnel);
+    w.key("request_complete").boolean(x.request_complete).key("response_complete").boolean(x.response_complete);
+    w.end_object();
+}
+
+void states_json(JsonWriter& w, const std::vector<StateChange>& v) {
+    w.begin_array();
+    for (const StateChange& s : v) {
+        w.begin_object().key("state").str(state_name(s.state)).key("ts").timestamp(s.ts_ns).key("frame").num(s.frame).end_object();
+    }
+    w.end_array();
+}
+
+void file_json(JsonWriter& w, const FileStats& f) {
+    w.begin_object().key("path").str(f.path).key("format").str(f.format);
+    w.key("link_types").begin_array();
+    for (int lt : f.link_types) w.str(link_type_name(lt));
+    w.end_array();
+    w.key("packets").num(f.packets).key("bytes").num(f.bytes).key("wire_bytes").num(f.wire_bytes);
+    opt_ts(w, "first_ts", f.packets > 0, f.first_ts_ns);
+    opt_ts(w, "last_ts", f.packets > 0, f.last_ts_ns);
+    w.key("snaplen").num(static_cast<uint64_t>(f.snaplen));
+    w.key("errors").begin_array();
+    if (f.damage) {
+        w.begin_object().key("kind").str(f.damage->kind).key("packet").num(f.damage->packet).key("offset").num(f.damage->offset);
+        w.key("message").str(f.damage->message).end_object();
+    }
+    w.end_array().end_object();
+}
+
+void percentiles(JsonWriter& w, std::string_view k, const LatencyHistogram& h) {
+    w.key(k);
+    if (h.count() == 0) {
+        w.null();
+        return;
+    }
+    w.begin_object().key("count").num(h.count());
+    w.key("p50").real(h.percentile_ms(50)).key("p95").real(h.percentile_ms(95)).key("p99").real(h.percentile_ms(99));
+    w.key("max").real(h.max_ms()).end_object();
+}
+
+void summary_json(JsonWriter& w, const FinalReport& rep, const RunInfo& run) {
+    const Summary& s = rep.summary;
+    w.key("input").begin_object().key("files").begin_array();
+    for (const FileStats& f : rep.files) file_json(w, f);
+    w.end_array();
+    w.key("filter");
+    if (!run.filter.empty()) w.str(run.filter);
+    else w.null();
+    w.key("live").boolean(s.live).end_object();
+
+    w.key("summary").begin_object();
+    w.key("packets").num(s.packets).key("bytes").num(s.bytes).key("wire_bytes").num(s.wire_bytes);
+    w.key("packets_read").num(s.packets_read).key("filtered_out").num(s.filtered_out);
+    opt_ts(w, "first_ts", s.packets > 0, s.first_ts);
+    opt_ts(w, "last_ts", s.packets > 0, s.last_ts);
+    w.key("duration_s").real(s.packets > 0 ? static_cast<double>(s.last_ts - s.first_ts) / 1e9 : 0.0, 6);
+    w.key("truncated_packets").num(s.truncated_packets).key("timestamps_backwards").num(s.timestamps_backwards);
+    const ProtocolCounts& p = s.by_protocol;
+    w.key("by_protocol").begin_object();
+    w.key("tcp").num(p.tcp).key("udp").num(p.udp).key("icmp").num(p.icmp).key("icmpv6").num(p.icmpv6).key("arp").num(p.arp);
+    w.key("other_ip").num(p.other_ip).key("other_link").num(p.other_link).key("unknown_link").num(p.unknown_link);
+    w.key("malformed").num(p.malformed).key("fragments").num(p.fragments).end_object();
+    w.key("by_ip_version").begin_object().key("ipv4").num(p.ipv4).key("ipv6").num(p.ipv6).end_object();
+    w.key("link_types").begin_object();
+    for (const auto& [lt, n] : s.link_types) w.key(link_type_name(lt)).num(n);
+    w.end_object();
+    w.key("connections").begin_object().key("total").num(s.connections).key("midstream").num(s.connections_midstream);
+    w.key("peak_open").num(s.peak_open_connections).key("evicted_idle").num(s.evicted_idle).key("evicted_cap").num(s.evicted_cap);
+    w.key("by_close").begin_object();
+    for (const auto& [k, n] : s.close_kinds) w.key(k).num(n);
+    w.end_object().end_object();
+    w.key("bytes_payload").num(s.payload_bytes).key("bytes_missing").num(s.missing_bytes).key("bytes_retransmitted").num(s.retransmitted_bytes);
+    w.key("anomalies").begin_object();
+    for (size_t i = 0; i < kAnomalyKindCount; ++i) {
+        if (s.anomalies[i]) w.key(kind_name(static_cast<AnomalyKind>(i))).num(s.anomalies[i]);
+    }
+    w.end_object();
+    const HttpSummary& h = s.http;
+    w.key("http").begin_object().key("transactions").num(h.transactions);
+    w.key("requests_without_response").num(h.requests_without_response).key("responses_without_request").num(h.responses_without_request);
+    w.key("pipelined").num(h.pipelined).key("partial").num(h.partial);
+    w.key("by_method").begin_object();
+    for (const auto& [k, n] : h.by_method) w.key(k).num(n);
+    w.end_object().key("by_status_class").begin_object();
+    for (const auto& [k, n] : h.by_status_class) w.key(k).num(n);
+    w.end_object();
+    percentiles(w, "ttfb_ms", h.ttfb);
+    percentiles(w, "duration_ms", h.duration);
+    w.end_object();
+    if (s.live) w.key("live_drops").begin_object().key("kernel").num(s.live_drops).key("interface").num(s.live_ifdrops).end_object();
+    w.end_object();
+
+    w.key("anomalies").begin_array();
+    for (const Finding& f : s.capture_findings) finding_json(w, f);
+    w.end_array();
+    w.key("anomalies_total").num(s.capture_findings_total);
+}
+
+void tool_json(JsonWriter& w, const ReportOptions& opt) {
+    w.key("schema").str(kSchemaVersion);
+    w.key("tool").begin_object().key("name").str("pcaplens").key("version").str(opt.tool_version);
+    w.key("libpcap").str(pcap_lib_version()).end_object();
+}
+
+class JsonReporter final : public ReportSink {
+public:
+    JsonReporter(std::FILE* out, const ReportOptions& opt, bool ndjson) : out_(out), opt_(opt), ndjson_(ndjson) {}
+    void begin(const RunInfo& run) override {
+        run_ = run;
+        if (ndjson_) return;
+        buf_.clear();
+        JsonWriter w(buf_);
+        w.begin_object();
+        tool_json(w, opt_);
+        buf_ += ",\n\"connections\":[";
+        flush();
+    }
+    void connection(const ConnectionRecord& rec) override {
+        if (!record_selected(rec, opt_)) return;
+        buf_.clear();
+        JsonWriter w(buf_);
+        if (ndjson_) {
+            w.begin_object().key("type").str("connection");
+            write_connection_members(rec, opt_, w);
+            w.end_object();
+            buf_ += '\n';
+        } else {
+            if (count_ > 0) buf_ += ',';
+            buf_ += '\n';
+            write_connection_json(rec, opt_, w);
+        }
+        ++count_;
+        flush();
+        if (opt_.flush_each) std::fflush(out_);
+    }
+    void end(const FinalReport& rep) override {
+        buf_.clear();
+        JsonWriter w(buf_);
+        if (ndjson_) {
+            w.begin_object().key("type").str("summary");
+            tool_json(w, opt_);
+        } else {
+            buf_ += "\n]";
+            w.continue_object();  // the top-level object opened in begin()
+        }
+        summary_json(w, rep, run_);
+        w.end_object();
+        buf_ += '\n';
+        flush();
+        std::fflush(out_);
+    }
+
+private:
+    void flush() {
+        if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    }
+    std::FILE* out_;
+    ReportOptions opt_;
+    bool ndjson_;
+    RunInfo run_;
+    std::string buf_;
+    uint64_t count_ = 0;
+};
+
+}  // namespace
+
+void write_connection_json(const ConnectionRecord& rec, const ReportOptions& opt, JsonWriter& w) {
+    w.begin_object();
+    write_connection_members(rec, opt, w);
+    w.end_object();
+}
+
+void write_connection_members(const ConnectionRecord& rec, const ReportOptions& opt, JsonWriter& w) {
+    const TcpConnectionFacts& t = rec.tcp;
+    w.key("id").num(t.id);
+    w.key("client");
+    endpoint(w, t.client);
+    w.key("server");
+    endpoint(w, t.server);
+    w.key("ip_version").num(static_cast<uint64_t>(t.client.ip.family));
+    w.key("first_ts").timestamp(t.first_ts).key("last_ts").timestamp(t.last_ts);
+    w.key("first_frame").num(t.first_frame).key("last_frame").num(t.last_frame);
+    w.key("duration_ms").real(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+    w.key("midstream").boolean(t.midstream).key("roles_inferred").boolean(t.roles_inferred);
+    const HandshakeFacts& hs = t.handshake;
+    w.key("handshake").begin_object().key("complete").boolean(hs.complete);
+    opt_ts(w, "syn_ts", hs.syn_seen, hs.syn_ts);
+    opt_ts(w, "synack_ts", hs.synack_seen, hs.synack_ts);
+    opt_ts(w, "ack_ts", hs.ack_seen, hs.ack_ts);
+    w.key("syn_frame");
+    if (hs.syn_seen) w.num(hs.syn_frame);
+    else w.null();
+    w.key("synack_frame");
+    if (hs.synack_seen) w.num(hs.synack_frame);
+    else w.null();
+    w.key("ack_frame");
+    if (hs.ack_seen) w.num(hs.ack_frame);
+    else w.null();
+    opt_ms(w, "rtt_ms", hs.rtt_ms());
+    opt_ms(w, "syn_to_synack_ms", hs.syn_to_synack_ms());
+    opt_ms(w, "synack_to_ack_ms", hs.synack_to_ack_ms());
+    w.key("client_isn");
+    if (hs.syn_seen) w.num(static_cast<uint64_t>(hs.client_isn));
+    else w.null();
+    w.key("server_isn");
+    if (hs.synack_seen || hs.simultaneous_open) w.num(static_cast<uint64_t>(hs.server_isn));
+    else w.null();
+    w.key("options").begin_object().key("client");
+    options(w, hs.client_options, hs.syn_seen);
+    w.key("server");
+    options(w, hs.server_options, hs.synack_seen || hs.simultaneous_open);
+    w.end_object();
+    w.key("syn_retransmissions").num(static_cast<uint64_t>(hs.syn_retransmissions));
+    w.key("synack_retransmissions").num(static_cast<uint64_t>(hs.synack_retransmissions));
+    w.key("simultaneous_open").boolean(hs.simultaneous_open);
+    w.end_object();
+    const CloseFacts& c = t.close;
+    w.key("close").begin_object().key("kind").str(close_kind_name(c.kind)).key("initiator").str(close_initiator_name(c.initiator));
+    w.key("ts").timestamp(c.ts_ns).key("frame").num(c.frame);
+    w.key("rst");
+    if (c.rst_by) {
+        w.begin_object().key("by").str(role_name(*c.rst_by)).key("sender_state").str(state_name(c.rst_sender_state));
+        w.key("after_fin").boolean(c.rst_after_fin).key("with_data").boolean(c.rst_with_data).end_object();
+    } else {
+        w.null();
+    }
+    w.end_object();
+    w.key("states").begin_object().key("client");
+    states_json(w, t.states[0]);
+    w.key("server");
+    states_json(w, t.states[1]);
+    w.end_object();
+    w.key("time_wait");
+    if (t.time_wait) {
+        w.begin_object().key("side").str(t.time_wait->both ? "both" : role_name(t.time_wait->side));
+        w.key("start_ts").timestamp(t.time_wait->start_ns).key("end_ts").timestamp(t.time_wait->end_ns);
+        w.key("frame").num(t.time_wait->frame).end_object();
+    } else {
+        w.null();
+    }
+    per_dir(w, "packets", t, [](const DirectionFacts& d) { return d.packets; });
+    per_dir(w, "payload_bytes", t, [](const DirectionFacts& d) { return d.payload_bytes; });
+    per_dir(w, "wire_payload_bytes", t, [](const DirectionFacts& d) { return d.wire_payload_bytes; });
+    per_dir(w, "retransmitted_bytes", t, [](const DirectionFacts& d) { return d.retransmitted_bytes; });
+    per_dir(w, "missing_bytes", t, [](const DirectionFacts& d) { return d.missing_bytes; });
+    per_dir(w, "retransmissions", t, [](const DirectionFacts& d) { return d.retransmissions; });
+    per_dir(w, "out_of_order", t, [](const DirectionFacts& d) { return d.out_of_order; });
+    per_dir(w, "keepalives", t, [](const DirectionFacts& d) { return d.keepalives; });
+    per_dir(w, "zero_windows", t, [](const DirectionFacts& d) { return d.zero_windows; });
+    per_dir(w, "max_window", t, [](const DirectionFacts& d) { return d.max_window; });
+    w.key("http").begin_array();
+    for (const HttpTransaction& x : rec.http) http_json(w, x);
+    w.end_array();
+    w.key("http_total").num(rec.http_total);
+    w.key("anomalies").begin_array();
+    for (const Finding& f : t.anomalies) finding_json(w, f);
+    w.end_array();
+    w.key("anomalies_total").num(t.anomalies_total);
+    if (!t.anomalies_dropped.empty()) {
+        w.key("anomalies_dropped").begin_object();
+        for (const auto& [k, n] : t.anomalies_dropped) w.key(kind_name(k)).num(n);
+        w.end_object();
+    }
+    if (opt.timeline) {
+        w.key("timeline").begin_array();
+        for (const LadderRow& r : t.ladder) {
+            w.begin_object().key("ts").timestamp(r.ts_ns).key("frame").num(r.frame).key("from").str(role_name(r.from));
+            w.key("flags").str(tcp_flags_str(r.flags)).key("rel_seq").num(static_cast<uint64_t>(r.rel_seq));
+            w.key("rel_ack").num(static_cast<uint64_t>(r.rel_ack)).key("len").num(static_cast<uint64_t>(r.len));
+            w.key("window").num(static_cast<uint64_t>(r.window));
+            if (r.client_state) w.key("client_state").str(state_name(*r.client_state));
+            if (r.server_state) w.key("server_state").str(state_name(*r.server_state));
+            w.end_object();
+        }
+        w.end_array();
+        w.key("timeline_truncated").boolean(t.ladder_truncated);
+    }
+}
+
+bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt) {
+    if (opt.only_conn && rec.tcp.id != opt.only_conn) return false;
+    if (opt.http_only && rec.http.empty()) return false;
+    if (opt.only_anomalous) {
+        bool any = false;
+        for (const Finding& f : rec.tcp.anomalies) {
+            if (catalogue(f.kind).severity != Severity::info) any = true;
+        }
+        if (!any) return false;
+    }
+    return true;
+}
+
+std::unique_ptr<ReportSink> make_json_reporter(std::FILE* out, const ReportOptions& opt) {
+    return std::make_unique<JsonReporter>(out, opt, false);
+}
+std::unique_ptr<ReportSink> make_ndjson_reporter(std::FILE* out, const ReportOptions& opt) {
+    return std::make_unique<JsonReporter>(out, opt, true);
+}
+
+}  // namespace pcaplens

@@ -1,0 +1,149 @@
+#include "pcaplens/report/json_writer.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace pcaplens {
+
+void json_escape(std::string_view s, std::string& out) {
+    static const char* hex = "0123456789abcdef";
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const size_t n = s.size();
+    size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            switch (c) {
+                case '"': out += "\\\""; break;
+                case '\\': out += "\\\\"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                default:
+                    if (c < 0x20 || c == 0x7F) {
+                        out += "\\u00";
+                        out += hex[c >> 4];
+                        out += hex[c & 15];
+                    } else {
+                        out += static_cast<char>(c);
+                    }
+            }
+            ++i;
+            continue;
+        }
+        // Validate one UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80) ok = false;
+            else cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (ok) {
+            if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) ok = false;
+        }
+        if (ok) {
+            out.append(s.data() + i, len);
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";  // U+FFFD
+            ++i;
+        }
+    }
+}
+
+void JsonWriter::comma() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!first_.empty()) {
+        if (!first_.back()) out_ += ',';
+        first_.back() = false;
+    }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    comma();
+    out_ += '{';
+    first_.push_back(true);
+    return *this;
+}
+JsonWriter& JsonWriter::end_object() {
+    out_ += '}';
+    first_.pop_back();
+    return *this;
+}
+JsonWriter& JsonWriter::begin_array() {
+    comma();
+    out_ += '[';
+    first_.push_back(true);
+    return *this;
+}
+JsonWriter& JsonWriter::end_array() {
+    out_ += ']';
+    first_.pop_back();
+    return *this;
+}
+JsonWriter& JsonWriter::key(std::string_view k) {
+    comma();
+    out_ += '"';
+    json_escape(k, out_);
+    out_ += "\":";
+    after_key_ = true;
+    return *this;
+}
+JsonWriter& JsonWriter::str(std::string_view v) {
+    comma();
+    out_ += '"';
+    json_escape(v, out_);
+    out_ += '"';
+    return *this;
+}
+JsonWriter& JsonWriter::num(int64_t v) {
+    comma();
+    char buf[24];
+    int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    out_.append(buf, static_cast<size_t>(n));
+    return *this;
+}
+JsonWriter& JsonWriter::num(uint64_t v) {
+    comma();
+    char buf[24];
+    int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+    out_.append(buf, static_cast<size_t>(n));
+    return *this;
+}
+JsonWriter& JsonWriter::real(double v, int decimals) {
+    if (!std::isfinite(v)) return null();
+    comma();
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    out_.append(buf, static_cast<size_t>(n));
+    return *this;
+}
+JsonWriter& JsonWriter::boolean(bool v) {
+    comma();
+    out_ += v ? "true" : "false";
+    return *this;
+}
+JsonWriter& JsonWriter::null() {
+    comma();
+    out_ += "null";
+    return *this;
+}
+JsonWriter& JsonWriter::timestamp(int64_t ns) {
+    comma();
+    char buf[48];
+    const bool neg = ns < 0;
+    const uint64_t a = neg ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+    int n = std::snprintf(buf, sizeof buf, "%s%llu.%09llu", neg ? "-" : "", static_cast<unsigned long long>(a / 1000000000ull),
+                          static_cast<unsigned long long>(a % 1000000000ull));
+    out_.append(buf, static_cast<size_t>(n));
+    return *this;
+}
+
+}  // namespace pcaplens

@@ -1,0 +1,31 @@
+#include <algorithm>
+#include <cmath>
+
+#include "pcaplens/report/record.hpp"
+
+namespace pcaplens {
+
+void LatencyHistogram::add(int64_t ns) {
+    if (ns < 1) ns = 1;
+    const double lg = std::log10(static_cast<double>(ns));
+    const int b = std::clamp(static_cast<int>(std::ceil(lg * kPerDecade)), 0, kPerDecade * kDecades);
+    ++buckets_[static_cast<size_t>(b)];
+    ++count_;
+    max_ = std::max(max_, ns);
+}
+
+double LatencyHistogram::percentile_ms(double p) const {
+    if (count_ == 0) return 0;
+    const uint64_t rank = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_))));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < buckets_.size(); ++b) {
+        seen += buckets_[b];
+        if (seen >= rank) {
+            const double ns = std::pow(10.0, static_cast<double>(b) / kPerDecade);
+            return std::min(ns, static_cast<double>(max_)) / 1e6;
+        }
+    }
+    return max_ms();
+}
+
+}  // namespace pcaplens

@@ -1,0 +1,242 @@
+// Text report for people: input summary, one line per connection (with its
+// HTTP transactions and anomalies beneath), optional ladder, final summary.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <ctime>
+
+#include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/report/reporters.hpp"
+
+namespace pcaplens {
+
+std::string format_ts(int64_t ns) {
+    const int64_t sec = ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000;
+    const int64_t frac = ns - sec * 1000000000;
+    std::time_t t = static_cast<std::time_t>(sec);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06" PRId64, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, frac / 1000);
+    return buf;
+}
+
+std::string format_bytes(uint64_t n) {
+    char buf[32];
+    if (n < 1000) std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
+    else if (n < 1000000) std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(n) / 1e3);
+    else if (n < 1000000000) std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / 1e6);
+    else std::snprintf(buf, sizeof buf, "%.2f GB", static_cast<double>(n) / 1e9);
+    return buf;
+}
+
+std::string printable(std::string_view s) {
+    // Bytes from the wire must never drive the user's terminal: escape
+    // control characters (including ESC) and anything that is not ASCII.
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7F) {
+            out += static_cast<char>(c);
+        } else {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            out += b;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::string ep(const Endpoint& e) {
+    return e.ip.family == 6 ? "[" + e.ip.str() + "]:" + std::to_string(e.port) : e.ip.str() + ":" + std::to_string(e.port);
+}
+
+std::string ms(double v) {
+    char b[32];
+    if (v < 1) std::snprintf(b, sizeof b, "%.3f ms", v);
+    else if (v < 1000) std::snprintf(b, sizeof b, "%.1f ms", v);
+    else std::snprintf(b, sizeof b, "%.2f s", v / 1000);
+    return b;
+}
+
+class TextReporter final : public ReportSink {
+public:
+    TextReporter(std::FILE* out, const ReportOptions& opt) : out_(out), opt_(opt) {}
+
+    void begin(const RunInfo& run) override { run_ = run; }
+
+    void connection(const ConnectionRecord& rec) override {
+        if (!record_selected(rec, opt_)) return;
+        if (!header_done_) {
+            say("%sConnections%s\n", bold(), reset());
+            header_done_ = true;
+        }
+        const TcpConnectionFacts& t = rec.tcp;
+        const auto rtt = t.handshake.rtt_ms();
+        std::string close = close_kind_name(t.close.kind);
+        if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
+        const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
+        say("  #%-4" PRIu64 " %s -> %s  %s  rtt %s  up %s  down %s  %s%s%s", t.id, ep(t.client).c_str(), ep(t.server).c_str(),
+            ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6).c_str(), rtt ? ms(*rtt).c_str() : "-",
+            format_bytes(t.dir[0].payload_bytes).c_str(), format_bytes(t.dir[1].payload_bytes).c_str(), col, close.c_str(), reset());
+        if (t.midstream) say("  midstream%s", t.roles_inferred ? " (roles inferred)" : "");
+        if (rec.http_total) say("  http %" PRIu64, rec.http_total);
+        if (t.anomalies_total) say("  anomalies %" PRIu64, t.anomalies_total);
+        say("\n");
+        if (opt_.verbosity >= 0) {
+            for (const HttpTransaction& x : rec.http) http_line(x);
+            anomalies(t);
+        }
+        if (opt_.timeline) ladder(t);
+        if (opt_.flush_each) std::fflush(out_);
+    }
+
+    void end(const FinalReport& rep) override {
+        const Summary& s = rep.summary;
+        say("%sInput%s\n", bold(), reset());
+        for (const FileStats& f : rep.files) {
+            std::string lts;
+            for (int lt : f.link_types) lts += (lts.empty() ? "" : ",") + link_type_name(lt);
+            say("  %s (%s, %s): %" PRIu64 " packets, %s", printable(f.path).c_str(), f.format.c_str(), lts.empty() ? "-" : lts.c_str(),
+                f.packets, format_bytes(f.bytes).c_str());
+            if (f.packets) say(", %s .. %s UTC", format_ts(f.first_ts_ns).c_str(), format_ts(f.last_ts_ns).c_str());
+            say("\n");
+            if (f.damage) {
+                say("  %sdamaged:%s %s at packet %" PRIu64 " (byte %" PRIu64 "): %s; %" PRIu64 " packets read before it\n", red(), reset(),
+                    f.damage->kind.c_str(), f.damage->packet, f.damage->offset, printable(f.damage->message).c_str(), f.packets);
+            }
+        }
+        if (!run_.filter.empty()) say("  filter: %s (%" PRIu64 " of %" PRIu64 " packets matched)\n", printable(run_.filter).c_str(), s.packets, s.packets_read);
+        say("%sSummary%s\n", bold(), reset());
+        say("  packets %" PRIu64 ", %s captured (%s on the wire), %.3f s\n", s.packets, format_bytes(s.bytes).c_str(),
+            format_bytes(s.wire_bytes).c_str(), s.packets ? static_cast<double>(s.last_ts - s.first_ts) / 1e9 : 0.0);
+        const ProtocolCounts& p = s.by_protocol;
+        say("  protocols: tcp %" PRIu64 ", udp %" PRIu64 ", icmp %" PRIu64 ", icmpv6 %" PRIu64 ", arp %" PRIu64 ", other %" PRIu64, p.tcp, p.udp,
+            p.icmp, p.icmpv6, p.arp, p.other_ip + p.other_link);
+        if (p.unknown_link) say(", unknown link %" PRIu64, p.unknown_link);
+        if (p.malformed) say(", malformed %" PRIu64, p.malformed);
+        if (p.fragments) say(", fragments %" PRIu64, p.fragments);
+        say("\n");
+        if (s.truncated_packets) say("  truncated by snaplen: %" PRIu64 " packets\n", s.truncated_packets);
+        say("  connections %" PRIu64, s.connections);
+        for (const auto& [k, n] : s.close_kinds) say(", %s %" PRIu64, k.c_str(), n);
+        say("\n");
+        const HttpSummary& h = s.http;
+        if (h.transactions) {
+            say("  http %" PRIu64 " transactions", h.transactions);
+            for (const auto& [k, n] : h.by_method) say(", %s %" PRIu64, printable(k).c_str(), n);
+            for (const auto& [k, n] : h.by_status_class) say(", %s %" PRIu64, k.c_str(), n);
+            if (h.pipelined) say(", pipelined %" PRIu64, h.pipelined);
+            say("\n");
+            if (h.ttfb.count()) {
+                say("  time to first byte: p50 %s, p95 %s, p99 %s, max %s\n", ms(h.ttfb.percentile_ms(50)).c_str(),
+                    ms(h.ttfb.percentile_ms(95)).c_str(), ms(h.ttfb.percentile_ms(99)).c_str(), ms(h.ttfb.max_ms()).c_str());
+            }
+        }
+        bool any = false;
+        for (size_t i = 0; i < kAnomalyKindCount; ++i) {
+            if (!s.anomalies[i]) continue;
+            if (!any) say("  anomalies:");
+            const CatalogueEntry& c = catalogue(static_cast<AnomalyKind>(i));
+            say("%s %s%s%s %" PRIu64, any ? "," : "", sev_color(c.severity), c.name, reset(), s.anomalies[i]);
+            any = true;
+        }
+        if (any) say("\n");
+        for (const Finding& f : s.capture_findings) {
+            if (f.connection) continue;
+            const CatalogueEntry& c = catalogue(f.kind);
+            say("  %s%s%s", sev_color(c.severity), c.name, reset());
+            if (f.frame) say(" frame %" PRIu64, f.frame);
+            say(": %s\n", printable(f.detail).c_str());
+        }
+        if (s.live) say("  capture drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n", s.live_drops, s.live_ifdrops);
+        std::fflush(out_);
+    }
+
+private:
+    void say(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+        va_list ap;
+        va_start(ap, fmt);
+        std::vfprintf(out_, fmt, ap);
+        va_end(ap);
+    }
+    const char* bold() const { return opt_.color ? "\033[1m" : ""; }
+    const char* red() const { return opt_.color ? "\033[31m" : ""; }
+    const char* green() const { return opt_.color ? "\033[32m" : ""; }
+    const char* yellow() const { return opt_.color ? "\033[33m" : ""; }
+    const char* reset() const { return opt_.color ? "\033[0m" : ""; }
+    const char* sev_color(Severity s) const { return s == Severity::error ? red() : s == Severity::warning ? yellow() : ""; }
+
+    void http_line(const HttpTransaction& x) {
+        std::string req = x.has_request ? printable(x.method) + " " + printable(x.uri) : "(no request)";
+        say("        %s -> ", req.c_str());
+        if (x.status) {
+            say("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(), printable(x.reason).c_str(),
+                format_bytes(x.response_body_bytes).c_str());
+            if (x.request_end_ts && x.response_ts) say(", ttfb %s", ms(static_cast<double>(x.response_ts - x.request_end_ts) / 1e6).c_str());
+            if (x.request_ts && x.response_end_ts) say(", %s", ms(static_cast<double>(x.response_end_ts - x.request_ts) / 1e6).c_str());
+        } else {
+            say("(no response)");
+        }
+        if (x.pipelined) say(" [pipelined]");
+        if (x.partial) say(" [partial]");
+        if (x.uncertain) say(" [uncertain]");
+        if (x.upgraded) say(" [upgraded]");
+        if (x.tunnel) say(" [tunnel]");
+        say("\n");
+    }
+
+    void anomalies(const TcpConnectionFacts& t) {
+        // Noisy kinds are summarised: at most N lines, then counts by kind.
+        uint32_t shown = 0;
+        std::vector<std::pair<AnomalyKind, uint64_t>> rest;
+        for (const Finding& f : t.anomalies) {
+            const CatalogueEntry& c = catalogue(f.kind);
+            if (opt_.verbosity <= 0 && c.severity == Severity::info) continue;
+            if (shown < opt_.max_anomalies_text || opt_.verbosity > 1) {
+                say("        ! %s%s%s frame %" PRIu64 ": %s\n", sev_color(c.severity), c.name, reset(), f.frame, printable(f.detail).c_str());
+                ++shown;
+            } else {
+                auto it = std::find_if(rest.begin(), rest.end(), [&](const auto& e) { return e.first == f.kind; });
+                if (it == rest.end()) rest.emplace_back(f.kind, 1);
+                else ++it->second;
+            }
+        }
+        for (const auto& [k, n] : t.anomalies_dropped) rest.emplace_back(k, n);
+        for (const auto& [k, n] : rest) say("        ! %s x%" PRIu64 " more\n", catalogue(k).name, n);
+    }
+
+    void ladder(const TcpConnectionFacts& t) {
+        say("        %-15s %-6s %-30s %-14s %-24s %s\n", "time (s)", "frame", "client          server", "flags", "seq/ack/len", "states");
+        const int64_t t0 = t.first_ts;
+        for (const LadderRow& r : t.ladder) {
+            const bool c2s = r.from == Role::client;
+            char arrow[64];
+            std::snprintf(arrow, sizeof arrow, "%s", c2s ? "  |------------------->|  " : "  |<-------------------|  ");
+            char sq[64];
+            std::snprintf(sq, sizeof sq, "seq=%u ack=%u len=%u", r.rel_seq, r.rel_ack, r.len);
+            std::string states;
+            if (r.client_state) states += std::string("client ") + state_name(*r.client_state);
+            if (r.server_state) states += (states.empty() ? "" : ", ") + std::string("server ") + state_name(*r.server_state);
+            say("        %-15.6f %-6" PRIu64 " %-30s %-14s %-24s %s\n", static_cast<double>(r.ts_ns - t0) / 1e9, r.frame, arrow,
+                tcp_flags_str(r.flags).c_str(), sq, states.c_str());
+        }
+        if (t.ladder_truncated) say("        (ladder truncated)\n");
+    }
+
+    std::FILE* out_;
+    ReportOptions opt_;
+    RunInfo run_;
+    bool header_done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ReportSink> make_text_reporter(std::FILE* out, const ReportOptions& opt) {
+    return std::make_unique<TextReporter>(out, opt);
+}
+
+}  // namespace pcaplens

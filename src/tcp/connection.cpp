@@ -1,0 +1,615 @@
+// One connection's lifecycle as inferred from the wire: both endpoints' RFC
+// 9293 states, the handshake, reassembly per direction and the close.
+//
+// Transitions are applied at the capture point as if it sat at both ends:
+// sending a SYN, SYN-ACK or FIN moves the sender; receiving one (or the ACK
+// of our FIN) moves the receiver. TIME_WAIT starts when the active closer
+// sends the last ACK, as a user reading the ladder expects.
+#include <algorithm>
+#include <cstring>
+
+#include "connection_impl.hpp"
+
+namespace pcaplens {
+namespace {
+
+inline bool seq_geq(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) >= 0; }
+inline Role other(Role r) { return r == Role::client ? Role::server : Role::client; }
+inline int idx(Role r) { return static_cast<int>(r); }
+inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
+
+bool endpoint_less(const IpAddress& a, uint16_t pa, const IpAddress& b, uint16_t pb) {
+    if (a != b) return a < b;
+    return pa < pb;
+}
+
+// First bytes that look like an HTTP request line ("GET ", "POST ", ...).
+bool looks_like_request(const uint8_t* p, uint32_t n) {
+    uint32_t i = 0;
+    while (i < n && i < 16 && p[i] >= 'A' && p[i] <= 'Z') ++i;
+    return i >= 3 && i < n && p[i] == ' ';
+}
+bool looks_like_response(const uint8_t* p, uint32_t n) { return n >= 5 && std::memcmp(p, "HTTP/", 5) == 0; }
+
+bool well_known(uint16_t port) { return port < 1024 || port == 8080 || port == 8000 || port == 8443 || port == 3128; }
+
+}  // namespace
+
+size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
+    // FNV-1a over the tuple; IPv4 uses only 4 address bytes.
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const uint8_t* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    };
+    const size_t n = k.a.family == 4 ? 4 : 16;
+    mix(k.a.bytes.data(), n);
+    mix(k.b.bytes.data(), n);
+    const uint8_t ports[4] = {static_cast<uint8_t>(k.pa >> 8), static_cast<uint8_t>(k.pa), static_cast<uint8_t>(k.pb >> 8),
+                              static_cast<uint8_t>(k.pb)};
+    mix(ports, 4);
+    return static_cast<size_t>(h ^ (h >> 29));
+}
+
+ConnKey make_key(const TcpSegment& s) {
+    ConnKey k;
+    if (endpoint_less(s.src, s.sport, s.dst, s.dport)) {
+        k.a = s.src, k.pa = s.sport, k.b = s.dst, k.pb = s.dport;
+    } else {
+        k.a = s.dst, k.pa = s.dport, k.b = s.src, k.pb = s.sport;
+    }
+    return k;
+}
+
+Connection::Connection(uint64_t id, const TcpConfig& cfg, ReassemblyBudget& budget, ConnectionObserver& obs)
+    : cfg_(cfg), obs_(obs), side_{Side(budget), Side(budget)} {
+    facts.id = id;
+}
+
+Role Connection::role_of(const TcpSegment& seg) const {
+    return (seg.src == facts.client.ip && seg.sport == facts.client.port) ? Role::client : Role::server;
+}
+
+void Connection::init_roles(const TcpSegment& seg) {
+    const bool syn = seg.has(tcpflag::SYN), ack = seg.has(tcpflag::ACK);
+    Endpoint src{seg.src, seg.sport}, dst{seg.dst, seg.dport};
+    if (syn && !ack) {
+        facts.client = src, facts.server = dst;
+        roles_final_ = true;
+        return;
+    }
+    facts.midstream = true;
+    if (syn && ack) {  // the SYN-ACK tells the roles for sure
+        facts.client = dst, facts.server = src;
+        roles_final_ = true;
+        return;
+    }
+    // Inferred: a well-known (or lower) port is the server's; revised by the
+    // first payload if it is clearly a request or a response.
+    facts.roles_inferred = true;
+    const bool src_server = well_known(seg.sport) != well_known(seg.dport) ? well_known(seg.sport) : seg.sport < seg.dport;
+    if (src_server) facts.client = dst, facts.server = src;
+    else facts.client = src, facts.server = dst;
+}
+
+void Connection::swap_roles() {
+    std::swap(facts.client, facts.server);
+    std::swap(side_[0], side_[1]);
+    std::swap(facts.states[0], facts.states[1]);
+    std::swap(facts.dir[0], facts.dir[1]);
+    for (auto& row : facts.ladder) {
+        row.from = other(row.from);
+        std::swap(row.client_state, row.server_state);
+    }
+    for (auto& f : facts.anomalies) {
+        if (f.dir == FlowDir::client_to_server) f.dir = FlowDir::server_to_client;
+        else if (f.dir == FlowDir::server_to_client) f.dir = FlowDir::client_to_server;
+    }
+}
+
+void Connection::maybe_infer_roles_from_payload(Role from, const TcpSegment& seg) {
+    if (roles_final_) return;
+    roles_final_ = true;
+    const uint32_t n = seg.captured_len;
+    if ((from == Role::server && looks_like_request(seg.payload, n)) ||
+        (from == Role::client && looks_like_response(seg.payload, n))) {
+        swap_roles();
+    }
+}
+
+void Connection::set_state(Role r, TcpState s, int64_t ts, uint64_t frame) {
+    auto& v = facts.states[idx(r)];
+    if (!v.empty() && v.back().state == s) return;
+    v.push_back({s, ts, frame});
+    if (row_) (r == Role::client ? row_->client_state : row_->server_state) = s;
+    if (s == TcpState::TIME_WAIT) {
+        if (!facts.time_wait) {
+            facts.time_wait = TimeWaitFacts{r, false, ts, ts + 2 * cfg_.msl_ns, frame};
+        } else if (facts.time_wait->side != r) {
+            facts.time_wait->both = true;
+        }
+    }
+    if (s == TcpState::ESTABLISHED && !facts.handshake.complete && facts.handshake.syn_seen && facts.handshake.synack_seen) {
+        const TcpState o = side_[idx(other(r))].state;
+        if (o != TcpState::CLOSED && o != TcpState::LISTEN && o != TcpState::SYN_SENT && o != TcpState::SYN_RCVD) {
+            facts.handshake.complete = true;
+        }
+    }
+    side_[idx(r)].state = s;
+}
+
+void Connection::add_finding(AnomalyKind k, const PacketView& pkt, Role from, std::string detail, uint64_t frame2) {
+    ++facts.anomalies_total;
+    if (facts.anomalies.size() >= cfg_.max_anomalies_per_connection) {
+        // Keep counting by kind even when the list is capped.
+        auto it = std::find_if(facts.anomalies_dropped.begin(), facts.anomalies_dropped.end(),
+                               [k](const auto& e) { return e.first == k; });
+        if (it == facts.anomalies_dropped.end()) facts.anomalies_dropped.emplace_back(k, 1);
+        else ++it->second;
+        return;
+    }
+    Finding f;
+    f.kind = k;
+    f.ts_ns = pkt.ts_ns;
+    f.frame = pkt.frame;
+    f.frame2 = frame2;
+    f.connection = facts.id;
+    f.dir = flow_dir(from);
+    f.detail = std::move(detail);
+    facts.anomalies.push_back(std::move(f));
+}
+
+uint32_t Connection::rel_seq(Role r, uint32_t seq) const {
+    const Side& s = side_[idx(r)];
+    return s.rel_base_set ? seq - s.rel_base : 0;
+}
+
+uint64_t Connection::scaled_window(Role r, const TcpSegment& seg) const {
+    const Side& s = side_[idx(r)];
+    const Side& o = side_[idx(other(r))];
+    if (seg.has(tcpflag::SYN) || s.wscale < 0 || o.wscale < 0) return seg.window;
+    return uint64_t{seg.window} << std::min<int16_t>(s.wscale, 14);
+}
+
+bool Connection::closed() const {
+    if (rst_seen_) return true;
+    return side_[0].fin_sent && side_[1].fin_sent && side_[0].fin_acked && side_[1].fin_acked;
+}
+
+bool Connection::accepts_new_syn(const TcpSegment& seg) const {
+    if (!seg.has(tcpflag::SYN) || seg.has(tcpflag::ACK)) return false;
+    if (rst_seen_ || (side_[0].fin_sent && side_[1].fin_sent)) return true;
+    const Role from = role_of(seg);
+    const Side& s = side_[idx(from)];
+    if (s.state == TcpState::TIME_WAIT || s.state == TcpState::CLOSED) {
+        return !(s.syn_sent && !s.synack_sent && seg.seq == s.isn && s.state != TcpState::TIME_WAIT);
+    }
+    // A fresh attempt (new ISN) after an unanswered one.
+    return s.state == TcpState::SYN_SENT && !facts.handshake.synack_seen && seg.seq != s.isn;
+}
+
+void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
+    if (facts.first_frame == 0) {
+        init_roles(seg);
+        facts.first_ts = pkt.ts_ns;
+        facts.first_frame = pkt.frame;
+        if (facts.midstream && !seg.has(tcpflag::SYN)) {
+            // Joined an established connection: assume both ends are there.
+            row_ = nullptr;
+            set_state(Role::client, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+            set_state(Role::server, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+            add_finding(AnomalyKind::midstream_pickup, pkt, role_of(seg), "no SYN seen; connection joined in progress");
+        }
+    }
+    facts.last_ts = std::max(facts.last_ts, pkt.ts_ns);
+    facts.last_frame = pkt.frame;
+    Role from = role_of(seg);
+    {
+        Side& s = side_[idx(from)];
+        if (!s.rel_base_set) {
+            s.rel_base_set = true;
+            s.rel_base = seg.has(tcpflag::SYN) ? seg.seq : seg.seq - 1;
+        }
+    }
+    row_ = nullptr;
+    if (cfg_.timeline) {
+        if (facts.ladder.size() < cfg_.max_ladder_rows) {
+            LadderRow row;
+            row.ts_ns = pkt.ts_ns;
+            row.frame = pkt.frame;
+            row.from = from;
+            row.flags = seg.flags;
+            row.rel_seq = rel_seq(from, seg.seq);
+            row.rel_ack = seg.has(tcpflag::ACK) && side_[idx(other(from))].rel_base_set ? seg.ack - side_[idx(other(from))].rel_base : 0;
+            row.len = seg.payload_len;
+            row.window = static_cast<uint32_t>(std::min<uint64_t>(scaled_window(from, seg), UINT32_MAX));
+            facts.ladder.push_back(row);
+            row_ = &facts.ladder.back();
+        } else {
+            facts.ladder_truncated = true;
+        }
+    }
+    DirectionFacts& d = facts.dir[idx(from)];
+    ++d.packets;
+    d.wire_payload_bytes += seg.payload_len;
+
+    if (seg.has(tcpflag::RST)) {
+        handle_rst(from, pkt, seg);
+        row_ = nullptr;
+        return;
+    }
+    if (seg.has(tcpflag::SYN)) handle_syn(from, pkt, seg);
+    if (seg.payload_len > 0) {
+        handle_data(from, pkt, seg);
+        from = role_of(seg);  // roles may have been revised by the first payload
+    }
+    if (seg.has(tcpflag::ACK)) handle_ack(from, pkt, seg);
+    if (seg.payload_len == 0 && !seg.has(tcpflag::SYN) && !seg.has(tcpflag::FIN)) {
+        const Side& s = side_[idx(from)];
+        if (s.reasm.initialized() && seg.seq == s.reasm.next_seq() - 1 && s.reasm.delivered() > 0) {
+            ++facts.dir[idx(from)].keepalives;
+            add_finding(AnomalyKind::keepalive, pkt, from, "zero-length segment at next sequence - 1");
+        }
+    }
+    if (seg.has(tcpflag::FIN)) handle_fin(from, pkt, seg);
+    const uint64_t w = scaled_window(from, seg);
+    DirectionFacts& d2 = facts.dir[idx(from)];
+    d2.max_window = std::max(d2.max_window, w);
+    if (seg.window == 0 && !seg.has(tcpflag::SYN) && !seg.has(tcpflag::FIN) && !seg.has(tcpflag::RST)) ++d2.zero_windows;
+    side_[idx(from)].last_window = seg.window;
+    row_ = nullptr;
+}
+
+void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    Side& s = side_[idx(from)];
+    Side& o = side_[idx(other(from))];
+    HandshakeFacts& hs = facts.handshake;
+    NegotiatedOptions opts{seg.options.mss, seg.options.wscale, seg.options.sack_permitted, seg.options.has_timestamps};
+    if (!seg.has(tcpflag::ACK)) {
+        if (!s.syn_sent) {
+            s.syn_sent = true;
+            s.isn = seg.seq;
+            s.wscale = seg.options.wscale;
+            if (!s.reasm.initialized()) s.reasm.init(seg.seq + 1);
+            if (from == Role::client) {
+                hs.syn_seen = true;
+                hs.syn_ts = hs.last_syn_ts = pkt.ts_ns;
+                hs.syn_frame = pkt.frame;
+                hs.client_isn = seg.seq;
+                hs.client_options = opts;
+                set_state(Role::client, TcpState::SYN_SENT, pkt.ts_ns, pkt.frame);
+                if (o.state == TcpState::CLOSED && !o.syn_sent) set_state(Role::server, TcpState::LISTEN, pkt.ts_ns, pkt.frame);
+            } else {
+                // The other end sent its own SYN: simultaneous open.
+                hs.simultaneous_open = true;
+                hs.server_isn = seg.seq;
+                hs.server_options = opts;
+                set_state(Role::server, TcpState::SYN_SENT, pkt.ts_ns, pkt.frame);
+                if (o.state == TcpState::SYN_SENT) set_state(Role::client, TcpState::SYN_RCVD, pkt.ts_ns, pkt.frame);
+                add_finding(AnomalyKind::simultaneous_open, pkt, from, "both ends sent a SYN");
+            }
+        } else if (seg.seq == s.isn) {
+            if (from == Role::client) {
+                ++hs.syn_retransmissions;
+                hs.last_syn_ts = pkt.ts_ns;
+                add_finding(AnomalyKind::syn_retransmission, pkt, from,
+                            "SYN retransmission #" + std::to_string(hs.syn_retransmissions), hs.syn_frame);
+            }
+        }
+    } else {
+        if (!s.synack_sent) {
+            s.synack_sent = true;
+            if (!s.syn_sent) {
+                s.syn_sent = true;
+                s.isn = seg.seq;
+                s.wscale = seg.options.wscale;
+            }
+            if (!s.reasm.initialized()) s.reasm.init(seg.seq + 1);
+            if (from == Role::server) {
+                hs.synack_seen = true;
+                hs.synack_ts = pkt.ts_ns;
+                hs.synack_frame = pkt.frame;
+                hs.server_isn = seg.seq;
+                hs.server_options = opts;
+                if (hs.syn_seen && seg.ack != hs.client_isn + 1) {
+                    hs.synack_bad_ack = true;
+                    add_finding(AnomalyKind::synack_bad_ack, pkt, from,
+                                "SYN-ACK acknowledges " + std::to_string(seg.ack - hs.client_isn) + " instead of ISN+1");
+                }
+            }
+            const TcpState st = s.state;
+            if (st == TcpState::CLOSED || st == TcpState::LISTEN || st == TcpState::SYN_SENT) {
+                set_state(from, TcpState::SYN_RCVD, pkt.ts_ns, pkt.frame);
+            }
+        } else if (seg.seq == s.isn && from == Role::server) {
+            ++hs.synack_retransmissions;
+            add_finding(AnomalyKind::synack_retransmission, pkt, from,
+                        "SYN-ACK retransmission #" + std::to_string(hs.synack_retransmissions), hs.synack_frame);
+        }
+        // The receiver of a SYN-ACK that acknowledges its SYN is established.
+        if (o.state == TcpState::SYN_SENT || o.state == TcpState::SYN_RCVD) {
+            if (o.syn_sent && seg.ack == o.isn + 1) set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+        } else if (!o.syn_sent && o.state == TcpState::CLOSED && facts.midstream) {
+            set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);  // its SYN was not captured
+        }
+    }
+    if (seg.payload_len > 0) add_finding(AnomalyKind::syn_with_data, pkt, from, std::to_string(seg.payload_len) + " bytes on a SYN");
+}
+
+void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    Side& s = side_[idx(from)];
+    Side& o = side_[idx(other(from))];
+    HandshakeFacts& hs = facts.handshake;
+    const uint32_t ack = seg.ack;
+    if (!seg.has(tcpflag::SYN)) {
+        if (o.syn_sent && o.state == TcpState::SYN_RCVD && ack == o.isn + 1) {
+            set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+        }
+        if (from == Role::client && hs.synack_seen && !hs.ack_seen) {
+            hs.ack_seen = true;
+            hs.ack_ts = pkt.ts_ns;
+            hs.ack_frame = pkt.frame;
+            if (ack != hs.server_isn + 1) {
+                hs.ack_bad_ack = true;
+                add_finding(AnomalyKind::handshake_ack_bad_ack, pkt, from,
+                            "handshake ACK acknowledges " + std::to_string(ack - hs.server_isn) + " instead of ISN+1");
+            }
+        }
+    }
+    // Our FIN acknowledged by the peer.
+    if (o.fin_sent && !o.fin_acked && seq_geq(ack, o.fin_seq + 1)) {
+        o.fin_acked = true;
+        switch (o.state) {
+            case TcpState::FIN_WAIT_1: set_state(other(from), TcpState::FIN_WAIT_2, pkt.ts_ns, pkt.frame); break;
+            case TcpState::CLOSING: set_state(other(from), TcpState::TIME_WAIT, pkt.ts_ns, pkt.frame); break;
+            case TcpState::LAST_ACK: set_state(other(from), TcpState::CLOSED, pkt.ts_ns, pkt.frame); break;
+            default: break;
+        }
+    }
+    // The active closer's last ACK.
+    if (s.state == TcpState::FIN_WAIT_2 && s.got_peer_fin && o.fin_sent && seq_geq(ack, o.fin_seq + 1) &&
+        !seg.has(tcpflag::FIN)) {
+        set_state(from, TcpState::TIME_WAIT, pkt.ts_ns, pkt.frame);
+    }
+    // ACKed bytes we never saw: the capture missed them; they become a gap.
+    if (o.reasm.initialized() && !o.stream_ended) {
+        int64_t ack_off = o.reasm.offset_of(ack);
+        if (o.fin_sent) ack_off = std::min<int64_t>(ack_off, static_cast<int64_t>(o.fin_off));
+        if (ack_off > static_cast<int64_t>(o.reasm.delivered())) {
+            if (static_cast<uint64_t>(ack_off) > o.reasm.highest_seen()) {
+                add_finding(AnomalyKind::ack_unseen_segment, pkt, from,
+                            "ACKs " + std::to_string(static_cast<uint64_t>(ack_off) - std::max(o.reasm.highest_seen(), o.reasm.delivered())) +
+                                " bytes the capture never saw");
+            }
+            feeding_ = other(from);
+            ensure_consumer();
+            o.reasm.advance_to(static_cast<uint64_t>(ack_off), pkt.ts_ns, *this);
+            maybe_end_stream(other(from), pkt.ts_ns);
+        }
+    }
+    s.ack_seen = true;
+    s.last_ack = ack;
+}
+
+void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    maybe_infer_roles_from_payload(from, seg);
+    from = role_of(seg);
+    Side& s = side_[idx(from)];
+    DirectionFacts& d = facts.dir[idx(from)];
+    if (rst_seen_) {
+        add_finding(AnomalyKind::data_after_rst, pkt, from, std::to_string(seg.payload_len) + " bytes after the reset");
+        return;
+    }
+    const bool syn = seg.has(tcpflag::SYN);
+    const uint32_t seq = syn ? seg.seq + 1 : seg.seq;
+    if (!s.reasm.initialized()) s.reasm.init(seq);
+    // Keep-alive probe: one byte (or none) at next sequence - 1 (RFC 9293 3.8.4).
+    if (!syn && !seg.has(tcpflag::FIN) && seg.payload_len == 1 && seq == s.reasm.next_seq() - 1 && s.reasm.delivered() > 0) {
+        ++d.keepalives;
+        add_finding(AnomalyKind::keepalive, pkt, from, "1-byte segment at next sequence - 1");
+        return;
+    }
+    if (s.fin_sent && s.reasm.offset_of(seq) + seg.payload_len > static_cast<int64_t>(s.fin_off)) {
+        add_finding(AnomalyKind::data_after_fin, pkt, from, "data beyond the sender's FIN");
+        if (s.stream_ended) return;
+    }
+    if (s.stream_ended) return;
+    ensure_consumer();
+    feeding_ = from;
+    const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
+    d.payload_bytes += r.new_bytes;
+    d.retransmitted_bytes += r.old_bytes;
+    if (r.old_bytes > 0) {
+        ++d.retransmissions;
+        if (r.new_bytes == 0) add_finding(AnomalyKind::retransmission, pkt, from, std::to_string(r.old_bytes) + " bytes seen before");
+    }
+    if (r.out_of_order) {
+        add_finding(AnomalyKind::previous_segment_not_captured, pkt, from, "segment beyond a hole in the stream");
+    }
+    if (r.filled_hole && r.new_bytes > 0) {
+        ++d.out_of_order;
+        add_finding(AnomalyKind::out_of_order, pkt, from, "fills a hole before data already seen");
+    }
+    if (r.conflict) add_finding(AnomalyKind::overlap_conflict, pkt, from, "overlapping bytes differ; first copy kept");
+    if (r.capped) add_finding(AnomalyKind::resource_cap, pkt, from, "reassembly buffer cap reached; buffered data flushed with gaps");
+    maybe_end_stream(from, pkt.ts_ns);
+}
+
+void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    Side& s = side_[idx(from)];
+    Side& o = side_[idx(other(from))];
+    const uint32_t fin_seq = seg.seq + seg.payload_len + (seg.has(tcpflag::SYN) ? 1 : 0);
+    if (s.fin_sent) {
+        if (fin_seq == s.fin_seq) add_finding(AnomalyKind::fin_retransmission, pkt, from, "FIN sent again", facts.dir[idx(from)].fin_frame);
+        return;
+    }
+    s.fin_sent = true;
+    s.fin_seq = fin_seq;
+    if (!s.reasm.initialized()) s.reasm.init(fin_seq);
+    s.fin_off = static_cast<uint64_t>(std::max<int64_t>(0, s.reasm.offset_of(fin_seq)));
+    DirectionFacts& d = facts.dir[idx(from)];
+    d.fin_seen = true;
+    d.fin_ts = pkt.ts_ns;
+    d.fin_frame = pkt.frame;
+    // Crossed FINs: this one was sent before the peer's FIN arrived.
+    const bool crossed = o.fin_sent && !(seg.has(tcpflag::ACK) && seq_geq(seg.ack, o.fin_seq + 1));
+    if (!first_fin_) first_fin_ = from;
+    else if (crossed) fin_crossed_ = true;
+    auto& mine = facts.states[idx(from)];
+    if (crossed && s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
+        // We had assumed it received the peer's FIN first; it did not.
+        mine.pop_back();
+        s.state = mine.empty() ? TcpState::ESTABLISHED : mine.back().state;
+    }
+    switch (s.state) {
+        case TcpState::ESTABLISHED:
+        case TcpState::SYN_RCVD:
+        case TcpState::CLOSED:
+            set_state(from, TcpState::FIN_WAIT_1, pkt.ts_ns, pkt.frame);
+            if (crossed) set_state(from, TcpState::CLOSING, pkt.ts_ns, pkt.frame);
+            break;
+        case TcpState::CLOSE_WAIT: set_state(from, TcpState::LAST_ACK, pkt.ts_ns, pkt.frame); break;
+        default: break;
+    }
+    // The peer receives it.
+    o.got_peer_fin = true;
+    switch (o.state) {
+        case TcpState::ESTABLISHED:
+        case TcpState::SYN_RCVD: set_state(other(from), TcpState::CLOSE_WAIT, pkt.ts_ns, pkt.frame); break;
+        case TcpState::FIN_WAIT_1:
+            if (!o.fin_acked) set_state(other(from), TcpState::CLOSING, pkt.ts_ns, pkt.frame);
+            break;
+        default: break;
+    }
+    maybe_end_stream(from, pkt.ts_ns);
+}
+
+void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    Side& s = side_[idx(from)];
+    Side& o = side_[idx(other(from))];
+    if (rst_seen_) return;  // later resets answer stray segments; the first one tells the story
+    rst_seen_ = true;
+    rst_by_ = from;
+    rst_ts_ = pkt.ts_ns;
+    rst_frame_ = pkt.frame;
+    s.rst_sent = true;
+    facts.dir[idx(from)].rst_seen = true;
+    facts.close.rst_sender_state = s.state;
+    facts.close.rst_after_fin = s.fin_sent || o.fin_sent;
+    facts.close.rst_with_data = seg.payload_len > 0;
+    if (from == Role::server && o.state == TcpState::SYN_SENT && !facts.handshake.synack_seen) {
+        refused_ = true;
+        add_finding(AnomalyKind::connection_refused, pkt, from, "RST answered the SYN");
+    } else {
+        add_finding(AnomalyKind::rst_abort, pkt, from,
+                    std::string("RST from ") + role_name(from) + " in " + state_name(s.state) +
+                        (facts.close.rst_after_fin ? " after FIN" : "") + (seg.payload_len ? ", with data" : ""));
+    }
+    set_state(from, TcpState::CLOSED, pkt.ts_ns, pkt.frame);
+    set_state(other(from), TcpState::CLOSED, pkt.ts_ns, pkt.frame);
+    for (Role r : {Role::client, Role::server}) {
+        Side& x = side_[idx(r)];
+        if (x.stream_ended) continue;
+        feeding_ = r;
+        if (x.reasm.initialized()) x.reasm.flush(pkt.ts_ns, *this);
+        end_stream(r, EndReason::rst, pkt.ts_ns);
+    }
+}
+
+void Connection::note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns) {
+    add_finding(AnomalyKind::time_wait_reuse, pkt, Role::client,
+                "new SYN while connection " + std::to_string(previous) + " is in TIME_WAIT on the " + side + " side (" +
+                    std::to_string(remaining_ns / 1000000) + " ms of 2MSL left)");
+}
+
+void Connection::ensure_consumer() {
+    if (consumer_made_) return;
+    consumer_made_ = true;
+    consumer = obs_.make_consumer(facts);
+}
+
+void Connection::data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) {
+    if (consumer) consumer->on_data(static_cast<StreamDir>(feeding_), p, n, ts, frame);
+}
+
+void Connection::gap(uint64_t n, int64_t ts) {
+    facts.dir[idx(feeding_)].missing_bytes += n;
+    if (consumer) consumer->on_gap(static_cast<StreamDir>(feeding_), n, ts);
+}
+
+void Connection::maybe_end_stream(Role r, int64_t ts) {
+    Side& s = side_[idx(r)];
+    if (s.fin_sent && !s.stream_ended && s.reasm.delivered() >= s.fin_off) end_stream(r, EndReason::fin, ts);
+}
+
+void Connection::end_stream(Role r, EndReason why, int64_t ts) {
+    Side& s = side_[idx(r)];
+    if (s.stream_ended) return;
+    s.stream_ended = true;
+    if (consumer) consumer->on_end(static_cast<StreamDir>(r), why, ts);
+}
+
+void Connection::finish(int64_t now, bool evicted) {
+    (void)now;
+    const int64_t ts = facts.last_ts;
+    for (Role r : {Role::client, Role::server}) {
+        Side& s = side_[idx(r)];
+        if (s.stream_ended) continue;
+        feeding_ = r;
+        if (s.reasm.initialized()) {
+            s.reasm.flush(ts, *this);
+            if (s.fin_sent) s.reasm.advance_to(s.fin_off, ts, *this);
+        }
+        end_stream(r, s.fin_sent ? EndReason::fin : evicted ? EndReason::evicted : EndReason::end_of_capture, ts);
+    }
+    CloseFacts& c = facts.close;
+    const HandshakeFacts& hs = facts.handshake;
+    const PacketView last{ts, facts.last_frame, 0, 0, 0, nullptr, 0};
+    const bool server_spoke = facts.dir[1].packets > 0;
+    if (refused_) {
+        c.kind = CloseKind::refused;
+        c.initiator = CloseInitiator::server;
+        c.rst_by = Role::server;
+        c.ts_ns = rst_ts_;
+        c.frame = rst_frame_;
+    } else if (rst_seen_) {
+        c.kind = CloseKind::rst;
+        c.initiator = rst_by_ == Role::client ? CloseInitiator::client : CloseInitiator::server;
+        c.rst_by = rst_by_;
+        c.ts_ns = rst_ts_;
+        c.frame = rst_frame_;
+    } else if (hs.syn_seen && !hs.synack_seen && !server_spoke) {
+        c.kind = CloseKind::unanswered;
+        c.ts_ns = ts;
+        c.frame = facts.last_frame;
+        add_finding(AnomalyKind::syn_unanswered, last, Role::client,
+                    "SYN never answered (" + std::to_string(hs.syn_retransmissions) + " retransmissions)", hs.syn_frame);
+    } else if (side_[0].fin_sent || side_[1].fin_sent) {
+        const Role first = first_fin_.value_or(Role::client);
+        c.kind = side_[0].fin_sent && side_[1].fin_sent ? CloseKind::fin : CloseKind::half_closed;
+        c.initiator = fin_crossed_ ? CloseInitiator::simultaneous : first == Role::client ? CloseInitiator::client : CloseInitiator::server;
+        c.ts_ns = facts.dir[idx(first)].fin_ts;
+        c.frame = facts.dir[idx(first)].fin_frame;
+        if (c.kind == CloseKind::half_closed) {
+            add_finding(AnomalyKind::half_closed_open, last, first,
+                        std::string("only the ") + role_name(first) + " sent a FIN by the end");
+        }
+    } else if (evicted) {
+        c.kind = CloseKind::evicted;
+        c.ts_ns = ts;
+        c.frame = facts.last_frame;
+        add_finding(AnomalyKind::idle_eviction, last, Role::client, "idle longer than the timeout; evicted");
+    } else {
+        c.kind = CloseKind::open;
+        c.ts_ns = ts;
+        c.frame = facts.last_frame;
+        add_finding(AnomalyKind::open_at_end, last, Role::client, "still open at the end of the capture");
+    }
+    for (auto& f : facts.anomalies) {
+        if (f.kind == AnomalyKind::syn_unanswered || f.kind == AnomalyKind::open_at_end || f.kind == AnomalyKind::idle_eviction) {
+            f.dir = FlowDir::none;
+        }
+    }
+    finished = true;
+}
+
+}  // namespace pcaplens

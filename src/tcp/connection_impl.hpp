@@ -1,0 +1,105 @@
+// Internal: one tracked connection while it is alive.
+#pragma once
+#include <list>
+#include <memory>
+
+#include "pcaplens/tcp/analyzer.hpp"
+
+namespace pcaplens {
+
+struct Side {
+    TcpState state = TcpState::CLOSED;
+    bool syn_sent = false;
+    bool synack_sent = false;
+    uint32_t isn = 0;
+    bool rel_base_set = false;
+    uint32_t rel_base = 0;         // ISN, or first sequence seen - 1 when joined midstream
+    int16_t wscale = -1;           // from its SYN
+    bool fin_sent = false;
+    uint32_t fin_seq = 0;          // sequence number the FIN occupies
+    uint64_t fin_off = 0;          // stream offset of the FIN
+    bool fin_acked = false;        // the peer acknowledged our FIN
+    bool got_peer_fin = false;     // saw the peer's FIN arrive
+    bool stream_ended = false;     // consumer told
+    bool rst_sent = false;
+    bool ack_seen = false;
+    uint32_t last_ack = 0;
+    uint32_t last_window = 0;      // raw
+    uint32_t dup_acks = 0;
+    uint64_t highest_ack_off = 0;  // furthest peer offset acknowledged
+    Reassembler reasm;
+    explicit Side(ReassemblyBudget& b) : reasm(b) {}
+};
+
+struct ConnKey {
+    IpAddress a, b;  // canonical order: (a, pa) < (b, pb)
+    uint16_t pa = 0, pb = 0;
+    bool operator==(const ConnKey&) const = default;
+};
+struct ConnKeyHash {
+    size_t operator()(const ConnKey& k) const noexcept;
+};
+ConnKey make_key(const TcpSegment& s);
+
+class Connection;
+using LruList = std::list<Connection*>;
+
+class Connection final : public ReassemblySink {
+public:
+    Connection(uint64_t id, const TcpConfig& cfg, ReassemblyBudget& budget, ConnectionObserver& obs);
+    // Handles one segment. `from` is decided by the caller from the endpoints.
+    void on_segment(const PacketView& pkt, const TcpSegment& seg);
+    // Finish: flush streams, decide the close kind. `evicted` when idle-evicted.
+    void finish(int64_t now, bool evicted);
+
+    Role role_of(const TcpSegment& seg) const;
+    bool closed() const;               // nothing more is expected (RST, both FINs acked, refused)
+    bool accepts_new_syn(const TcpSegment& seg) const;  // a bare SYN that starts a new connection
+    TcpConnectionFacts facts;
+    std::unique_ptr<StreamConsumer> consumer;
+    ConnKey key;
+    LruList::iterator lru_pos;
+    bool in_closing_list = false;
+    int64_t last_active = 0;
+    void note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns);
+    bool finished = false;
+
+    // ReassemblySink, for the direction currently being fed.
+    void data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) override;
+    void gap(uint64_t n, int64_t ts) override;
+
+private:
+    void init_roles(const TcpSegment& seg);
+    void maybe_infer_roles_from_payload(Role from, const TcpSegment& seg);
+    void swap_roles();
+    void set_state(Role r, TcpState s, int64_t ts, uint64_t frame);
+    void add_finding(AnomalyKind k, const PacketView& pkt, Role from, std::string detail, uint64_t frame2 = 0);
+    void handle_syn(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void maybe_end_stream(Role r, int64_t ts);
+    void end_stream(Role r, EndReason why, int64_t ts);
+    void ensure_consumer();
+    uint32_t rel_seq(Role r, uint32_t seq) const;
+    uint64_t scaled_window(Role r, const TcpSegment& seg) const;
+
+    const TcpConfig& cfg_;
+    ConnectionObserver& obs_;
+    Side side_[2];
+    Role feeding_ = Role::client;
+    bool consumer_made_ = false;
+    bool roles_final_ = false;
+    bool any_payload_ = false;
+    bool rst_seen_ = false;
+    int64_t rst_ts_ = 0;
+    uint64_t rst_frame_ = 0;
+    Role rst_by_ = Role::client;
+    bool refused_ = false;
+    bool fin_crossed_ = false;
+    std::optional<Role> first_fin_;
+    LadderRow* row_ = nullptr;       // ladder row of the packet being handled
+};
+
+}  // namespace pcaplens

@@ -1,0 +1,71 @@
+// Names of TCP states, close kinds and stream end reasons, and the
+// handshake's derived timings.
+#include "pcaplens/tcp/connection.hpp"
+#include "pcaplens/tcp/stream.hpp"
+
+namespace pcaplens {
+
+const char* state_name(TcpState s) {
+    switch (s) {
+        case TcpState::CLOSED: return "CLOSED";
+        case TcpState::LISTEN: return "LISTEN";
+        case TcpState::SYN_SENT: return "SYN_SENT";
+        case TcpState::SYN_RCVD: return "SYN_RCVD";
+        case TcpState::ESTABLISHED: return "ESTABLISHED";
+        case TcpState::FIN_WAIT_1: return "FIN_WAIT_1";
+        case TcpState::FIN_WAIT_2: return "FIN_WAIT_2";
+        case TcpState::CLOSING: return "CLOSING";
+        case TcpState::TIME_WAIT: return "TIME_WAIT";
+        case TcpState::CLOSE_WAIT: return "CLOSE_WAIT";
+        case TcpState::LAST_ACK: return "LAST_ACK";
+    }
+    return "?";
+}
+
+const char* close_kind_name(CloseKind k) {
+    switch (k) {
+        case CloseKind::fin: return "fin";
+        case CloseKind::half_closed: return "half_closed";
+        case CloseKind::rst: return "rst";
+        case CloseKind::refused: return "refused";
+        case CloseKind::unanswered: return "unanswered";
+        case CloseKind::open: return "open";
+        case CloseKind::evicted: return "evicted";
+    }
+    return "?";
+}
+
+const char* close_initiator_name(CloseInitiator i) {
+    switch (i) {
+        case CloseInitiator::none: return "none";
+        case CloseInitiator::client: return "client";
+        case CloseInitiator::server: return "server";
+        case CloseInitiator::simultaneous: return "simultaneous";
+    }
+    return "?";
+}
+
+const char* end_reason_name(EndReason r) {
+    switch (r) {
+        case EndReason::fin: return "fin";
+        case EndReason::rst: return "rst";
+        case EndReason::end_of_capture: return "end_of_capture";
+        case EndReason::evicted: return "evicted";
+    }
+    return "?";
+}
+
+std::optional<double> HandshakeFacts::syn_to_synack_ms() const {
+    if (!syn_seen || !synack_seen) return std::nullopt;
+    return static_cast<double>(synack_ts - last_syn_ts) / 1e6;
+}
+std::optional<double> HandshakeFacts::synack_to_ack_ms() const {
+    if (!synack_seen || !ack_seen) return std::nullopt;
+    return static_cast<double>(ack_ts - synack_ts) / 1e6;
+}
+std::optional<double> HandshakeFacts::rtt_ms() const {
+    if (!syn_seen || !synack_seen || !ack_seen) return std::nullopt;
+    return static_cast<double>(ack_ts - last_syn_ts) / 1e6;
+}
+
+}  // namespace pcaplens
