@@ -11,7 +11,11 @@ struct BpfFilter::Impl {
 };
 
 BpfFilter::BpfFilter(const std::string& expr, int linktype, uint32_t snaplen) : impl_(std::make_unique<Impl>()) {
-    pcap_t* dead = pcap_open_dead(linktype, static_cast<int>(snaplen));
+    // pcaplens's pcapng reader reports LINKTYPE_* values as stored in the
+    // file; libpcap's compiler wants DLT_* values, which differ for raw IP
+    // (LINKTYPE_RAW 101 and OpenBSD's DLT_RAW 14 are DLT_RAW here).
+    const int dlt = (linktype == 101 || linktype == 14) ? DLT_RAW : linktype;
+    pcap_t* dead = pcap_open_dead(dlt, static_cast<int>(snaplen));
     if (!dead) throw UsageError("cannot prepare a BPF compiler for link type " + std::to_string(linktype));
     if (pcap_compile(dead, &impl_->prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
         std::string err = pcap_geterr(dead);

@@ -19,7 +19,7 @@ public:
         // Nanosecond precision: libpcap scales microsecond files up, so one
         // code path serves both resolutions without losing digits.
         handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-        if (!handle_) throw InputError(errbuf);
+        if (!handle_) throw InputError(path + ": " + errbuf);
         struct stat st {};
         if (::stat(path.c_str(), &st) == 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
         linktype_ = pcap_datalink(handle_);
@@ -51,7 +51,11 @@ public:
         const u_char* data = nullptr;
         int rc = pcap_next_ex(handle_, &hdr, &data);
         if (rc == 1) {
-            out.ts_ns = static_cast<int64_t>(hdr->ts.tv_sec) * 1000000000LL + static_cast<int64_t>(hdr->ts.tv_usec);
+            // A pcap record's seconds field is unsigned 32-bit, but libpcap
+            // reads it as signed: times from 2038-01-19 on come back negative.
+            int64_t sec = static_cast<int64_t>(hdr->ts.tv_sec);
+            if (sec < 0 && stats_.format != "pcapng") sec += int64_t{1} << 32;
+            out.ts_ns = sec * 1000000000LL + static_cast<int64_t>(hdr->ts.tv_usec);
             out.caplen = hdr->caplen;
             out.wirelen = hdr->len;
             out.data = data;

@@ -97,7 +97,9 @@ int main(int argc, char** argv) {
     app.add_option("-c,--count", count, "Stop after N packets (after filtering)")->group("Input");
     app.add_flag("--verify-checksums", verify_checksums, "Verify IP/TCP checksums (off: offload makes them wrong on senders)")->group("Input");
 
-    app.add_option("--format", format, "Report format")->check(CLI::IsMember({"text", "json", "ndjson"}))->group("Output");
+    app.add_option("--format", format, "Report format: text, json, ndjson (markdown with --list-anomalies)")
+        ->check(CLI::IsMember({"text", "json", "ndjson", "markdown"}))
+        ->group("Output");
     app.add_option("-o,--output", output, "Write the report to FILE instead of standard output")->group("Output");
     app.add_flag("--timeline", timeline, "Ladder diagram per connection (text) / timeline array (JSON)")->group("Output");
     app.add_option("--color", color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
@@ -140,6 +142,11 @@ int main(int argc, char** argv) {
     if (list_anomalies) {
         print_catalogue(format == "text" ? "text" : format);
         return kExitOk;
+    }
+
+    if (format == "markdown") {
+        std::fprintf(stderr, "pcaplens: --format markdown is only for --list-anomalies\n");
+        return kExitUsage;
     }
 
     // Split positionals into files and the trailing BPF expression: leading

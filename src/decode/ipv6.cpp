@@ -74,6 +74,9 @@ void Decoder::decode_ipv6(const uint8_t* p, size_t caplen, size_t wirelen, int64
             return;
         }
         off += len;
+        // Headers after a (non-atomic) Fragment header belong to the
+        // fragmentable part: they exist only in the reassembled datagram.
+        if (fragment) break;
     }
     out.ip_proto = next;
     if (off > end_cap) {
@@ -98,7 +101,28 @@ void Decoder::decode_ipv6(const uint8_t* p, size_t caplen, size_t wirelen, int64
             return;
         }
         out.reassembled = true;
-        decode_transport(next, reassembled_.data(), reassembled_.size(), reassembled_.size(), out);
+        // Skip the extension headers that were inside the fragmentable part.
+        const uint8_t* q = reassembled_.data();
+        const size_t qlen = reassembled_.size();
+        size_t qoff = 0;
+        for (int n = 0; next == 0 || next == 43 || next == 60 || next == 51; ++n) {
+            if (n == kMaxExtHeaders || qoff + 8 > qlen) {
+                out.proto = L4Proto::malformed;
+                out.malformed_what = n == kMaxExtHeaders ? "IPv6 extension header chain too long"
+                                                         : "IPv6 extension header longer than the packet";
+                return;
+            }
+            const size_t len = next == 51 ? (size_t{q[qoff + 1]} + 2) * 4 : (size_t{q[qoff + 1]} + 1) * 8;
+            if (qoff + len > qlen) {
+                out.proto = L4Proto::malformed;
+                out.malformed_what = "IPv6 extension header longer than the packet";
+                return;
+            }
+            next = q[qoff];
+            qoff += len;
+        }
+        out.ip_proto = next;
+        decode_transport(next, q + qoff, qlen - qoff, qlen - qoff, out);
         return;
     }
     decode_transport(next, p + off, l4_cap, l4_wire, out);

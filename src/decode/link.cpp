@@ -119,8 +119,9 @@ bool decode_link(int linktype, const uint8_t* p, size_t caplen, LinkResult& out,
             pkt.proto = L4Proto::unknown_link;
             return false;
     }
+    // `truncated` stays as decode() set it (caplen < wirelen): a runt frame
+    // captured whole, or one with too many VLAN tags, is not truncated.
     pkt.proto = L4Proto::malformed;
-    pkt.truncated = true;
     if (!pkt.malformed_what) pkt.malformed_what = "link-layer header cut short";
     return false;
 }

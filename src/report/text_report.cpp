@@ -77,7 +77,8 @@ public:
         const TcpConnectionFacts& t = rec.tcp;
         const auto rtt = t.handshake.rtt_ms();
         std::string close = close_kind_name(t.close.kind);
-        if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
+        if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
+        else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
         const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
         say("  #%-4" PRIu64 " %s -> %s  %s  rtt %s  up %s  down %s  %s%s%s", t.id, ep(t.client).c_str(), ep(t.server).c_str(),
             ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6).c_str(), rtt ? ms(*rtt).c_str() : "-",

@@ -180,6 +180,9 @@ bool Connection::accepts_new_syn(const TcpSegment& seg) const {
     if (rst_seen_ || (side_[0].fin_sent && side_[1].fin_sent)) return true;
     const Role from = role_of(seg);
     const Side& s = side_[idx(from)];
+    // An end that has closed its half cannot open anything more in this
+    // connection: a SYN from it (other than a copy of its own) is a new one.
+    if (s.fin_sent && !(s.syn_sent && seg.seq == s.isn)) return true;
     if (s.state == TcpState::TIME_WAIT || s.state == TcpState::CLOSED) {
         return !(s.syn_sent && !s.synack_sent && seg.seq == s.isn && s.state != TcpState::TIME_WAIT);
     }
@@ -412,7 +415,12 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         add_finding(AnomalyKind::data_after_fin, pkt, from, "data beyond the sender's FIN");
         if (s.stream_ended) return;
     }
-    if (s.stream_ended) return;
+    // Once the stream has ended only retransmissions of delivered bytes can
+    // come; they are still counted (add() cannot deliver them again).
+    if (s.stream_ended &&
+        s.reasm.offset_of(seq) + static_cast<int64_t>(seg.payload_len) > static_cast<int64_t>(s.reasm.delivered())) {
+        return;
+    }
     ensure_consumer();
     feeding_ = from;
     const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
@@ -457,6 +465,9 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     auto& mine = facts.states[idx(from)];
     if (crossed && s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
         // We had assumed it received the peer's FIN first; it did not.
+        for (auto& row : facts.ladder) {
+            if (row.frame == mine.back().frame) (from == Role::client ? row.client_state : row.server_state).reset();
+        }
         mine.pop_back();
         s.state = mine.empty() ? TcpState::ESTABLISHED : mine.back().state;
     }
@@ -597,7 +608,8 @@ void Connection::finish(int64_t now, bool evicted) {
         c.kind = CloseKind::evicted;
         c.ts_ns = ts;
         c.frame = facts.last_frame;
-        add_finding(AnomalyKind::idle_eviction, last, Role::client, "idle longer than the timeout; evicted");
+        // A cap eviction already carries its resource_cap finding; it was not idle.
+        if (!cap_evicted) add_finding(AnomalyKind::idle_eviction, last, Role::client, "idle longer than the timeout; evicted");
     } else {
         c.kind = CloseKind::open;
         c.ts_ns = ts;

@@ -63,6 +63,7 @@ public:
     int64_t last_active = 0;
     void note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns);
     bool finished = false;
+    bool cap_evicted = false;          // evicted by the connection cap, not for idleness
 
     // ReassemblySink, for the direction currently being fed.
     void data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) override;

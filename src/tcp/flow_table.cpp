@@ -86,6 +86,7 @@ struct TcpAnalyzer::Impl {
         v.facts.anomalies.push_back(f);
         ++v.facts.anomalies_total;
         obs.on_finding(std::move(f));
+        v.cap_evicted = true;
         finish(v, true);
     }
 

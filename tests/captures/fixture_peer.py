@@ -171,12 +171,8 @@ def srv_bulk(args):
     c, _ = L.accept()
     L.close()
     recv_until(c, b"\n")
-    block = bytes(range(256)) * 256  # 64 KiB
-    left = args.size
-    while left:
-        n = min(left, len(block))
-        c.sendall(block[:n])
-        left -= n
+    data = (bytes(range(256)) * (args.size // 256 + 1))[:args.size]
+    c.sendall(data)  # one call: the kernel cuts it into MSS-sized segments
     c.close()
 
 
@@ -487,6 +483,7 @@ def main():
     ap.add_argument("--idle", type=float, default=4.5)
     ap.add_argument("--timeout", type=float, default=4.0)
     ap.add_argument("--path", default="/")
+    ap.add_argument("--abort", action="store_true", help="echo-client: end with RST")
     ap.add_argument("--tag", default="file")
     ap.add_argument("--out")
     args = ap.parse_args()

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "packet_writer.hpp"
+#include "support/packet_writer.hpp"
 
 using namespace pcaplens::testing;
 

@@ -18,6 +18,8 @@ struct HttpConfig {
     uint32_t max_pipeline = 1024;            // outstanding requests per connection
     uint32_t max_transactions = 100'000;     // kept per connection (beyond: counted only)
     int64_t slow_response_ns = 0;            // 0: off; else http_slow_response when TTFB exceeds it
+    uint32_t max_field_bytes = 8192;         // method/uri/host/user_agent/reason/content_type kept (longer: cut)
+    uint32_t max_findings_per_kind = 1000;   // per connection and kind (beyond: counted in findings_suppressed())
 };
 
 struct HttpTransaction {
@@ -45,6 +47,8 @@ struct HttpTransaction {
     bool upgraded = false;    // 101 Switching Protocols: HTTP ends here
     bool tunnel = false;      // 2xx to CONNECT: HTTP ends here
     bool request_complete = false, response_complete = false;
+
+    friend bool operator==(const HttpTransaction&, const HttpTransaction&) = default;
 };
 
 // Parses both directions of one connection. Detects HTTP by content: if the
@@ -65,6 +69,7 @@ public:
     uint64_t transactions_total() const;       // including those beyond max_transactions
     std::vector<HttpTransaction> take_transactions();
     std::vector<Finding> take_findings();      // connection and dir set; frame/ts evidence filled
+    uint64_t findings_suppressed() const;      // findings dropped by max_findings_per_kind
 
 private:
     struct Impl;

@@ -1,0 +1,975 @@
+// Incremental RFC 9112 message parser, one direction. See message_parser.hpp.
+//
+// Decisions on points RFC 9112 leaves to the recipient (all documented here):
+// - Start lines are validated strictly, byte by byte: METHOD SP target SP
+//   HTTP/1.d, or HTTP/1.d SP 3DIGIT [SP reason]. One SP between parts,
+//   HTTP major version 1 only (the h2 preface "PRI * HTTP/2.0" is not HTTP/1).
+//   For content detection and resynchronisation the method must also look
+//   like one ([A-Z][A-Z0-9_-]*, at most 32) and the status start with 1-5;
+//   between messages any tchar method and status 100-999 are accepted.
+// - CR/LF bytes between messages are skipped (RFC 9112 2.2).
+// - A bare LF ends a line (start line, header, chunk line, trailer) and is
+//   reported once (http_bare_lf); a bare CR inside a field value is kept.
+// - obs-fold is replaced by one SP between the trimmed parts.
+// - Header lines without a colon, with an empty name, whitespace before the
+//   colon or a non-tchar in the name are reported and skipped.
+// - Content-Length: a comma list of identical values is one value; any
+//   non-digit, empty element, value above 2^63-1 or disagreement is invalid.
+// - Transfer-Encoding whose final coding is not chunked (or chunked twice):
+//   on a request the body length cannot be determined (RFC 9112 6.3 item 4,
+//   a 400 for a server); reported as http_bad_chunk -- the transfer coding is
+//   the broken framing, not a Content-Length -- and the direction stops. On a
+//   response the body is close-delimited (6.3 item 3).
+// - Chunk sizes: 1*HEXDIG, overflow past 64 bits caught before shifting;
+//   BWS before ';' accepted; chunk-size line and trailer section bounded by
+//   max_header_bytes (trailers also by max_headers).
+#include "message_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pcaplens::http {
+namespace {
+
+bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+bool is_upper(uint8_t c) { return c >= 'A' && c <= 'Z'; }
+
+bool is_tchar(uint8_t c) {
+    if (is_digit(c) || is_upper(c) || (c >= 'a' && c <= 'z')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool is_method_char(uint8_t c, bool strict, bool first) {
+    if (!strict) return is_tchar(c);
+    if (first) return is_upper(c);
+    return is_upper(c) || is_digit(c) || c == '-' || c == '_';
+}
+
+int hex_value(uint8_t c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Calls f(element) for each comma-separated element, trimmed.
+template <class F>
+void for_each_element(std::string_view v, F&& f) {
+    size_t pos = 0;
+    while (true) {
+        const size_t comma = v.find(',', pos);
+        f(trim(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos)));
+        if (comma == std::string_view::npos) break;
+        pos = comma + 1;
+    }
+}
+
+const char* end_name(EndReason r) {
+    switch (r) {
+        case EndReason::fin: return "FIN";
+        case EndReason::rst: return "RST";
+        case EndReason::end_of_capture: return "end of capture";
+        case EndReason::evicted: return "eviction";
+    }
+    return "end";
+}
+
+std::string strip_eol(std::string_view s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    return excerpt(s);
+}
+
+}  // namespace
+
+std::string excerpt(std::string_view s, size_t max) {
+    const size_t n = std::min(s.size(), max);
+    std::string out;
+    out.reserve(n + 3);
+    for (size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.');
+    }
+    if (s.size() > max) out += "...";
+    return out;
+}
+
+MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) : role_(role), lim_(limits), sink_(sink) {}
+
+void MessageParser::stop() {
+    st_ = St::dead;
+    release_buffer();
+}
+
+void MessageParser::resume_after_hold() {
+    if (st_ == St::hold) enter_resync(false);
+}
+
+void MessageParser::release_buffer() {
+    hbuf_.clear();
+    if (hbuf_.capacity() > 16 * 1024) std::string().swap(hbuf_);
+    if (value_buf_.capacity() > 16 * 1024) std::string().swap(value_buf_);
+    line_start_ = start_line_len_ = 0;
+    header_lines_ = 0;
+}
+
+void MessageParser::enter_resync(bool at_line_start) {
+    mode_ = LineMode::resync;
+    st_ = at_line_start ? St::idle : St::resync_skip;
+    release_buffer();
+}
+
+void MessageParser::bare_lf(const char* where) {
+    if (bare_lf_reported_) return;
+    bare_lf_reported_ = true;
+    finding(AnomalyKind::http_bare_lf, std::string("line ended by LF without CR (") + where + ")", ts_, frame_);
+}
+
+// ---------------------------------------------------------------- feeding
+
+void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame, uint64_t seq) {
+    ts_ = ts;
+    frame_ = frame;
+    seq_ = seq;
+    size_t i = 0;
+    while (i < n) {
+        switch (st_) {
+            case St::dead:
+            case St::hold:
+                return;
+            case St::idle: {
+                while (i < n && (p[i] == '\r' || p[i] == '\n')) ++i;
+                if (i == n) return;
+                msg_ts_ = ts_;
+                msg_frame_ = frame_;
+                msg_seq_ = seq_;
+                touch();
+                hbuf_.clear();
+                sl_ = role_ == Role::request ? SlState::method : SlState::version;
+                sl_n_ = 0;
+                sl_bare_lf_ = false;
+                st_ = St::start_line;
+                break;
+            }
+            case St::start_line:
+                i += step_start_line(p + i, n - i);
+                break;
+            case St::headers:
+                i += step_headers(p + i, n - i);
+                break;
+            case St::body_length: {
+                touch();
+                const uint64_t k = std::min<uint64_t>(rem_, n - i);
+                rem_ -= k;
+                body_ += k;
+                wire_ += k;
+                i += static_cast<size_t>(k);
+                if (rem_ == 0) end_message(true, ts_, seq_);
+                break;
+            }
+            case St::body_close:
+                touch();
+                body_ += n - i;
+                wire_ += n - i;
+                i = n;
+                break;
+            case St::resync_skip: {
+                const void* lf = std::memchr(p + i, '\n', n - i);
+                if (lf == nullptr) return;
+                i = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p) + 1;
+                st_ = St::idle;
+                mode_ = LineMode::resync;
+                break;
+            }
+            default:
+                i += step_chunked(p + i, n - i);
+                break;
+        }
+    }
+}
+
+int MessageParser::sl_step(uint8_t c) {
+    const bool strict = mode_ != LineMode::normal;
+    switch (sl_) {
+        case SlState::method:
+            if (is_method_char(c, strict, sl_n_ == 0)) return ++sl_n_ > 32 ? -1 : 0;
+            if (c == ' ' && sl_n_ > 0) {
+                sl_ = SlState::target;
+                sl_n_ = 0;
+                return 0;
+            }
+            return -1;
+        case SlState::target:
+            if (c > 0x20 && c != 0x7f) {
+                ++sl_n_;
+                return 0;
+            }
+            if (c == ' ' && sl_n_ > 0) {
+                sl_ = SlState::version;
+                sl_n_ = 0;
+                return 0;
+            }
+            return -1;
+        case SlState::version: {
+            static constexpr char kV[] = "HTTP/1.";
+            if (sl_n_ < 7) {
+                if (c != static_cast<uint8_t>(kV[sl_n_])) return -1;
+                ++sl_n_;
+                return 0;
+            }
+            if (sl_n_ == 7) {
+                if (!is_digit(c)) return -1;
+                ++sl_n_;
+                return 0;
+            }
+            if (role_ == Role::response) {
+                if (c != ' ') return -1;
+                sl_ = SlState::status;
+                sl_n_ = 0;
+                return 0;
+            }
+            if (c == '\r') {
+                sl_ = SlState::cr;
+                return 0;
+            }
+            if (c == '\n') {
+                sl_bare_lf_ = true;
+                return 1;
+            }
+            return -1;
+        }
+        case SlState::status:
+            if (!is_digit(c)) return -1;
+            if (sl_n_ == 0 && (c < '1' || (strict && c > '5'))) return -1;
+            if (++sl_n_ == 3) sl_ = SlState::after_status;
+            return 0;
+        case SlState::after_status:
+            if (c == ' ') {
+                sl_ = SlState::reason;
+                return 0;
+            }
+            if (c == '\r') {
+                sl_ = SlState::cr;
+                return 0;
+            }
+            if (c == '\n') {
+                sl_bare_lf_ = true;
+                return 1;
+            }
+            return -1;
+        case SlState::reason:
+            if (c == '\t' || (c >= 0x20 && c != 0x7f)) return 0;
+            if (c == '\r') {
+                sl_ = SlState::cr;
+                return 0;
+            }
+            if (c == '\n') {
+                sl_bare_lf_ = true;
+                return 1;
+            }
+            return -1;
+        case SlState::cr:
+            return c == '\n' ? 1 : -1;
+    }
+    return -1;
+}
+
+size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
+    touch();
+    size_t i = 0;
+    while (i < n) {
+        if (hbuf_.size() >= lim_.max_header_bytes) {
+            if (mode_ == LineMode::resync) {  // not a start line after all: keep scanning
+                hbuf_.clear();
+                st_ = St::resync_skip;
+                return i;
+            }
+            if (mode_ == LineMode::detect) {
+                sink_.on_detect(role_, true);
+                if (st_ == St::dead) return n;
+            }
+            header_too_large("start line longer than " + std::to_string(lim_.max_header_bytes) + " bytes: '" +
+                             excerpt(hbuf_) + "'");
+            return n;
+        }
+        const uint8_t c = p[i++];
+        hbuf_.push_back(static_cast<char>(c));
+        const int r = sl_step(c);
+        if (r == 0) continue;
+        if (r < 0) {
+            reject_start_line(c);
+            return i;
+        }
+        start_line_len_ = line_start_ = hbuf_.size();
+        header_lines_ = 0;
+        msg_resynced_ = mode_ == LineMode::resync;
+        const bool detecting = mode_ == LineMode::detect;
+        mode_ = LineMode::normal;
+        st_ = St::headers;
+        if (detecting) sink_.on_detect(role_, true);
+        return i;
+    }
+    return n;
+}
+
+void MessageParser::reject_start_line(uint8_t c) {
+    const bool at_line_start = c == '\n';
+    switch (mode_) {
+        case LineMode::detect:
+            hbuf_.clear();
+            sink_.on_detect(role_, false);
+            if (st_ == St::dead) return;
+            enter_resync(at_line_start);
+            return;
+        case LineMode::resync:
+            hbuf_.clear();
+            enter_resync(at_line_start);
+            return;
+        case LineMode::normal: {
+            const std::string line = strip_eol(hbuf_);
+            hbuf_.clear();
+            const BadLineAction a = sink_.on_bad_start_line(role_, line, msg_ts_, msg_frame_);
+            if (st_ == St::dead) return;
+            if (a == BadLineAction::hold) {
+                st_ = St::hold;
+                release_buffer();
+                return;
+            }
+            enter_resync(at_line_start);
+            return;
+        }
+    }
+}
+
+size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
+    touch();
+    const auto* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', n));
+    const size_t take = lf != nullptr ? static_cast<size_t>(lf - p) + 1 : n;
+    if (hbuf_.size() + take > lim_.max_header_bytes) {
+        header_too_large("header block larger than " + std::to_string(lim_.max_header_bytes) + " bytes");
+        return n;
+    }
+    hbuf_.append(reinterpret_cast<const char*>(p), take);
+    if (lf == nullptr) return take;
+    const size_t len = hbuf_.size() - line_start_;
+    if (len == 1 || (len == 2 && hbuf_[line_start_] == '\r')) {
+        process_head();
+        return take;
+    }
+    if (++header_lines_ > lim_.max_headers) {
+        header_too_large("more than " + std::to_string(lim_.max_headers) + " header lines");
+        return n;
+    }
+    line_start_ = hbuf_.size();
+    return take;
+}
+
+void MessageParser::header_too_large(std::string detail) {
+    finding(AnomalyKind::http_header_too_large, std::move(detail), ts_, frame_);
+    if (st_ == St::headers) {
+        // The start line is complete: let the pairing know what we have.
+        reset_head_state();
+        parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
+        head_.headers_incomplete = true;
+        sink_.on_head(head_);
+        end_message(false, msg_last_ts_, msg_last_seq_);
+    }
+    stop();
+}
+
+// ---------------------------------------------------------------- heads
+
+void MessageParser::reset_head_state() {
+    head_ = MessageHead{};
+    head_.role = role_;
+    head_.ts = msg_ts_;
+    head_.frame = msg_frame_;
+    head_.seq = msg_seq_;
+    head_.resynced = msg_resynced_;
+    value_buf_.clear();
+    host_buf_.clear();
+    ua_buf_.clear();
+    ctype_buf_.clear();
+    cl_detail_.clear();
+    te_detail_.clear();
+    have_host_ = have_ua_ = have_ctype_ = false;
+    te_chunked_count_ = 0;
+    te_last_chunked_ = false;
+    cl_set_ = false;
+}
+
+bool MessageParser::parse_start_line(std::string_view l) {
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+    if (role_ == Role::request) {
+        const size_t sp1 = l.find(' ');
+        const size_t sp2 = l.rfind(' ');
+        if (sp1 == std::string_view::npos || sp2 == sp1 || l.size() < sp2 + 9) return false;
+        head_.method = l.substr(0, sp1);
+        head_.target = l.substr(sp1 + 1, sp2 - sp1 - 1);
+        head_.version = l.substr(sp2 + 1);
+        head_.version_minor = head_.version[7] - '0';
+        return true;
+    }
+    if (l.size() < 12) return false;
+    head_.version = l.substr(0, 8);
+    head_.version_minor = l[7] - '0';
+    head_.status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+    if (l.size() > 13) head_.reason = l.substr(13);
+    return true;
+}
+
+void MessageParser::process_head() {
+    reset_head_state();
+    parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
+    if (sl_bare_lf_) bare_lf("start line");
+    parse_fields(start_line_len_, line_start_);
+    head_.host = host_buf_;
+    head_.user_agent = ua_buf_;
+    head_.content_type = ctype_buf_;
+    head_.chunked_final = head_.has_transfer_encoding && te_last_chunked_ && te_chunked_count_ == 1;
+    const HeadAction a = sink_.on_head(head_);
+    if (st_ == St::dead) return;
+    begin_body(a);
+    release_buffer();  // nothing of the head is kept once the body starts
+}
+
+void MessageParser::parse_fields(size_t from, size_t to) {
+    const std::string_view block(hbuf_);
+    std::string_view name;
+    bool have = false, folded = false;
+    auto malformed = [&](const char* why, std::string_view line) {
+        finding(AnomalyKind::http_malformed_header, std::string(why) + ": '" + excerpt(line) + "'", msg_ts_, msg_frame_);
+    };
+    size_t pos = from;
+    while (pos < to) {
+        size_t lf = block.find('\n', pos);
+        if (lf == std::string_view::npos || lf >= to) lf = to - 1;  // cannot happen: lines end in LF
+        std::string_view line = block.substr(pos, lf - pos);
+        pos = lf + 1;
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        } else {
+            bare_lf("header line");
+        }
+        if (line.empty()) continue;
+        if (line.front() == ' ' || line.front() == '\t') {
+            if (!have) {
+                malformed("continuation line without a field", line);
+                continue;
+            }
+            value_buf_ += ' ';
+            value_buf_ += trim(line);
+            if (!folded) {
+                folded = true;
+                finding(AnomalyKind::http_obsolete_line_folding,
+                        "field '" + excerpt(name, 40) + "' continued on the next line (obs-fold); unfolded", msg_ts_,
+                        msg_frame_);
+            }
+            continue;
+        }
+        if (have) {
+            apply_field(name, value_buf_);
+            have = false;
+        }
+        const size_t colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            malformed("header line without a colon", line);
+            continue;
+        }
+        const std::string_view nm = line.substr(0, colon);
+        if (nm.empty()) {
+            malformed("empty field name", line);
+            continue;
+        }
+        if (nm.back() == ' ' || nm.back() == '\t') {
+            malformed("whitespace before the colon", line);
+            continue;
+        }
+        if (!std::all_of(nm.begin(), nm.end(), [](char c) { return is_tchar(static_cast<uint8_t>(c)); })) {
+            malformed("invalid character in field name", line);
+            continue;
+        }
+        name = nm;
+        value_buf_.assign(trim(line.substr(colon + 1)));
+        have = true;
+    }
+    if (have) apply_field(name, value_buf_);
+}
+
+void MessageParser::apply_field(std::string_view name, std::string_view value) {
+    if (iequals(name, "content-length")) {
+        head_.has_content_length = true;
+        if (cl_detail_.size() < 64) {
+            if (!cl_detail_.empty()) cl_detail_ += ", ";
+            cl_detail_ += excerpt(value, 64);
+        }
+        if (head_.content_length_bad) return;
+        for_each_element(value, [&](std::string_view e) {
+            if (head_.content_length_bad) return;
+            uint64_t v = 0;
+            bool ok = !e.empty();
+            for (const char ch : e) {
+                const auto c = static_cast<uint8_t>(ch);
+                if (!is_digit(c) || v > (uint64_t{INT64_MAX} - (c - '0')) / 10) {
+                    ok = false;
+                    break;
+                }
+                v = v * 10 + (c - '0');
+            }
+            if (!ok || (cl_set_ && v != head_.content_length)) {
+                head_.content_length_bad = true;
+                return;
+            }
+            head_.content_length = v;
+            cl_set_ = true;
+        });
+    } else if (iequals(name, "transfer-encoding")) {
+        head_.has_transfer_encoding = true;
+        if (te_detail_.size() < 64) {
+            if (!te_detail_.empty()) te_detail_ += ", ";
+            te_detail_ += excerpt(value, 64);
+        }
+        for_each_element(value, [&](std::string_view e) {
+            const size_t semi = e.find(';');
+            if (semi != std::string_view::npos) e = trim(e.substr(0, semi));
+            if (e.empty()) return;
+            te_last_chunked_ = iequals(e, "chunked");
+            if (te_last_chunked_) ++te_chunked_count_;
+        });
+    } else if (iequals(name, "connection")) {
+        for_each_element(value, [&](std::string_view e) {
+            if (iequals(e, "close")) head_.conn_close = true;
+            if (iequals(e, "keep-alive")) head_.conn_keep_alive = true;
+        });
+    } else if (iequals(name, "upgrade")) {
+        if (!value.empty()) head_.has_upgrade = true;
+    } else if (iequals(name, "host")) {
+        if (!have_host_) host_buf_.assign(value), have_host_ = true;
+    } else if (iequals(name, "user-agent")) {
+        if (!have_ua_) ua_buf_.assign(value), have_ua_ = true;
+    } else if (iequals(name, "content-type")) {
+        if (!have_ctype_) ctype_buf_.assign(value), have_ctype_ = true;
+    }
+}
+
+// ---------------------------------------------------------------- bodies
+
+void MessageParser::begin_body(HeadAction action) {
+    body_ = wire_ = 0;
+    partial_ = chunked_ = false;
+    rem_ = content_length_ = 0;
+    const bool bad_cl = head_.has_content_length && head_.content_length_bad;
+    const std::string cl_text = "Content-Length '" + excerpt(cl_detail_) + "'";
+    switch (action) {
+        case HeadAction::stop:
+            end_message(true, ts_, seq_);
+            stop();
+            return;
+        case HeadAction::no_body:
+            // No framing depends on it, but an invalid value is still invalid.
+            if (bad_cl) {
+                finding(AnomalyKind::http_bad_content_length, cl_text + " is invalid (message has no body)", msg_ts_,
+                        msg_frame_);
+            }
+            end_message(true, ts_, seq_);
+            return;
+        case HeadAction::normal:
+            break;
+    }
+    if (head_.has_transfer_encoding) {
+        if (head_.chunked_final) {
+            if (head_.has_content_length) {
+                finding(AnomalyKind::http_content_length_with_chunked,
+                        cl_text + " with Transfer-Encoding '" + excerpt(te_detail_) + "'; chunked wins", msg_ts_,
+                        msg_frame_);
+            }
+            chunked_ = true;
+            start_chunk_size();
+            return;
+        }
+        if (role_ == Role::request) {
+            finding(AnomalyKind::http_bad_chunk,
+                    "request Transfer-Encoding '" + excerpt(te_detail_) +
+                        "' does not end in chunked: body length undeterminable (RFC 9112 6.3); parsing stops",
+                    msg_ts_, msg_frame_);
+            end_message(false, ts_, seq_);
+            stop();
+            return;
+        }
+        st_ = St::body_close;  // RFC 9112 6.3 item 3: read until close
+        return;
+    }
+    if (head_.has_content_length) {
+        if (bad_cl) {
+            finding(AnomalyKind::http_bad_content_length, cl_text + " is invalid (RFC 9112 6.3); parsing stops",
+                    msg_ts_, msg_frame_);
+            end_message(false, ts_, seq_);
+            stop();
+            return;
+        }
+        content_length_ = rem_ = head_.content_length;
+        if (rem_ == 0) {
+            end_message(true, ts_, seq_);
+            return;
+        }
+        st_ = St::body_length;
+        return;
+    }
+    if (role_ == Role::request) {
+        end_message(true, ts_, seq_);
+        return;
+    }
+    st_ = St::body_close;
+}
+
+void MessageParser::end_message(bool complete, int64_t end_ts, uint64_t end_seq) {
+    MessageEnd e;
+    e.complete = complete;
+    e.partial = partial_;
+    e.chunked = chunked_;
+    e.body_bytes = body_;
+    e.wire_body_bytes = wire_;
+    e.end_ts = end_ts;
+    e.end_seq = end_seq;
+    body_ = wire_ = rem_ = 0;
+    partial_ = chunked_ = false;
+    if (st_ != St::dead) {
+        st_ = St::idle;
+        mode_ = LineMode::normal;
+    }
+    sink_.on_message_end(role_, e);
+}
+
+void MessageParser::start_chunk_size() {
+    st_ = St::chunk_size;
+    rem_ = 0;
+    cs_digits_ = 0;
+    cs_line_bytes_ = 0;
+    cs_line_len_ = 0;
+}
+
+void MessageParser::chunk_size_line_done() {
+    if (rem_ == 0) {
+        st_ = St::trailer_start;
+        trailer_bytes_ = 0;
+        trailer_lines_ = 0;
+    } else {
+        st_ = St::chunk_data;
+    }
+}
+
+void MessageParser::bad_chunk(std::string why, bool show_line) {
+    if (show_line) why += ": '" + excerpt(std::string_view(cs_line_, cs_line_len_)) + "'";
+    finding(AnomalyKind::http_bad_chunk, std::move(why) + "; parsing stops", ts_, frame_);
+    end_message(false, ts_, seq_);
+    stop();
+}
+
+size_t MessageParser::step_chunked(const uint8_t* p, size_t n) {
+    touch();
+    size_t i = 0;
+    while (i < n && in_chunked_state()) {
+        switch (st_) {
+            case St::chunk_data: {
+                const uint64_t k = std::min<uint64_t>(rem_, n - i);
+                rem_ -= k;
+                body_ += k;
+                wire_ += k;
+                i += static_cast<size_t>(k);
+                if (rem_ == 0) st_ = St::chunk_data_cr;
+                break;
+            }
+            case St::chunk_size:
+            case St::chunk_ws: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                note_cs(c);
+                if (++cs_line_bytes_ > lim_.max_header_bytes) {
+                    bad_chunk("chunk-size line too long", true);
+                    return i;
+                }
+                const int h = hex_value(c);
+                if (h >= 0 && st_ == St::chunk_size) {
+                    if ((rem_ >> 60) != 0) {  // a 17th significant digit: caught before the shift
+                        bad_chunk("chunk size overflows 64 bits", true);
+                        return i;
+                    }
+                    rem_ = (rem_ << 4) | static_cast<uint64_t>(h);
+                    ++cs_digits_;
+                    break;
+                }
+                if (cs_digits_ == 0) {
+                    bad_chunk("chunk size is not hexadecimal", true);
+                    return i;
+                }
+                if (c == ';') {
+                    st_ = St::chunk_ext;
+                } else if (c == ' ' || c == '\t') {
+                    st_ = St::chunk_ws;
+                } else if (c == '\r') {
+                    st_ = St::chunk_size_lf;
+                } else if (c == '\n') {
+                    bare_lf("chunk-size line");
+                    chunk_size_line_done();
+                } else {
+                    bad_chunk("chunk size is not hexadecimal", true);
+                    return i;
+                }
+                break;
+            }
+            case St::chunk_ext: {
+                size_t j = i;
+                while (j < n && p[j] != '\r' && p[j] != '\n') ++j;
+                for (size_t k = i; k < j && cs_line_len_ < sizeof cs_line_; ++k) note_cs(p[k]);
+                cs_line_bytes_ += j - i;
+                wire_ += j - i;
+                i = j;
+                if (cs_line_bytes_ > lim_.max_header_bytes) {
+                    bad_chunk("chunk-size line too long", true);
+                    return i;
+                }
+                if (i < n) {
+                    const uint8_t c = p[i++];
+                    ++wire_;
+                    if (c == '\r') {
+                        st_ = St::chunk_size_lf;
+                    } else {
+                        bare_lf("chunk-size line");
+                        chunk_size_line_done();
+                    }
+                }
+                break;
+            }
+            case St::chunk_size_lf: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                if (c != '\n') {
+                    bad_chunk("CR without LF in chunk-size line", true);
+                    return i;
+                }
+                chunk_size_line_done();
+                break;
+            }
+            case St::chunk_data_cr: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                if (c == '\r') {
+                    st_ = St::chunk_data_lf;
+                } else if (c == '\n') {
+                    bare_lf("after chunk data");
+                    start_chunk_size();
+                } else {
+                    bad_chunk("chunk data not followed by CRLF", false);
+                    return i;
+                }
+                break;
+            }
+            case St::chunk_data_lf: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                if (c != '\n') {
+                    bad_chunk("chunk data not followed by CRLF", false);
+                    return i;
+                }
+                start_chunk_size();
+                break;
+            }
+            case St::trailer_start: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                if (c == '\r') {
+                    st_ = St::trailer_end_lf;
+                } else if (c == '\n') {
+                    bare_lf("trailer section");
+                    end_message(true, ts_, seq_);
+                    return i;
+                } else {
+                    ++trailer_bytes_;
+                    last_byte_ = c;
+                    if (++trailer_lines_ > lim_.max_headers) {
+                        finding(AnomalyKind::http_header_too_large,
+                                "more than " + std::to_string(lim_.max_headers) + " trailer lines", ts_, frame_);
+                        end_message(false, ts_, seq_);
+                        stop();
+                        return i;
+                    }
+                    st_ = St::trailer_line;
+                }
+                break;
+            }
+            case St::trailer_line: {
+                const auto* lf = static_cast<const uint8_t*>(std::memchr(p + i, '\n', n - i));
+                const size_t end = lf != nullptr ? static_cast<size_t>(lf - p) + 1 : n;
+                trailer_bytes_ += end - i;
+                wire_ += end - i;
+                if (trailer_bytes_ > lim_.max_header_bytes) {
+                    finding(AnomalyKind::http_header_too_large,
+                            "trailer section larger than " + std::to_string(lim_.max_header_bytes) + " bytes", ts_,
+                            frame_);
+                    end_message(false, ts_, seq_);
+                    stop();
+                    return end;
+                }
+                if (lf != nullptr) {
+                    const uint8_t prev = end - 1 > i ? p[end - 2] : last_byte_;
+                    if (prev != '\r') bare_lf("trailer line");
+                    st_ = St::trailer_start;
+                } else {
+                    last_byte_ = p[n - 1];
+                }
+                i = end;
+                break;
+            }
+            case St::trailer_end_lf: {
+                const uint8_t c = p[i++];
+                ++wire_;
+                if (c != '\n') {
+                    bad_chunk("CR without LF ending the trailer section", false);
+                    return i;
+                }
+                end_message(true, ts_, seq_);
+                return i;
+            }
+            default:
+                return i;
+        }
+    }
+    return i;
+}
+
+// ---------------------------------------------------------------- gaps, end
+
+void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
+    if (len == 0) return;
+    const std::string n = std::to_string(len) + " bytes not captured ";
+    auto report = [&](const std::string& what) { finding(AnomalyKind::http_gap, n + what, ts, 0); };
+    switch (st_) {
+        case St::dead:
+        case St::hold:
+            return;
+        case St::body_length: {
+            partial_ = true;
+            if (len < rem_) {
+                rem_ -= len;
+                body_ += len;
+                wire_ += len;
+                report("inside a body of known length; skipped, transaction partial");
+                return;
+            }
+            const uint64_t over = len - rem_;
+            body_ += rem_;
+            wire_ += rem_;
+            rem_ = 0;
+            report(over == 0 ? "at the end of a body of known length; transaction partial"
+                             : "over the end of a body and what followed; resync at the next start line");
+            end_message(true, ts, seq);
+            if (over != 0 && st_ != St::dead) enter_resync(true);
+            return;
+        }
+        case St::chunk_data:
+            partial_ = true;
+            if (len <= rem_) {
+                rem_ -= len;
+                body_ += len;
+                wire_ += len;
+                if (rem_ == 0) st_ = St::chunk_data_cr;
+                report("inside chunk data; skipped, transaction partial");
+                return;
+            }
+            body_ += rem_;
+            wire_ += rem_;
+            rem_ = 0;
+            report("over chunk data and chunk framing; message incomplete, resync");
+            end_message(false, msg_last_ts_, msg_last_seq_);
+            if (st_ != St::dead) enter_resync(true);
+            return;
+        case St::body_close:
+            partial_ = true;
+            body_ += len;
+            wire_ += len;
+            report("inside a close-delimited body; transaction partial");
+            return;
+        case St::chunk_size:
+        case St::chunk_ws:
+        case St::chunk_ext:
+        case St::chunk_size_lf:
+        case St::chunk_data_cr:
+        case St::chunk_data_lf:
+        case St::trailer_start:
+        case St::trailer_line:
+        case St::trailer_end_lf:
+            partial_ = true;
+            report("inside chunk framing; message incomplete, resync");
+            end_message(false, msg_last_ts_, msg_last_seq_);
+            if (st_ != St::dead) enter_resync(true);
+            return;
+        case St::idle:
+        case St::start_line:
+        case St::headers:
+        case St::resync_skip: {
+            const bool detecting = mode_ == LineMode::detect;
+            if (st_ == St::idle || st_ == St::resync_skip) {
+                report(mode_ == LineMode::resync ? "while resynchronising"
+                       : detecting               ? "before the first message; resync"
+                                                 : "between messages; resync at the next start line");
+            } else {
+                report("inside a header block; block dropped, resync at the next start line");
+            }
+            if (detecting && st_ != St::headers) {
+                sink_.on_detect(role_, false);
+                if (st_ == St::dead) return;
+            }
+            enter_resync(true);
+            return;
+        }
+    }
+}
+
+void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
+    switch (st_) {
+        case St::body_length:
+            finding(AnomalyKind::http_body_truncated,
+                    std::string("body ended by ") + end_name(why) + " after " +
+                        std::to_string(content_length_ - rem_) + " of " + std::to_string(content_length_) + " bytes",
+                    ts, frame_);
+            end_message(false, msg_last_ts_, msg_last_seq_);
+            break;
+        case St::body_close:
+            end_message(why == EndReason::fin, msg_last_ts_, msg_last_seq_);
+            break;
+        default:
+            if (in_chunked_state()) {
+                finding(AnomalyKind::http_body_truncated,
+                        std::string("chunked body ended by ") + end_name(why) + " after " + std::to_string(body_) +
+                            " bytes, before the last chunk",
+                        ts, frame_);
+                end_message(false, msg_last_ts_, msg_last_seq_);
+            }
+            break;
+    }
+    st_ = St::dead;
+    release_buffer();
+}
+
+}  // namespace pcaplens::http

@@ -1,0 +1,219 @@
+// Incremental HTTP/1.x message parser for ONE direction of a connection
+// (RFC 9112): start line, header block, body framing (Content-Length,
+// chunked with extensions and trailers, close-delimited), resynchronisation
+// after garbage or capture gaps.
+//
+// Memory: only the current header block is buffered (bounded by
+// max_header_bytes / max_headers). Bodies are never stored: body bytes are
+// skipped by length arithmetic, chunk framing is walked by a byte-wise state
+// machine that keeps no buffer (only a 64-byte excerpt for evidence).
+//
+// The parser reports to a ParserSink (one virtual call per message event,
+// never per body byte). The sink decides what only the pairing layer can
+// know: whether a response has a body (HEAD, 1xx, 204, 304), whether HTTP
+// ends (101, 2xx to CONNECT), and what a bad start line means (after a
+// refused Upgrade/CONNECT it is tunnel data, not a malformed request).
+//
+// Callbacks may stop this parser (the connection went quiet or turned into a
+// tunnel); the parser checks for that after every callback.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pcaplens/findings/finding.hpp"
+#include "pcaplens/tcp/stream.hpp"
+
+namespace pcaplens::http {
+
+enum class Role : uint8_t { request, response };
+
+// Start line and the header fields pcaplens uses. The string_views point
+// into the parser's buffers and are valid only during ParserSink::on_head.
+struct MessageHead {
+    Role role = Role::request;
+    std::string_view method, target;     // request
+    int status = 0;                      // response (100..999)
+    std::string_view reason;             // response
+    std::string_view version;            // "HTTP/1.1"
+    int version_minor = 1;
+    std::string_view host, user_agent, content_type;   // first occurrence ("" if absent)
+    bool conn_close = false;             // Connection: close
+    bool conn_keep_alive = false;        // Connection: keep-alive
+    bool has_upgrade = false;            // an Upgrade header field
+    bool has_content_length = false;
+    bool content_length_bad = false;     // non-numeric, overflowing or conflicting values
+    uint64_t content_length = 0;
+    bool has_transfer_encoding = false;
+    bool chunked_final = false;          // chunked is the final (and only chunked) coding
+    bool resynced = false;               // found by scanning after garbage or a gap: pairing uncertain
+    bool headers_incomplete = false;     // header block overflowed: only the start line is known
+    int64_t ts = 0;                      // first byte of the start line
+    uint64_t frame = 0;
+    uint64_t seq = 0;                    // sink event counter at the first byte
+};
+
+// What the sink wants done with the message after its head.
+enum class HeadAction : uint8_t {
+    normal,    // frame the body from the headers
+    no_body,   // the message has no body (response to HEAD, 1xx, 204, 304)
+    stop,      // HTTP ends on this connection (101, 2xx to CONNECT): message complete, parser stops
+};
+
+// What the sink wants done after a start line was rejected in normal mode.
+enum class BadLineAction : uint8_t {
+    resync,   // scan for the next line that looks like a start line
+    hold,     // ignore all bytes until resume_after_hold() or stop()
+};
+
+struct MessageEnd {
+    bool complete = false;          // framing reached its end
+    bool partial = false;           // a capture gap hit the body
+    bool chunked = false;
+    uint64_t body_bytes = 0;        // decoded (gap bytes counted)
+    uint64_t wire_body_bytes = 0;   // as on the wire, chunk framing and trailers included
+    int64_t end_ts = 0;             // ts of the data carrying the last byte
+    uint64_t end_seq = 0;
+};
+
+class ParserSink {
+public:
+    // First start line of the direction (or its failure): content detection.
+    virtual void on_detect(Role role, bool looks_like_http) = 0;
+    virtual HeadAction on_head(const MessageHead& head) = 0;
+    virtual void on_message_end(Role role, const MessageEnd& end) = 0;
+    // A start line failed validation in normal mode. `line` is an excerpt.
+    virtual BadLineAction on_bad_start_line(Role role, std::string_view line, int64_t ts, uint64_t frame) = 0;
+    // frame == 0 means "not known yet" (a gap): the sink fills it in.
+    virtual void on_finding(Role role, AnomalyKind kind, std::string detail, int64_t ts, uint64_t frame) = 0;
+
+protected:
+    ~ParserSink() = default;
+};
+
+struct ParserLimits {
+    uint32_t max_header_bytes = 64 * 1024;
+    uint32_t max_headers = 256;
+};
+
+// Printable excerpt of wire bytes for finding details: at most `max` bytes,
+// bytes outside 0x20..0x7e shown as '.', "..." appended when cut.
+std::string excerpt(std::string_view s, size_t max = 64);
+
+class MessageParser {
+public:
+    MessageParser(Role role, ParserLimits limits, ParserSink& sink);
+
+    // `seq` is the sink's event number for this call (orders events across directions).
+    void feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame, uint64_t seq);
+    void gap(uint64_t len, int64_t ts, uint64_t seq);
+    void finish(EndReason why, int64_t ts, uint64_t seq);
+    void stop();                 // ignore everything from now on
+    void resume_after_hold();    // leave hold: resync at the next line
+    bool stopped() const { return st_ == St::dead; }
+    bool holding() const { return st_ == St::hold; }
+
+private:
+    enum class St : uint8_t {
+        idle,            // before a start line (CR/LF skipped)
+        start_line,      // validating the start line byte by byte
+        headers,         // collecting header lines
+        body_length,     // Content-Length body
+        body_close,      // close-delimited body
+        chunk_size,      // hex digits of a chunk-size line
+        chunk_ws,        // BWS after the size
+        chunk_ext,       // chunk extension up to CR/LF
+        chunk_size_lf,   // CR seen, LF expected
+        chunk_data,
+        chunk_data_cr,   // CRLF after chunk data
+        chunk_data_lf,
+        trailer_start,   // start of a trailer line (or the final CRLF)
+        trailer_line,
+        trailer_end_lf,  // final CR seen, LF expected
+        resync_skip,     // skipping to the next LF
+        hold,
+        dead,
+    };
+    enum class LineMode : uint8_t { detect, normal, resync };
+    enum class SlState : uint8_t { method, target, version, status, after_status, reason, cr };
+
+    size_t step_start_line(const uint8_t* p, size_t n);
+    size_t step_headers(const uint8_t* p, size_t n);
+    size_t step_chunked(const uint8_t* p, size_t n);
+    int sl_step(uint8_t c);   // 0 continue, 1 line accepted, -1 rejected
+    void reject_start_line(uint8_t c);
+    void header_too_large(std::string detail);
+    void process_head();
+    bool parse_start_line(std::string_view line);
+    void parse_fields(size_t from, size_t to);
+    void apply_field(std::string_view name, std::string_view value);
+    void begin_body(HeadAction action);
+    void end_message(bool complete, int64_t end_ts, uint64_t end_seq);
+    void start_chunk_size();
+    void note_cs(uint8_t c) {
+        if (cs_line_len_ < sizeof cs_line_) cs_line_[cs_line_len_++] = static_cast<char>(c);
+    }
+    void enter_resync(bool at_line_start);
+    void bad_chunk(std::string why, bool show_line);
+    void chunk_size_line_done();
+    void finding(AnomalyKind kind, std::string detail, int64_t ts, uint64_t frame) {
+        sink_.on_finding(role_, kind, std::move(detail), ts, frame);
+    }
+    void bare_lf(const char* where);
+    void touch() { msg_last_ts_ = ts_, msg_last_seq_ = seq_; }
+    void reset_head_state();
+    void release_buffer();
+    bool in_chunked_state() const { return st_ >= St::chunk_size && st_ <= St::trailer_end_lf; }
+
+    Role role_;
+    ParserLimits lim_;
+    ParserSink& sink_;
+    St st_ = St::idle;
+    LineMode mode_ = LineMode::detect;
+
+    // Current call.
+    int64_t ts_ = 0;
+    uint64_t frame_ = 0, seq_ = 0;
+
+    // Header block (start line + fields), bounded by lim_.max_header_bytes.
+    std::string hbuf_;
+    size_t line_start_ = 0;        // offset of the header line being collected
+    size_t start_line_len_ = 0;    // bytes of the start line including its LF
+    uint32_t header_lines_ = 0;
+    SlState sl_ = SlState::method;
+    uint32_t sl_n_ = 0;
+    bool sl_bare_lf_ = false;
+
+    // Head being built (values the MessageHead views point to).
+    MessageHead head_;
+    std::string value_buf_, host_buf_, ua_buf_, ctype_buf_, cl_detail_, te_detail_;
+    bool have_host_ = false, have_ua_ = false, have_ctype_ = false;
+    uint32_t te_chunked_count_ = 0;
+    bool te_last_chunked_ = false;
+    bool cl_set_ = false;
+
+    // Message in progress.
+    int64_t msg_ts_ = 0;
+    uint64_t msg_frame_ = 0, msg_seq_ = 0;
+    int64_t msg_last_ts_ = 0;
+    uint64_t msg_last_seq_ = 0;
+    uint64_t rem_ = 0;             // body or chunk bytes still to come / chunk size being parsed
+    uint64_t content_length_ = 0;
+    uint64_t body_ = 0, wire_ = 0;
+    bool partial_ = false, chunked_ = false;
+    bool msg_resynced_ = false;    // the start line was found by scanning
+
+    // Chunk-size line / trailer walking.
+    uint32_t cs_digits_ = 0;
+    uint64_t cs_line_bytes_ = 0;
+    char cs_line_[64] = {};
+    uint32_t cs_line_len_ = 0;
+    uint64_t trailer_bytes_ = 0;
+    uint32_t trailer_lines_ = 0;
+    uint8_t last_byte_ = 0;        // previous byte consumed in trailer_line (bare LF check)
+
+    bool bare_lf_reported_ = false;
+};
+
+}  // namespace pcaplens::http

@@ -1,0 +1,497 @@
+// HttpStream: one connection's HTTP/1.x. Two MessageParsers (one per
+// direction) report message heads and ends; this layer detects HTTP by
+// content, pairs responses with requests FIFO, sets the transaction flags and
+// emits the http_* findings.
+//
+// Decisions on ambiguous points:
+// - Detection: the connection is HTTP as soon as either direction yields a
+//   valid start line (its first line, or one found by scanning after garbage
+//   or a leading gap). It goes quiet -- no transactions, no findings, all
+//   bytes ignored -- when the first data of BOTH directions failed detection
+//   before either found a start line, or at the end if it never became HTTP.
+//   A direction whose first bytes are not a start line scans for one at a
+//   line start (resync); what it finds is marked `uncertain`. Server bytes
+//   before any client bytes also mark the first response `uncertain`.
+// - Detection failure is never a finding (a mid-stream pickup is not an
+//   error); a bad start line after a complete message is.
+// - response_ts / response_frame are those of the FINAL response; interim 1xx
+//   only go to interim_statuses (at most 16 kept). A 1xx with no outstanding
+//   request is recorded as a response without request.
+// - Pipelined: the previous request's final response was not complete when
+//   this request's first byte arrived (ordered by the event sequence, so
+//   equal timestamps are no problem).
+// - Close announcements: a request or response with Connection: close, or an
+//   HTTP/1.0 one without Connection: keep-alive. A request is "after close"
+//   when the client announced it on an earlier request, or the server
+//   announced it before the request's first byte arrived (a request already
+//   in flight when the server said close is not flagged).
+// - Upgrade/CONNECT: 101, or 2xx to CONNECT, ends HTTP in both directions.
+//   If the client's next bytes after an Upgrade/CONNECT request are not a
+//   request line, the client side waits (ignoring bytes) for the verdict;
+//   on a refusal -- or if the refusal came first -- that is
+//   http_data_after_upgrade_failure (instead of http_malformed_request) and
+//   the client side resyncs at the next request line.
+// - http_pipeline_depth names the dropped oldest request (frame2 = its
+//   frame); it is not reported again as http_request_without_response.
+// - A close-delimited response is complete only when the server's direction
+//   ends with FIN; RST, end of capture or eviction leave it incomplete (no
+//   finding: no length was announced).
+// - Gap findings carry the frame of the next data in that direction (the
+//   packet after the hole), or the last frame seen there if none follows.
+// - After a direction stops on an unrecoverable framing error the other side
+//   is still parsed; its unpaired responses are reported as usual.
+#include <deque>
+
+#include "message_parser.hpp"
+#include "pcaplens/http/http.hpp"
+
+namespace pcaplens {
+
+using http::HeadAction;
+using http::Role;
+
+namespace {
+
+FlowDir flow(Role r) { return r == Role::request ? FlowDir::client_to_server : FlowDir::server_to_client; }
+int idx(Role r) { return static_cast<int>(r); }
+int idx(StreamDir d) { return static_cast<int>(d); }
+
+http::ParserLimits limits(const HttpConfig& c) {
+    http::ParserLimits l;
+    l.max_header_bytes = c.max_header_bytes;
+    l.max_headers = c.max_headers;
+    return l;
+}
+
+}  // namespace
+
+struct HttpStream::Impl final : http::ParserSink {
+    Impl(const HttpConfig& c, uint64_t id)
+        : cfg(c), conn(id), req(Role::request, limits(c), *this), resp(Role::response, limits(c), *this) {}
+
+    HttpConfig cfg;
+    uint64_t conn;
+    http::MessageParser req, resp;
+
+    enum class Det : uint8_t { undecided, http, quiet };
+    Det det = Det::undecided;
+    bool det_failed[2] = {};
+    bool seen_data[2] = {};
+    bool ended[2] = {};
+    bool finalized = false;
+    bool midstream_response = false;   // the server spoke first: its first response is uncertain
+    uint64_t seq = 0;                  // event counter (orders events across directions)
+    int64_t last_ts[2] = {};
+    uint64_t last_frame[2] = {};
+
+    std::vector<HttpTransaction> txs;
+    uint64_t total = 0;
+    HttpTransaction scratch;           // target of updates for transactions beyond the cap
+
+    struct Pending {                   // a request waiting for its final response
+        int64_t tx = -1;
+        uint64_t serial = 0;
+        bool head = false, connect = false, upgrade = false;
+        bool complete = false;
+        int64_t ts = 0, end_ts = 0;
+        uint64_t frame = 0;
+        std::string label;             // "METHOD target" excerpt for details
+    };
+    std::deque<Pending> outstanding;
+
+    struct Current {                   // message being received in one direction
+        bool active = false;
+        bool interim = false;
+        int64_t tx = -1;
+        uint64_t serial = 0;           // request serial (0: response without request)
+    };
+    Current cur_req, cur_resp;
+
+    uint64_t req_serial = 0;           // requests seen
+    bool last_resp_done = false;       // the latest request's final response is complete...
+    uint64_t last_resp_done_seq = 0;   // ...since this event
+
+    uint64_t close_client_serial = 0;  // request that announced close (0: none)
+    bool close_server = false;
+    uint64_t close_server_seq = 0, close_server_frame = 0;
+
+    uint64_t upgrade_serial = 0;       // latest request, if it was CONNECT or carried Upgrade
+    bool upgrade_refused = false;
+    bool holding = false;              // client parser waits for the upgrade verdict
+    int64_t hold_ts = 0;
+    uint64_t hold_frame = 0;
+    std::string hold_line;
+
+    std::vector<Finding> findings;
+    uint32_t per_kind[kAnomalyKindCount] = {};
+    uint64_t suppressed = 0;
+    bool bare_lf_done = false;
+    std::vector<size_t> gap_pending[2];   // gap findings waiting for the next frame
+
+    http::MessageParser& parser(StreamDir d) { return d == StreamDir::client_to_server ? req : resp; }
+
+    int64_t new_tx() {
+        ++total;
+        if (txs.size() < cfg.max_transactions) {
+            txs.emplace_back();
+            return static_cast<int64_t>(txs.size()) - 1;
+        }
+        return -1;
+    }
+    HttpTransaction& tx(int64_t i) {
+        if (i < 0 || static_cast<uint64_t>(i) >= txs.size()) {
+            scratch = HttpTransaction{};
+            return scratch;
+        }
+        return txs[static_cast<size_t>(i)];
+    }
+    std::string clip(std::string_view s) const { return std::string(s.substr(0, cfg.max_field_bytes)); }
+
+    bool add(AnomalyKind k, FlowDir dir, int64_t ts, uint64_t frame, std::string detail, uint64_t frame2 = 0) {
+        if (det == Det::quiet) return false;
+        if (k == AnomalyKind::http_bare_lf) {
+            if (bare_lf_done) return false;
+            bare_lf_done = true;
+        }
+        uint32_t& n = per_kind[static_cast<size_t>(k)];
+        if (n >= cfg.max_findings_per_kind) {
+            ++suppressed;
+            return false;
+        }
+        ++n;
+        Finding f;
+        f.kind = k;
+        f.ts_ns = ts;
+        f.frame = frame;
+        f.frame2 = frame2;
+        f.connection = conn;
+        f.dir = dir;
+        f.detail = std::move(detail);
+        findings.push_back(std::move(f));
+        return true;
+    }
+
+    void go_quiet() {
+        det = Det::quiet;
+        txs.clear();
+        total = 0;
+        findings.clear();
+        outstanding.clear();
+        gap_pending[0].clear();
+        gap_pending[1].clear();
+        cur_req = cur_resp = Current{};
+        req.stop();
+        resp.stop();
+    }
+
+    // ------------------------------------------------------------ ParserSink
+
+    void on_detect(Role role, bool ok) override {
+        if (det == Det::quiet) return;
+        if (ok) {
+            det = Det::http;
+            return;
+        }
+        det_failed[idx(role)] = true;
+        if (det == Det::undecided && det_failed[0] && det_failed[1]) go_quiet();
+    }
+
+    void on_finding(Role role, AnomalyKind kind, std::string detail, int64_t ts, uint64_t frame) override {
+        const bool deferred = frame == 0 && kind == AnomalyKind::http_gap;
+        if (add(kind, flow(role), ts, frame, std::move(detail)) && deferred) {
+            gap_pending[idx(role)].push_back(findings.size() - 1);
+        }
+    }
+
+    HeadAction on_head(const http::MessageHead& h) override {
+        if (det == Det::quiet) return HeadAction::stop;
+        det = Det::http;
+        return h.role == Role::request ? request_head(h) : response_head(h);
+    }
+
+    static std::string label_of(std::string_view method, std::string_view target) {
+        return http::excerpt(method, 16) + " " + http::excerpt(target, 48);
+    }
+
+    HeadAction request_head(const http::MessageHead& h) {
+        const uint64_t serial = ++req_serial;
+        const int64_t t = new_tx();
+        HttpTransaction& x = tx(t);
+        x.has_request = true;
+        x.method = clip(h.method);
+        x.uri = clip(h.target);
+        x.version = clip(h.version);
+        x.host = clip(h.host);
+        x.user_agent = clip(h.user_agent);
+        x.request_ts = h.ts;
+        x.request_frame = h.frame;
+        x.uncertain = h.resynced;
+        if (serial > 1 && !(last_resp_done && last_resp_done_seq < h.seq)) x.pipelined = true;
+        last_resp_done = false;
+
+        std::string label = label_of(h.method, h.target);
+        if (close_client_serial != 0) {
+            add(AnomalyKind::http_request_after_close, FlowDir::client_to_server, h.ts, h.frame,
+                label + " sent after the client announced close (request #" + std::to_string(close_client_serial) + ")");
+        } else if (close_server && h.seq > close_server_seq) {
+            add(AnomalyKind::http_request_after_close, FlowDir::client_to_server, h.ts, h.frame,
+                label + " sent after the server announced close", close_server_frame);
+        }
+        if (close_client_serial == 0 && (h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive))) {
+            close_client_serial = serial;
+        }
+
+        const bool connect = h.method == "CONNECT";
+        upgrade_serial = (connect || h.has_upgrade) ? serial : 0;
+        upgrade_refused = false;
+
+        Pending p;
+        p.tx = t;
+        p.serial = serial;
+        p.head = h.method == "HEAD";
+        p.connect = connect;
+        p.upgrade = h.has_upgrade;
+        p.ts = h.ts;
+        p.frame = h.frame;
+        p.label = std::move(label);
+        outstanding.push_back(std::move(p));
+        if (outstanding.size() > cfg.max_pipeline) {
+            const Pending& o = outstanding.front();
+            add(AnomalyKind::http_pipeline_depth, FlowDir::client_to_server, h.ts, h.frame,
+                "more than " + std::to_string(cfg.max_pipeline) + " requests outstanding; oldest (" + o.label +
+                    ") dropped unanswered",
+                o.frame);
+            outstanding.pop_front();
+        }
+        cur_req = Current{true, false, t, serial};
+        return HeadAction::normal;
+    }
+
+    HeadAction response_head(const http::MessageHead& h) {
+        const bool midstream = midstream_response;
+        midstream_response = false;
+        const bool interim = h.status >= 100 && h.status < 200 && h.status != 101;
+        if (interim && !outstanding.empty()) {
+            HttpTransaction& x = tx(outstanding.front().tx);
+            if (x.interim_statuses.size() < 16) x.interim_statuses.push_back(h.status);
+            if (h.resynced || midstream) x.uncertain = true;
+            cur_resp = Current{true, true, -1, 0};
+            return HeadAction::no_body;
+        }
+        Pending p;
+        const bool paired = !outstanding.empty();
+        if (paired) {
+            p = std::move(outstanding.front());
+            outstanding.pop_front();
+        }
+        const int64_t t = paired ? p.tx : new_tx();
+        HttpTransaction& x = tx(t);
+        const std::string status_text =
+            std::to_string(h.status) + (h.reason.empty() ? "" : " " + http::excerpt(h.reason, 32));
+        if (!paired) {
+            add(AnomalyKind::http_response_without_request, FlowDir::server_to_client, h.ts, h.frame,
+                "response " + status_text + " with no outstanding request");
+        }
+        x.status = h.status;
+        x.reason = clip(h.reason);
+        x.response_version = clip(h.version);
+        x.content_type = clip(h.content_type);
+        x.response_ts = h.ts;
+        x.response_frame = h.frame;
+        if (h.resynced || midstream) x.uncertain = true;
+        cur_resp = Current{true, false, t, paired ? p.serial : 0};
+
+        const std::string for_what = paired ? " for " + p.label : "";
+        if (h.status >= 400 && h.status < 500) {
+            add(AnomalyKind::http_client_error, FlowDir::server_to_client, h.ts, h.frame, status_text + for_what);
+        } else if (h.status >= 500 && h.status < 600) {
+            add(AnomalyKind::http_server_error, FlowDir::server_to_client, h.ts, h.frame, status_text + for_what);
+        }
+        if (cfg.slow_response_ns > 0 && paired && p.complete && h.ts - p.end_ts > cfg.slow_response_ns) {
+            add(AnomalyKind::http_slow_response, FlowDir::server_to_client, h.ts, h.frame,
+                "first response byte " + std::to_string((h.ts - p.end_ts) / 1'000'000) +
+                    " ms after the end of the request" + for_what);
+        }
+        if (!close_server && (h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive))) {
+            close_server = true;
+            close_server_seq = seq;
+            close_server_frame = h.frame;
+        }
+
+        if (h.status == 101) {
+            x.upgraded = true;
+            req.stop();
+            return HeadAction::stop;
+        }
+        if (paired && p.connect && h.status >= 200 && h.status < 300) {
+            x.tunnel = true;
+            req.stop();
+            return HeadAction::stop;
+        }
+        if (paired && (p.connect || p.upgrade) && p.serial == upgrade_serial && h.status >= 200) {
+            upgrade_refused = true;
+            if (holding) {
+                holding = false;
+                add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, hold_ts, hold_frame,
+                    "client sent non-HTTP bytes '" + hold_line + "' but the server refused (" + status_text + ")",
+                    h.frame);
+                req.resume_after_hold();
+            }
+        }
+        const bool no_body = (paired && p.head) || h.status < 200 || h.status == 204 || h.status == 304;
+        return no_body ? HeadAction::no_body : HeadAction::normal;
+    }
+
+    void on_message_end(Role role, const http::MessageEnd& e) override {
+        if (det == Det::quiet) return;
+        if (role == Role::request) {
+            if (!cur_req.active) return;
+            cur_req.active = false;
+            HttpTransaction& x = tx(cur_req.tx);
+            x.request_end_ts = e.end_ts;
+            x.request_body_bytes = e.body_bytes;
+            x.request_wire_body_bytes = e.wire_body_bytes;
+            x.request_chunked = e.chunked;
+            x.partial = x.partial || e.partial;
+            x.request_complete = e.complete;
+            if (!outstanding.empty() && outstanding.back().serial == cur_req.serial) {
+                outstanding.back().complete = e.complete;
+                outstanding.back().end_ts = e.end_ts;
+            }
+            return;
+        }
+        if (!cur_resp.active) return;
+        cur_resp.active = false;
+        if (cur_resp.interim) return;
+        HttpTransaction& x = tx(cur_resp.tx);
+        x.response_end_ts = e.end_ts;
+        x.response_body_bytes = e.body_bytes;
+        x.response_wire_body_bytes = e.wire_body_bytes;
+        x.response_chunked = e.chunked;
+        x.partial = x.partial || e.partial;
+        x.response_complete = e.complete;
+        if (e.complete && cur_resp.serial != 0 && cur_resp.serial == req_serial) {
+            last_resp_done = true;
+            last_resp_done_seq = e.end_seq;
+        }
+    }
+
+    http::BadLineAction on_bad_start_line(Role role, std::string_view line, int64_t ts, uint64_t frame) override {
+        if (det == Det::quiet) return http::BadLineAction::resync;
+        if (role == Role::request && upgrade_serial != 0 && upgrade_serial == req_serial) {
+            if (upgrade_refused) {
+                add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, ts, frame,
+                    "client sent non-HTTP bytes '" + std::string(line) + "' after the server refused the upgrade");
+                return http::BadLineAction::resync;
+            }
+            holding = true;   // tunnel data sent optimistically? wait for the verdict
+            hold_ts = ts;
+            hold_frame = frame;
+            hold_line = std::string(line);
+            return http::BadLineAction::hold;
+        }
+        add(role == Role::request ? AnomalyKind::http_malformed_request : AnomalyKind::http_malformed_response,
+            flow(role), ts, frame,
+            std::string(role == Role::request ? "not a request line" : "not a status line") + ": '" +
+                std::string(line) + "'");
+        return http::BadLineAction::resync;
+    }
+
+    // ------------------------------------------------------------ stream events
+
+    void data(StreamDir dir, const uint8_t* p, size_t n, int64_t ts, uint64_t frame) {
+        if (finalized || det == Det::quiet || n == 0) return;
+        ++seq;
+        const int d = idx(dir);
+        last_ts[d] = ts;
+        last_frame[d] = frame;
+        for (const size_t i : gap_pending[d]) {
+            if (i < findings.size()) findings[i].frame = frame;
+        }
+        gap_pending[d].clear();
+        if (!seen_data[d]) {
+            seen_data[d] = true;
+            if (dir == StreamDir::server_to_client && !seen_data[0]) midstream_response = true;
+        }
+        parser(dir).feed(p, n, ts, frame, seq);
+    }
+
+    void gap(StreamDir dir, uint64_t len, int64_t ts) {
+        if (finalized || det == Det::quiet || len == 0) return;
+        ++seq;
+        parser(dir).gap(len, ts, seq);
+    }
+
+    void end(StreamDir dir, EndReason why, int64_t ts) {
+        if (finalized) return;
+        const int d = idx(dir);
+        if (ended[d]) return;
+        ended[d] = true;
+        ++seq;
+        if (det != Det::quiet) parser(dir).finish(why, ts, seq);
+        if (ended[0] && ended[1]) finalize();
+    }
+
+    void finalize() {
+        if (finalized) return;
+        for (int d = 0; d < 2; ++d) {
+            if (ended[d]) continue;
+            ended[d] = true;
+            ++seq;
+            if (det != Det::quiet) parser(static_cast<StreamDir>(d)).finish(EndReason::end_of_capture, last_ts[d], seq);
+        }
+        if (det != Det::http) {
+            go_quiet();
+        } else {
+            for (const Pending& p : outstanding) {
+                add(AnomalyKind::http_request_without_response, FlowDir::client_to_server, p.ts, p.frame,
+                    p.label + " got no response");
+            }
+            outstanding.clear();
+        }
+        for (int d = 0; d < 2; ++d) {
+            for (const size_t i : gap_pending[d]) {
+                if (i < findings.size()) findings[i].frame = last_frame[d];
+            }
+            gap_pending[d].clear();
+        }
+        req.stop();
+        resp.stop();
+        finalized = true;
+    }
+};
+
+HttpStream::HttpStream(const HttpConfig& cfg, uint64_t connection_id)
+    : impl_(std::make_unique<Impl>(cfg, connection_id)) {}
+
+HttpStream::~HttpStream() = default;
+
+void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t ts_ns, uint64_t frame) {
+    impl_->data(dir, data, len, ts_ns, frame);
+}
+
+void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) { impl_->gap(dir, len, ts_ns); }
+
+void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) { impl_->end(dir, why, ts_ns); }
+
+bool HttpStream::is_http() const { return impl_->det == Impl::Det::http; }
+
+uint64_t HttpStream::transactions_total() const { return impl_->total; }
+
+std::vector<HttpTransaction> HttpStream::take_transactions() {
+    impl_->finalize();
+    std::vector<HttpTransaction> out = std::move(impl_->txs);
+    impl_->txs.clear();
+    return out;
+}
+
+std::vector<Finding> HttpStream::take_findings() {
+    impl_->finalize();
+    std::vector<Finding> out = std::move(impl_->findings);
+    impl_->findings.clear();
+    return out;
+}
+
+uint64_t HttpStream::findings_suppressed() const { return impl_->suppressed; }
+
+}  // namespace pcaplens

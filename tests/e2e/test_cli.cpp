@@ -1,0 +1,48 @@
+// Command-line behaviour: --help documents every option and the exit
+// statuses, and the man page stays in step with it.
+#include <doctest/doctest.h>
+
+#include <regex>
+#include <set>
+
+#include "e2e_support.hpp"
+
+TEST_CASE("--help lists options and exit statuses; man page documents every long option") {
+    const auto r = e2e::pcaplens({"--help"});
+    REQUIRE(r.status == 0);
+    for (const char* s : {"Exit status", "  3  input damaged", "  4  input unreadable", "  2  usage error", "  1  anomalies"}) {
+        CHECK(r.out.find(s) != std::string::npos);
+    }
+    std::ifstream in(e2e::source("man/pcaplens.1"));
+    std::string man((std::istreambuf_iterator<char>(in)), {});
+    REQUIRE(!man.empty());
+    std::set<std::string> opts;
+    const std::regex long_opt("--([a-z][a-z0-9-]+)");
+    for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), long_opt); it != std::sregex_iterator(); ++it) {
+        opts.insert((*it)[1]);
+    }
+    CHECK(opts.size() > 20);
+    for (const auto& o : opts) {
+        std::string roff;
+        for (char c : o) roff += c == '-' ? std::string("\\-") : std::string(1, c);
+        CAPTURE(o);
+        CHECK(man.find("\\-\\-" + roff) != std::string::npos);
+    }
+}
+
+TEST_CASE("--version names the git revision and libpcap") {
+    const auto r = e2e::pcaplens({"--version"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("pcaplens ") == 0);
+    CHECK(r.out.find("libpcap version") != std::string::npos);
+    CHECK(r.out.find("(git ") != std::string::npos);
+}
+
+TEST_CASE("--list-anomalies --format markdown matches docs/anomalies.md") {
+    const auto r = e2e::pcaplens({"--list-anomalies", "--format", "markdown"});
+    REQUIRE(r.status == 0);
+    std::ifstream in(e2e::source("docs/anomalies.md"));
+    std::string doc((std::istreambuf_iterator<char>(in)), {});
+    // The generated table is embedded verbatim in the document.
+    CHECK(doc.find(r.out) != std::string::npos);
+}

@@ -1,0 +1,797 @@
+// HttpStream pairing (src/http/pairing.cpp): FIFO request/response pairing,
+// interim responses, upgrades and tunnels, pipelining and keep-alive, capture
+// gaps, caps, and the findings that come out of them. Ends with the property
+// test: every conversation fed whole, split in two at every byte boundary of
+// every data event, and in random chunkings must give identical transactions
+// and findings.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pcaplens/http/http.hpp"
+
+using namespace pcaplens;
+
+namespace {
+
+constexpr auto C2S = StreamDir::client_to_server;
+constexpr auto S2C = StreamDir::server_to_client;
+
+struct Ev {
+    enum class K { data, gap, end };
+    K k = K::data;
+    StreamDir dir = C2S;
+    std::string bytes;
+    uint64_t gap = 0;
+    EndReason why = EndReason::fin;
+};
+Ev C(std::string s) { return {Ev::K::data, C2S, std::move(s), 0, EndReason::fin}; }
+Ev S(std::string s) { return {Ev::K::data, S2C, std::move(s), 0, EndReason::fin}; }
+Ev GapC(uint64_t n) { return {Ev::K::gap, C2S, {}, n, EndReason::fin}; }
+Ev GapS(uint64_t n) { return {Ev::K::gap, S2C, {}, n, EndReason::fin}; }
+Ev EndC(EndReason why = EndReason::fin) { return {Ev::K::end, C2S, {}, 0, why}; }
+Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0, why}; }
+
+// Event i happens at ts (i+1) ms and is frame i+1.
+int64_t ts_of(size_t i) { return static_cast<int64_t>(i + 1) * 1'000'000; }
+
+// Piece sizes for data event `i` of length `len` (empty: whole).
+using Splitter = std::function<std::vector<size_t>(size_t i, size_t len)>;
+
+struct Result {
+    std::vector<HttpTransaction> txs;
+    std::vector<Finding> fs;
+    bool http = false;
+    uint64_t total = 0;
+    uint64_t suppressed = 0;
+};
+
+Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}, const Splitter& split = nullptr) {
+    HttpStream h(cfg, 9);
+    for (size_t i = 0; i < evs.size(); ++i) {
+        const Ev& e = evs[i];
+        switch (e.k) {
+            case Ev::K::data: {
+                const auto* p = reinterpret_cast<const uint8_t*>(e.bytes.data());
+                size_t off = 0;
+                if (split) {
+                    for (const size_t piece : split(i, e.bytes.size())) {
+                        h.on_data(e.dir, p + off, piece, ts_of(i), i + 1);
+                        off += piece;
+                    }
+                }
+                if (off < e.bytes.size()) h.on_data(e.dir, p + off, e.bytes.size() - off, ts_of(i), i + 1);
+                break;
+            }
+            case Ev::K::gap:
+                h.on_gap(e.dir, e.gap, ts_of(i));
+                break;
+            case Ev::K::end:
+                h.on_end(e.dir, e.why, ts_of(i));
+                break;
+        }
+    }
+    Result r;
+    r.txs = h.take_transactions();
+    r.fs = h.take_findings();
+    r.http = h.is_http();
+    r.total = h.transactions_total();
+    r.suppressed = h.findings_suppressed();
+    return r;
+}
+
+size_t count(const Result& r, AnomalyKind k) {
+    size_t n = 0;
+    for (const auto& f : r.fs) n += f.kind == k;
+    return n;
+}
+const Finding* find(const Result& r, AnomalyKind k) {
+    for (const auto& f : r.fs) {
+        if (f.kind == k) return &f;
+    }
+    return nullptr;
+}
+std::string describe(const Finding& f) {
+    std::ostringstream o;
+    o << kind_name(f.kind) << "[ts=" << f.ts_ns << " frame=" << f.frame << " frame2=" << f.frame2
+      << " dir=" << static_cast<int>(f.dir) << " conn=" << f.connection << "](" << f.detail << ")";
+    return o.str();
+}
+std::string kinds(const Result& r) {
+    std::string s;
+    for (const auto& f : r.fs) s += describe(f) + "\n";
+    return s;
+}
+std::string describe(const HttpTransaction& t) {
+    std::ostringstream o;
+    o << t.method << " " << t.uri << " " << t.version << " host=" << t.host << " ua=" << t.user_agent
+      << " req_ts=" << t.request_ts << ".." << t.request_end_ts << " f" << t.request_frame << " body=" << t.request_body_bytes
+      << "/" << t.request_wire_body_bytes << (t.request_chunked ? " chunked" : "") << (t.has_request ? "" : " NOREQ")
+      << " | " << t.status << " " << t.reason << " " << t.response_version << " ct=" << t.content_type
+      << " resp_ts=" << t.response_ts << ".." << t.response_end_ts << " f" << t.response_frame
+      << " body=" << t.response_body_bytes << "/" << t.response_wire_body_bytes << (t.response_chunked ? " chunked" : "")
+      << " interim=" << t.interim_statuses.size() << " |" << (t.pipelined ? " pipelined" : "") << (t.partial ? " partial" : "")
+      << (t.uncertain ? " uncertain" : "") << (t.upgraded ? " upgraded" : "") << (t.tunnel ? " tunnel" : "")
+      << (t.request_complete ? " req_complete" : "") << (t.response_complete ? " resp_complete" : "");
+    return o.str();
+}
+std::string txs_text(const Result& r) {
+    std::string s;
+    for (const auto& t : r.txs) s += describe(t) + "\n";
+    return s;
+}
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+const std::string kOk0 = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n"; }
+std::string ok(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_SUITE("http pairing") {
+
+TEST_CASE("keep-alive: sequential requests on one connection, none pipelined") {
+    const auto r = run({C(get("/1")), S(ok("a")), C(get("/2")), S(ok("bb")), C(get("/3")), S(ok("ccc")), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(r.txs[i].uri == "/" + std::to_string(i + 1));
+        CHECK(r.txs[i].response_body_bytes == i + 1);
+        CHECK_FALSE(r.txs[i].pipelined);
+        CHECK(r.txs[i].request_frame == 2 * i + 1);
+        CHECK(r.txs[i].response_frame == 2 * i + 2);
+    }
+    CHECK(r.total == 3);
+}
+
+TEST_CASE("HTTP/1.0 keep-alive: no close finding; HTTP/1.0 without keep-alive: request after close") {
+    const std::string req10ka = "GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    const std::string resp10ka = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx";
+    const auto r = run({C(req10ka), S(resp10ka), C(req10ka), S(resp10ka), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    CHECK(r.txs.size() == 2);
+
+    const auto r2 = run({C("GET /a HTTP/1.0\r\n\r\n"), S("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx"),
+                         C("GET /b HTTP/1.0\r\n\r\n"), EndC(), EndS()});
+    INFO(kinds(r2));
+    const Finding* f = find(r2, AnomalyKind::http_request_after_close);
+    REQUIRE(f != nullptr);
+    CHECK(f->frame == 3);
+    CHECK(f->dir == FlowDir::client_to_server);
+    CHECK(count(r2, AnomalyKind::http_request_after_close) == 1);
+}
+
+TEST_CASE("Connection: close") {
+    SUBCASE("announced by the server, request sent afterwards") {
+        const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+                            C(get("/2")), EndC(), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_request_after_close);
+        REQUIRE(f != nullptr);
+        CHECK(f->frame == 3);
+        CHECK(f->frame2 == 2);
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+    }
+    SUBCASE("announced by the server after the pipelined request was sent: not flagged") {
+        const auto r = run({C(get("/1") + get("/2")), S("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+                            EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_request_after_close) == 0);
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+    }
+    SUBCASE("announced by the client itself") {
+        const auto r = run({C("GET /1 HTTP/1.1\r\nConnection: close\r\n\r\n" + get("/2")), S(kOk0 + kOk0), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_request_after_close) == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[1].pipelined);
+    }
+}
+
+TEST_CASE("pipelined requests: N transactions, pipelined flags") {
+    const auto r = run({C(get("/1") + get("/2") + get("/3")), S(ok("a") + ok("b")), S(ok("c")), C(get("/4")), S(ok("d")),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 4);
+    CHECK_FALSE(r.txs[0].pipelined);
+    CHECK(r.txs[1].pipelined);
+    CHECK(r.txs[2].pipelined);
+    CHECK_FALSE(r.txs[3].pipelined);
+    CHECK(r.txs[2].response_frame == 3);
+    CHECK(r.txs[1].response_frame == 2);
+    for (const auto& t : r.txs) CHECK(t.response_complete);
+}
+
+TEST_CASE("pipelined: a request sent while the previous response was still arriving") {
+    const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab"), C(get("/2")), S("cd"), S(ok("x")),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].pipelined);
+    CHECK(r.txs[0].response_end_ts == ts_of(3));
+}
+
+TEST_CASE("interim 100 Continue belongs to the request and does not consume it") {
+    const auto r = run({C("POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+                        S("HTTP/1.1 100 Continue\r\n\r\n"), C("hello"), S("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 1);
+    const auto& t = r.txs[0];
+    CHECK(t.interim_statuses == std::vector<int>{100});
+    CHECK(t.status == 200);
+    CHECK(t.response_ts == ts_of(3));
+    CHECK(t.response_frame == 4);
+    CHECK(t.request_end_ts == ts_of(2));
+    CHECK(t.request_body_bytes == 5);
+    CHECK(t.request_complete);
+    CHECK(t.response_complete);
+}
+
+TEST_CASE("101 Switching Protocols ends HTTP in both directions") {
+    const auto r = run({C("GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+                        S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello"),
+                        C("\x81\x85\x00\x00\x00\x00hello"), S("HTTP/1.1 500 ignored\r\n\r\n"), C("GET /x HTTP/1.1\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].upgraded);
+    CHECK(r.txs[0].status == 101);
+    CHECK(r.txs[0].response_complete);
+    CHECK(r.txs[0].request_complete);
+}
+
+TEST_CASE("2xx to CONNECT is a tunnel; non-2xx followed by tunnel bytes is flagged") {
+    const std::string connect = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    const std::string tls = std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11);
+    SUBCASE("tunnel") {
+        const auto r = run({C(connect), S("HTTP/1.1 200 Connection established\r\n\r\n"), C(tls), S(tls), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].tunnel);
+        CHECK(r.txs[0].method == "CONNECT");
+        CHECK(r.txs[0].uri == "example.com:443");
+    }
+    SUBCASE("refused, then the client sends TLS anyway") {
+        const auto r = run({C(connect), S("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"), C(tls),
+                            EndC(), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_data_after_upgrade_failure);
+        REQUIRE(f != nullptr);
+        CHECK(f->frame == 3);
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].tunnel);
+    }
+    SUBCASE("client sends TLS before the refusal arrives") {
+        const auto r = run({C(connect), C(tls), S("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_data_after_upgrade_failure);
+        REQUIRE(f != nullptr);
+        CHECK(f->frame == 2);
+        CHECK(f->frame2 == 3);
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+    }
+    SUBCASE("client sends TLS before the 200: a tunnel, nothing to report") {
+        const auto r = run({C(connect), C(tls), S("HTTP/1.1 200 OK\r\n\r\n"), S(tls), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].tunnel);
+    }
+}
+
+TEST_CASE("refused Upgrade") {
+    const std::string up = "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n";
+    SUBCASE("client continues with HTTP/1.1: fine") {
+        const auto r = run({C(up), S(ok("x")), C(get("/2")), S(ok("y")), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        CHECK(r.txs.size() == 2);
+    }
+    SUBCASE("client sends the h2 preface anyway") {
+        const auto r = run({C(up), S(ok("x")), C("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_data_after_upgrade_failure) == 1);
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+    }
+}
+
+TEST_CASE("response without request: recorded with has_request=false") {
+    const auto r = run({S("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"), C(get("/x")), S(ok("y")), EndC(), EndS()});
+    INFO(kinds(r));
+    const Finding* f = find(r, AnomalyKind::http_response_without_request);
+    REQUIRE(f != nullptr);
+    CHECK(f->frame == 1);
+    CHECK(f->dir == FlowDir::server_to_client);
+    CHECK(count(r, AnomalyKind::http_response_without_request) == 1);
+    REQUIRE(r.txs.size() == 2);
+    CHECK_FALSE(r.txs[0].has_request);
+    CHECK(r.txs[0].uncertain);  // the server spoke first: picked up mid-stream
+    CHECK(r.txs[0].status == 200);
+    CHECK(r.txs[0].response_body_bytes == 3);
+    CHECK(r.txs[1].has_request);
+    CHECK_FALSE(r.txs[1].uncertain);
+    CHECK(r.txs[1].status == 200);
+}
+
+TEST_CASE("request without response: one finding per request") {
+    SUBCASE("at on_end of both directions") {
+        const auto r = run({C(get("/1") + get("/2")), S(ok("")), C(get("/3")), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 2);
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[1].status == 0);
+        CHECK(r.txs[2].status == 0);
+        const Finding* f = find(r, AnomalyKind::http_request_without_response);
+        REQUIRE(f != nullptr);
+        CHECK(f->frame == 1);
+        CHECK(f->detail.find("/2") != std::string::npos);
+    }
+    SUBCASE("at take_* without on_end") {
+        const auto r = run({C(get("/1"))});
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+    }
+}
+
+TEST_CASE("4xx, 5xx and slow responses") {
+    HttpConfig cfg;
+    cfg.slow_response_ns = 2'500'000;  // 2.5 ms; events are 1 ms apart
+    const auto r = run({C(get("/missing")), S("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), C(get("/boom")),
+                        S(""),  // empty data is ignored
+                        S(""), S("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()},
+                       cfg);
+    INFO(kinds(r));
+    const Finding* c = find(r, AnomalyKind::http_client_error);
+    REQUIRE(c != nullptr);
+    CHECK(c->frame == 2);
+    CHECK(c->ts_ns == ts_of(1));
+    CHECK(c->detail.find("404") != std::string::npos);
+    CHECK(c->detail.find("/missing") != std::string::npos);
+    const Finding* s = find(r, AnomalyKind::http_server_error);
+    REQUIRE(s != nullptr);
+    CHECK(s->frame == 6);
+    const Finding* slow = find(r, AnomalyKind::http_slow_response);
+    REQUIRE(slow != nullptr);
+    CHECK(slow->frame == 6);
+    CHECK(count(r, AnomalyKind::http_slow_response) == 1);  // the 404 came after 1 ms
+    CHECK(catalogue(AnomalyKind::http_client_error).severity == Severity::info);
+}
+
+TEST_CASE("max_pipeline: the oldest outstanding request is dropped and reported") {
+    HttpConfig cfg;
+    cfg.max_pipeline = 2;
+    const auto r = run({C(get("/1")), C(get("/2")), C(get("/3")), C(get("/4")), S(ok("x")), EndC(), EndS()}, cfg);
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_pipeline_depth) == 2);
+    const Finding* f = find(r, AnomalyKind::http_pipeline_depth);
+    REQUIRE(f != nullptr);
+    CHECK(f->frame == 3);
+    CHECK(f->frame2 == 1);
+    CHECK(f->detail.find("/1") != std::string::npos);
+    REQUIRE(r.txs.size() == 4);
+    CHECK(r.txs[2].status == 200);  // /1 and /2 were dropped: the response pairs with /3
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 1);  // /4 only
+}
+
+TEST_CASE("max_transactions: the rest is counted only") {
+    HttpConfig cfg;
+    cfg.max_transactions = 2;
+    std::vector<Ev> evs;
+    for (int i = 0; i < 5; ++i) {
+        evs.push_back(C(get("/" + std::to_string(i))));
+        evs.push_back(S("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"));
+    }
+    const auto r = run(evs, cfg);
+    CHECK(r.txs.size() == 2);
+    CHECK(r.total == 5);
+    CHECK(count(r, AnomalyKind::http_server_error) == 5);  // findings still come for uncounted ones
+}
+
+TEST_CASE("max_findings_per_kind: the rest is counted") {
+    HttpConfig cfg;
+    cfg.max_findings_per_kind = 2;
+    std::vector<Ev> evs;
+    for (int i = 0; i < 5; ++i) {
+        evs.push_back(C(get("/" + std::to_string(i))));
+        evs.push_back(S("HTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n"));
+    }
+    const auto r = run(evs, cfg);
+    CHECK(count(r, AnomalyKind::http_client_error) == 2);
+    CHECK(r.suppressed == 3);
+    CHECK(r.txs.size() == 5);
+}
+
+TEST_CASE("gap inside a body of known length: skipped, partial, pairing intact") {
+    SUBCASE("Content-Length") {
+        const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(10, 'x')), GapS(50),
+                            S(std::string(40, 'y')), C(get("/2")), S(ok("z")), EndC(), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_gap);
+        REQUIRE(f != nullptr);
+        CHECK(f->dir == FlowDir::server_to_client);
+        CHECK(f->ts_ns == ts_of(2));
+        CHECK(f->frame == 4);  // the packet after the hole
+        CHECK(r.fs.size() == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].partial);
+        CHECK(r.txs[0].response_complete);
+        CHECK(r.txs[0].response_body_bytes == 100);
+        CHECK_FALSE(r.txs[1].partial);
+        CHECK_FALSE(r.txs[1].uncertain);
+    }
+    SUBCASE("chunk data") {
+        const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20\r\nabc"), GapS(19),
+                            S("0123456789\r\n0\r\n\r\n"), C(get("/2")), S(ok("z")), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_gap) == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].partial);
+        CHECK(r.txs[0].response_complete);
+        CHECK(r.txs[0].response_body_bytes == 0x20);  // 3 seen + 19 missing + 10 seen
+    }
+    SUBCASE("close-delimited body") {
+        const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\n\r\nabc"), GapS(1000), S("def"), EndS(), EndC()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_gap) == 1);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].partial);
+        CHECK(r.txs[0].response_body_bytes == 1006);
+        CHECK(r.txs[0].response_complete);
+    }
+    SUBCASE("request body, gap at its very end") {
+        const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"), GapC(7), C(get("/2")), S(ok("") + ok("")),
+                            EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].partial);
+        CHECK(r.txs[0].request_complete);
+        CHECK(r.txs[0].request_end_ts == ts_of(1));
+        CHECK_FALSE(r.txs[1].uncertain);
+        CHECK(r.txs[1].status == 200);
+    }
+}
+
+TEST_CASE("gap inside a header block: block dropped, resync, next transaction uncertain") {
+    SUBCASE("client side") {
+        const auto r = run({C("GET /lost HTTP/1.1\r\nHo"), GapC(30), C("st: x\r\n\r\nGET /found HTTP/1.1\r\n\r\n"),
+                            S(ok("1") + ok("2")), EndC(), EndS()});
+        INFO(kinds(r));
+        INFO(txs_text(r));
+        CHECK(count(r, AnomalyKind::http_gap) == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].uri == "/found");
+        CHECK(r.txs[0].uncertain);
+        CHECK_FALSE(r.txs[1].has_request);
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 1);
+    }
+    SUBCASE("server side") {
+        const auto r = run({C(get("/1") + get("/2") + get("/3")), S("HTTP/1.1 200 OK\r\nContent-"), GapS(100),
+                            S("x\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), S(ok("3")), EndC(), EndS()});
+        INFO(kinds(r));
+        INFO(txs_text(r));
+        CHECK(count(r, AnomalyKind::http_gap) == 1);
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[0].status == 404);  // FIFO: the lost response's request takes the next one
+        CHECK(r.txs[0].uncertain);
+        CHECK(r.txs[1].status == 200);
+        CHECK_FALSE(r.txs[1].uncertain);
+        CHECK(r.txs[2].status == 0);
+    }
+    SUBCASE("gap over the end of a body and the next head") {
+        const auto r = run({C(get("/1") + get("/2") + get("/3")), S("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab"), GapS(60),
+                            S("bla\r\n" + ok("3")), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[0].partial);
+        CHECK(r.txs[0].response_complete);
+        CHECK(r.txs[1].uncertain);
+        CHECK(r.txs[1].response_body_bytes == 1);
+    }
+}
+
+TEST_CASE("gap in a chunk-size line: message incomplete, resync") {
+    const auto r = run({C(get("/1") + get("/2")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1"), GapS(10),
+                        S("\r\n" + ok("2")), EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].partial);
+    CHECK_FALSE(r.txs[0].response_complete);
+    CHECK(r.txs[1].uncertain);
+    CHECK(r.txs[1].status == 200);
+    CHECK(count(r, AnomalyKind::http_body_truncated) == 0);
+}
+
+TEST_CASE("mid-stream pickup: client bytes in the middle of a body") {
+    const auto r = run({C("ody of an earlier POST\r\nmore body\r\nPUT /next HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"),
+                        S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.http);
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].method == "PUT");
+    CHECK(r.txs[0].uncertain);
+    CHECK(r.txs[0].status == 200);
+}
+
+TEST_CASE("mid-stream pickup: server bytes in the middle of a body") {
+    const auto r = run({S("tail of a body\n" + ok("1")), C(get("/2")), S(ok("2")), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.http);
+    REQUIRE(r.txs.size() == 2);
+    CHECK_FALSE(r.txs[0].has_request);
+    CHECK(r.txs[0].uncertain);
+    CHECK(r.txs[1].status == 200);
+    CHECK(count(r, AnomalyKind::http_response_without_request) == 1);
+}
+
+TEST_CASE("findings carry the connection id and a direction") {
+    const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: zz\r\n\r\n"), S("HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n")});
+    REQUIRE(r.fs.size() == 2);
+    for (const auto& f : r.fs) {
+        CHECK(f.connection == 9);
+        CHECK(f.dir != FlowDir::none);
+        CHECK(f.frame != 0);
+        CHECK(catalogue(f.kind).layer == Layer::http);
+    }
+}
+
+// ---------------------------------------------------------------- property test
+
+namespace {
+
+struct Conversation {
+    const char* name;
+    std::vector<Ev> evs;
+    HttpConfig cfg{};
+};
+
+HttpConfig small_limits() {
+    HttpConfig c;
+    c.max_header_bytes = 80;
+    c.max_headers = 3;
+    c.max_pipeline = 2;
+    c.max_transactions = 3;
+    c.slow_response_ns = 1'500'000;
+    c.max_findings_per_kind = 2;
+    return c;
+}
+
+std::vector<Conversation> corpus() {
+    const std::string tls = std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11);
+    const std::string chunked_body = "5;name=val\r\nhello\r\n6 ; x=\"y\"\r\n world\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n";
+    std::vector<Conversation> v = {
+        {"content-length keep-alive",
+         {C("POST /up HTTP/1.1\r\nHost: h\r\nUser-Agent: t/1\r\nContent-Length: 11\r\n\r\nhello world"),
+          S("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfine."), C(get("/2")), S(ok("again")), EndC(),
+          EndS()}},
+        {"chunked both ways",
+         {C("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body + get("/n")),
+          S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body + "HTTP/1.1 204 No Content\r\n\r\n"), EndC(),
+          EndS()}},
+        {"head 1xx 204 304",
+         {C("HEAD / HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+          S("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <x>\r\n\r\n"
+            "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n"),
+          EndC(), EndS()}},
+        {"close-delimited", {C(get("/")), S("HTTP/1.0 200 OK\r\nContent-Type: a/b\r\n\r\n<html>"), S("</html>"), EndS(), EndC()}},
+        {"100-continue",
+         {C("PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"), S("HTTP/1.1 100 Continue\r\n\r\n"),
+          C("data"), S("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()}},
+        {"101 upgrade",
+         {C("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+          S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"), C("\x81\x82\x00\x00\x00\x00hi"), EndC(),
+          EndS()}},
+        {"connect tunnel",
+         {C("CONNECT a:443 HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 Connection established\r\n\r\n"), C(tls), S(tls), EndC(), EndS()}},
+        {"connect refused, optimistic TLS",
+         {C("CONNECT a:443 HTTP/1.1\r\n\r\n" + tls), S("HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n"), C(tls + "\n" + get("/x")),
+          S(ok("k")), EndC(), EndS()}},
+        {"upgrade refused then garbage",
+         {C("GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"), S(ok("no")), C("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), EndC(), EndS()}},
+        {"bad content-length request", {C("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n" + get("/s")), S(ok("")), EndC(), EndS()}},
+        {"bad content-length response",
+         {C(get("/1") + get("/2")), S("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"), EndC(), EndS()}},
+        {"cl with chunked",
+         {C("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + kGet),
+          S(kOk0 + kOk0), EndC(), EndS()}},
+        {"te gzip request", {C("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc"), S(ok("")), EndC(), EndS()}},
+        {"bad chunk", {C(get("/")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nqq\r\n"), EndC(), EndS()}},
+        {"chunk overflow",
+         {C(get("/")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF0\r\nabc"), EndC(), EndS()}},
+        {"chunk data without crlf", {C(get("/")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc"), EndS()}},
+        {"obs-fold and bare LF",
+         {C("GET / HTTP/1.1\nUser-Agent: a\n  b\nHost: h\n\n"), S("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3;e\nabc\n0\nT: 1\n\n"),
+          EndC(), EndS()}},
+        {"malformed lines",
+         {C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nX: y\r\n\r\nGET /n HTTP/1.1\r\nNoColon\r\nBad Name: 1\r\n\r\n"),
+          S("HTTP/1.1 2x0 Nope\r\n\r\n" + kOk0), EndC(), EndS()}},
+        {"header too large (small limits)",
+         {C("GET /x HTTP/1.1\r\nCookie: " + std::string(100, 'c') + "\r\n\r\n"),
+          S("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()},
+         small_limits()},
+        {"too many headers and pipeline depth (small limits)",
+         {C("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n"),
+          S("HTTP/1.1 500 A\r\nContent-Length: 0\r\n\r\nHTTP/1.1 500 B\r\nContent-Length: 0\r\n\r\n"),
+          S("HTTP/1.1 500 C\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"), EndC(), EndS()},
+         small_limits()},
+        {"pipelined with slow response (small limits)",
+         {C(get("/1") + get("/2")), S(ok("a")), S(""), S(ok("b")), C(get("/3")), S(ok("c")), C(get("/4")), S(ok("d")), EndC(),
+          EndS()},
+         small_limits()},
+        {"http/1.0 and close",
+         {C("GET /a HTTP/1.0\r\n\r\n"), S("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx"), C("GET /b HTTP/1.0\r\n\r\n"),
+          S("HTTP/1.1 404 No\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), C(get("/c")), EndC(), EndS()}},
+        {"response first", {S(ok("abc")), C(get("/x")), S(ok("y")), EndC(), EndS()}},
+        {"request without response", {C(get("/1") + get("/2")), S(ok("")), C(get("/3")), EndC(), EndS()}},
+        {"gaps in bodies",
+         {C(get("/1") + get("/2") + get("/3")), S("HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\nabc"), GapS(20), S("1234567"),
+          S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nab"), GapS(4), S("0123456789\r\n0\r\n\r\n"),
+          S("HTTP/1.1 200 OK\r\n\r\nxyz"), GapS(100), S("tail"), EndS(), EndC()}},
+        {"gaps in heads",
+         {C("GET /lost HTTP/1.1\r\nHo"), GapC(30), C("st: x\r\n\r\nGET /found HTTP/1.1\r\n\r\n" + get("/3")),
+          S("HTTP/1.1 200 OK\r\nCont"), GapS(50), S("x\r\n\r\nHTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n" + ok("q")), EndC(),
+          EndS()}},
+        {"gap in chunk framing",
+         {C(get("/1") + get("/2")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1"), GapS(10),
+          S("\r\n" + ok("2")), EndC(), EndS()}},
+        {"leading gaps", {GapC(100), C("x\r\n" + get("/a")), GapS(5), S("y\r\n" + ok("b")), EndC(), EndS()}},
+        {"truncated bodies",
+         {C("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabcd"), EndC(EndReason::fin),
+          S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"), EndS(EndReason::rst)}},
+        {"midstream client", {C("ody\r\nmore\r\nPUT /n HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"), S(kOk0), EndC(), EndS()}},
+        {"not http", {C(tls), S(tls), C(get("/")), EndC(), EndS()}},
+        {"not http, smtp", {S("220 mail ESMTP\r\n"), C("EHLO x\r\n"), S("250 ok\r\n"), EndC(), EndS()}},
+        {"malformed and lowercase",
+         {C(kGet), S(kOk0), C("get / HTTP/1.1\r\n\r\n"), S(kOk0), C("\x01\x02\x03\r\n" + kGet), S(kOk0), EndC(), EndS()}},
+    };
+    return v;
+}
+
+std::string compare(const Result& a, const Result& b) {
+    std::ostringstream o;
+    if (a.http != b.http) o << "is_http differs\n";
+    if (a.total != b.total) o << "total " << a.total << " vs " << b.total << "\n";
+    if (a.suppressed != b.suppressed) o << "suppressed differs\n";
+    if (a.txs.size() != b.txs.size()) o << "transactions " << a.txs.size() << " vs " << b.txs.size() << "\n";
+    for (size_t i = 0; i < std::min(a.txs.size(), b.txs.size()); ++i) {
+        if (!(a.txs[i] == b.txs[i])) o << "tx " << i << ":\n  " << describe(a.txs[i]) << "\n  " << describe(b.txs[i]) << "\n";
+    }
+    if (a.fs.size() != b.fs.size()) o << "findings " << a.fs.size() << " vs " << b.fs.size() << "\n";
+    for (size_t i = 0; i < std::max(a.fs.size(), b.fs.size()); ++i) {
+        const std::string x = i < a.fs.size() ? describe(a.fs[i]) : "-";
+        const std::string y = i < b.fs.size() ? describe(b.fs[i]) : "-";
+        if (x != y) o << "finding " << i << ":\n  " << x << "\n  " << y << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace
+
+TEST_CASE("property: the corpus conversations do what they are named for") {
+    // Guards against the property test passing vacuously.
+    for (const auto& c : corpus()) {
+        CAPTURE(c.name);
+        const Result r = run(c.evs, c.cfg);
+        const std::string name = c.name;
+        if (name.rfind("not http", 0) == 0) {
+            CHECK_FALSE(r.http);
+        } else {
+            CHECK(r.http);
+            CHECK_FALSE(r.txs.empty());
+        }
+    }
+}
+
+TEST_CASE("property: every split point gives identical transactions and findings") {
+    size_t runs = 0;
+    for (const auto& c : corpus()) {
+        CAPTURE(c.name);
+        const Result whole = run(c.evs, c.cfg);
+        for (size_t e = 0; e < c.evs.size(); ++e) {
+            if (c.evs[e].k != Ev::K::data) continue;
+            for (size_t at = 1; at < c.evs[e].bytes.size(); ++at) {
+                const Splitter split = [&](size_t i, size_t) -> std::vector<size_t> {
+                    if (i == e) return {at};
+                    return {};
+                };
+                const std::string diff = compare(whole, run(c.evs, c.cfg, split));
+                ++runs;
+                if (!diff.empty()) {
+                    CAPTURE(e);
+                    CAPTURE(at);
+                    FAIL_CHECK(diff);
+                    break;
+                }
+            }
+        }
+    }
+    CHECK(runs > 2000);
+}
+
+TEST_CASE("property: random chunkings and byte-at-a-time give identical results") {
+    for (const auto& c : corpus()) {
+        CAPTURE(c.name);
+        const Result whole = run(c.evs, c.cfg);
+        const Splitter bytewise = [](size_t, size_t len) { return std::vector<size_t>(len, 1); };
+        CHECK(compare(whole, run(c.evs, c.cfg, bytewise)) == "");
+        for (uint32_t seed = 1; seed <= 60; ++seed) {
+            std::mt19937 rng(seed);
+            const Splitter random = [&rng](size_t, size_t len) {
+                std::vector<size_t> pieces;
+                size_t left = len;
+                const size_t max_piece = 1 + rng() % 17;
+                while (left > 0) {
+                    const size_t p = std::min(left, 1 + static_cast<size_t>(rng() % max_piece));
+                    pieces.push_back(p);
+                    left -= p;
+                }
+                return pieces;
+            };
+            const std::string diff = compare(whole, run(c.evs, c.cfg, random));
+            if (!diff.empty()) {
+                CAPTURE(seed);
+                FAIL_CHECK(diff);
+                break;
+            }
+        }
+    }
+}
+
+TEST_CASE("robustness: random bytes, mutations, gaps and ends never crash") {
+    // Run under -fsanitize=address,undefined to make this meaningful.
+    std::mt19937 rng(12345);
+    const auto convs = corpus();
+    const char alphabet[] = "GET /HTTP1.0\r\n: \t;chunkedContent-Length0123456789abcdefF";
+    for (int iter = 0; iter < 3000; ++iter) {
+        const auto& base = convs[rng() % convs.size()];
+        std::vector<Ev> evs = base.evs;
+        for (auto& e : evs) {
+            if (e.k != Ev::K::data || e.bytes.empty()) continue;
+            const int mutations = static_cast<int>(rng() % 4);
+            for (int m = 0; m < mutations; ++m) {
+                const size_t pos = rng() % e.bytes.size();
+                switch (rng() % 4) {
+                    case 0: e.bytes[pos] = static_cast<char>(rng() % 256); break;
+                    case 1: e.bytes[pos] = alphabet[rng() % (sizeof alphabet - 1)]; break;
+                    case 2: e.bytes.erase(pos, 1 + rng() % 8); break;
+                    default: e.bytes.insert(pos, std::string(1 + rng() % 5, alphabet[rng() % (sizeof alphabet - 1)])); break;
+                }
+                if (e.bytes.empty()) break;
+            }
+        }
+        if (rng() % 3 == 0) evs.insert(evs.begin() + static_cast<long>(rng() % (evs.size() + 1)),
+                                       rng() % 2 ? GapC(rng() % 200) : GapS(rng() % 200));
+        HttpConfig cfg = rng() % 2 ? HttpConfig{} : small_limits();
+        const Result r = run(evs, cfg, [&rng](size_t, size_t len) {
+            std::vector<size_t> pieces;
+            while (len > 0) {
+                const size_t p = std::min(len, 1 + static_cast<size_t>(rng() % 9));
+                pieces.push_back(p);
+                len -= p;
+            }
+            return pieces;
+        });
+        CHECK(r.txs.size() <= cfg.max_transactions);
+        for (const auto& f : r.fs) {
+            CHECK(f.detail.size() <= 300);
+            CHECK(f.connection == 9);
+        }
+    }
+}
+
+}  // TEST_SUITE

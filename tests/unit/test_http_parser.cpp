@@ -1,0 +1,648 @@
+// HTTP/1.x message parsing and body framing (src/http/message_parser.cpp),
+// driven through HttpStream the way the TCP layer drives it: content
+// detection, start lines, header fields, Content-Length, chunked (extensions,
+// trailers, bad sizes, 64-bit overflow), HEAD/1xx/204/304, close-delimited
+// bodies, CL+TE, obs-fold, bare LF, malformed lines, header limits, truncation.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../src/http/message_parser.hpp"
+#include "pcaplens/http/http.hpp"
+
+using namespace pcaplens;
+
+namespace {
+
+constexpr auto C2S = StreamDir::client_to_server;
+constexpr auto S2C = StreamDir::server_to_client;
+
+struct Ev {
+    enum class K { data, gap, end };
+    K k = K::data;
+    StreamDir dir = C2S;
+    std::string bytes;
+    uint64_t gap = 0;
+    EndReason why = EndReason::fin;
+};
+Ev C(std::string s) { return {Ev::K::data, C2S, std::move(s), 0, EndReason::fin}; }
+Ev S(std::string s) { return {Ev::K::data, S2C, std::move(s), 0, EndReason::fin}; }
+Ev EndC(EndReason why = EndReason::fin) { return {Ev::K::end, C2S, {}, 0, why}; }
+Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0, why}; }
+
+// Event i happens at ts (i+1) us and is frame i+1.
+int64_t ts_of(size_t i) { return static_cast<int64_t>(i + 1) * 1000; }
+
+struct Result {
+    std::vector<HttpTransaction> txs;
+    std::vector<Finding> fs;
+    bool http = false;
+    uint64_t total = 0;
+};
+
+Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) {
+    HttpStream h(cfg, 42);
+    for (size_t i = 0; i < evs.size(); ++i) {
+        const Ev& e = evs[i];
+        switch (e.k) {
+            case Ev::K::data:
+                h.on_data(e.dir, reinterpret_cast<const uint8_t*>(e.bytes.data()), e.bytes.size(), ts_of(i), i + 1);
+                break;
+            case Ev::K::gap:
+                h.on_gap(e.dir, e.gap, ts_of(i));
+                break;
+            case Ev::K::end:
+                h.on_end(e.dir, e.why, ts_of(i));
+                break;
+        }
+    }
+    Result r;
+    r.txs = h.take_transactions();
+    r.fs = h.take_findings();
+    r.http = h.is_http();
+    r.total = h.transactions_total();
+    return r;
+}
+
+size_t count(const Result& r, AnomalyKind k) {
+    size_t n = 0;
+    for (const auto& f : r.fs) n += f.kind == k;
+    return n;
+}
+const Finding* find(const Result& r, AnomalyKind k) {
+    for (const auto& f : r.fs) {
+        if (f.kind == k) return &f;
+    }
+    return nullptr;
+}
+std::string kinds(const Result& r) {
+    std::string s;
+    for (const auto& f : r.fs) s += std::string(kind_name(f.kind)) + "(" + f.detail + ") ";
+    return s;
+}
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+const std::string kOk0 = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+}  // namespace
+
+TEST_SUITE("http parser") {
+
+TEST_CASE("Content-Length request and response: fields, bodies, timestamps, frames") {
+    const auto r = run({C("POST /upload?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8\r\nContent-Length: 10\r\n\r\nhello"),
+                        C("world"),
+                        S("HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n"),
+                        S("abc"), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.http);
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 1);
+    const auto& t = r.txs[0];
+    CHECK(t.method == "POST");
+    CHECK(t.uri == "/upload?x=1");
+    CHECK(t.version == "HTTP/1.1");
+    CHECK(t.host == "example.com");
+    CHECK(t.user_agent == "curl/8");
+    CHECK(t.has_request);
+    CHECK(t.request_complete);
+    CHECK(t.request_body_bytes == 10);
+    CHECK(t.request_wire_body_bytes == 10);
+    CHECK(t.request_ts == ts_of(0));
+    CHECK(t.request_end_ts == ts_of(1));
+    CHECK(t.request_frame == 1);
+    CHECK(t.status == 201);
+    CHECK(t.reason == "Created");
+    CHECK(t.response_version == "HTTP/1.1");
+    CHECK(t.content_type == "text/plain");
+    CHECK(t.response_ts == ts_of(2));
+    CHECK(t.response_end_ts == ts_of(3));
+    CHECK(t.response_frame == 3);
+    CHECK(t.response_body_bytes == 3);
+    CHECK(t.response_complete);
+    CHECK_FALSE(t.pipelined);
+    CHECK_FALSE(t.partial);
+    CHECK_FALSE(t.uncertain);
+    CHECK(r.total == 1);
+}
+
+TEST_CASE("Content-Length: identical list values are one value; Content-Length 0") {
+    const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 4, 4\r\nContent-Length: 4\r\n\r\nabcd"),
+                        S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), C(kGet), S(kOk0)});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].request_body_bytes == 4);
+    CHECK(r.txs[0].response_complete);
+    CHECK(r.txs[0].response_body_bytes == 0);
+    CHECK(r.txs[1].status == 200);
+}
+
+TEST_CASE("chunked with extensions and trailers, in both directions") {
+    const std::string body = "5;name=val\r\nhello\r\n6 ; x=\"y\"\r\n world\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n";
+    const auto r = run({C("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body + kGet),
+                        S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body + "HTTP/1.1 204 No Content\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 2);
+    const auto& t = r.txs[0];
+    CHECK(t.request_chunked);
+    CHECK(t.request_complete);
+    CHECK(t.request_body_bytes == 11);
+    CHECK(t.request_wire_body_bytes == body.size());
+    CHECK(t.response_chunked);
+    CHECK(t.response_complete);
+    CHECK(t.response_body_bytes == 11);
+    CHECK(t.response_wire_body_bytes == body.size());
+    // The 204 that followed in the same segment answers the second request.
+    CHECK(r.txs[1].status == 204);
+    CHECK(r.txs[1].response_complete);
+    CHECK(r.fs.empty());
+}
+
+TEST_CASE("chunked: chunk data not followed by CRLF is a bad chunk") {
+    const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n"), C(kGet),
+                        S(kOk0)});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_bad_chunk) == 1);
+    REQUIRE(r.txs.size() == 2);
+    CHECK_FALSE(r.txs[0].response_complete);
+    // The server direction stopped: the second request gets no response.
+    CHECK(r.txs[1].status == 0);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+}
+
+TEST_CASE("chunked: size not hexadecimal") {
+    const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")});
+    const Finding* f = find(r, AnomalyKind::http_bad_chunk);
+    REQUIRE(f != nullptr);
+    CHECK(f->detail.find("not hexadecimal") != std::string::npos);
+    CHECK(f->dir == FlowDir::server_to_client);
+    CHECK(f->frame == 2);
+    CHECK(f->connection == 42);
+}
+
+TEST_CASE("chunked: a size overflowing 64 bits is caught (no UB)") {
+    for (const char* size : {"FFFFFFFFFFFFFFFF0", "10000000000000000", "fffffffffffffffffffffffffffffffff"}) {
+        CAPTURE(size);
+        const auto r = run({C(kGet), S(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size + "\r\nabc"),
+                            EndS()});
+        const Finding* f = find(r, AnomalyKind::http_bad_chunk);
+        REQUIRE(f != nullptr);
+        CHECK(f->detail.find("overflows 64 bits") != std::string::npos);
+        CHECK(f->detail.find(std::string(size).substr(0, 17)) != std::string::npos);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].response_complete);
+        CHECK(count(r, AnomalyKind::http_body_truncated) == 0);  // parsing stopped at the bad chunk
+    }
+    // 16 significant digits (with leading zeros) is the largest size that fits: not an overflow.
+    const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n000FFFFFFFFFFFFFFFF\r\nabc"), EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_bad_chunk) == 0);
+    CHECK(count(r, AnomalyKind::http_body_truncated) == 1);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].response_body_bytes == 3);
+}
+
+TEST_CASE("HEAD response has no body even with Content-Length / chunked") {
+    const auto r = run({C("HEAD /big HTTP/1.1\r\nHost: a\r\n\r\nHEAD /c HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n"),
+                        S("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[0].response_complete);
+    CHECK(r.txs[0].response_body_bytes == 0);
+    CHECK(r.txs[1].response_complete);
+    CHECK_FALSE(r.txs[1].response_chunked);
+    CHECK(r.txs[2].method == "GET");
+    CHECK(r.txs[2].response_body_bytes == 2);
+}
+
+TEST_CASE("1xx, 204 and 304 have no body") {
+    const auto r = run({C("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+                        S("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+                          "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
+                          "HTTP/1.1 304 Not Modified\r\nContent-Length: 500\r\n\r\n"),
+                        C("GET /c HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[0].interim_statuses == std::vector<int>{103});
+    CHECK(r.txs[0].status == 204);
+    CHECK(r.txs[0].response_complete);
+    CHECK(r.txs[1].status == 304);
+    CHECK(r.txs[1].response_body_bytes == 0);
+    CHECK(r.txs[2].status == 200);
+    CHECK(r.txs[2].response_body_bytes == 1);
+}
+
+TEST_CASE("close-delimited response body ends at the server's end") {
+    SUBCASE("FIN: complete") {
+        const auto r = run({C(kGet), S("HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"), S("</html>"),
+                            EndS(EndReason::fin), EndC()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].response_complete);
+        CHECK(r.txs[0].response_body_bytes == 13);
+        CHECK(r.txs[0].response_end_ts == ts_of(2));
+    }
+    SUBCASE("RST: not known to be complete, no finding") {
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\n\r\nabc"), EndS(EndReason::rst), EndC()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].response_complete);
+        CHECK(r.txs[0].response_body_bytes == 3);
+    }
+}
+
+TEST_CASE("bad Content-Length stops the direction") {
+    SUBCASE("non-numeric on a request") {
+        const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\nGET /hidden HTTP/1.1\r\n\r\n"),
+                            S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_bad_content_length);
+        REQUIRE(f != nullptr);
+        CHECK(f->detail.find("12abc") != std::string::npos);
+        CHECK(f->dir == FlowDir::client_to_server);
+        REQUIRE(r.txs.size() == 1);  // the smuggled GET is not parsed
+        CHECK_FALSE(r.txs[0].request_complete);
+        CHECK(r.txs[0].status == 400);
+        CHECK(count(r, AnomalyKind::http_client_error) == 1);
+    }
+    SUBCASE("conflicting values on a request") {
+        const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")});
+        CHECK(count(r, AnomalyKind::http_bad_content_length) == 1);
+    }
+    SUBCASE("conflicting list on a response") {
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nContent-Length: 3, 4\r\n\r\nabcd"), C(kGet),
+                            S(kOk0), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_bad_content_length) == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK_FALSE(r.txs[0].response_complete);
+        CHECK(r.txs[1].status == 0);  // response side stopped
+    }
+    SUBCASE("overflowing value") {
+        const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n")});
+        CHECK(count(r, AnomalyKind::http_bad_content_length) == 1);
+    }
+    SUBCASE("invalid on a 304 is reported but framing is unaffected") {
+        const auto r = run({C(kGet + kGet), S("HTTP/1.1 304 Not Modified\r\nContent-Length: x\r\n\r\n" + kOk0), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_bad_content_length) == 1);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[1].status == 200);
+    }
+}
+
+TEST_CASE("Content-Length with chunked: chunked wins") {
+    const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + kGet),
+                        S(kOk0 + kOk0), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_content_length_with_chunked) == 1);
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].request_chunked);
+    CHECK(r.txs[0].request_body_bytes == 4);
+    CHECK(r.txs[0].request_complete);
+    CHECK(r.txs[1].uri == "/");
+    CHECK(r.fs.size() == 1);
+}
+
+TEST_CASE("Transfer-Encoding not ending in chunked") {
+    SUBCASE("request: undeterminable length -> http_bad_chunk, direction stops") {
+        const auto r = run({C("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nGET / HTTP/1.1\r\n\r\n"), S(kOk0)});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_bad_chunk) == 1);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].request_complete);
+    }
+    SUBCASE("request: chunked twice") {
+        const auto r = run({C("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")});
+        CHECK(count(r, AnomalyKind::http_bad_chunk) == 1);
+    }
+    SUBCASE("response: close-delimited") {
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n1234567"), EndS(), EndC()});
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].response_body_bytes == 7);
+        CHECK(r.txs[0].response_complete);
+    }
+}
+
+TEST_CASE("obsolete line folding is unfolded with a space") {
+    const auto r = run({C("GET / HTTP/1.1\r\nUser-Agent: Mozilla/5.0\r\n   (X11)\r\n\tGecko\r\nHost: h\r\n\r\n"), S(kOk0)});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_obsolete_line_folding) == 1);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].user_agent == "Mozilla/5.0 (X11) Gecko");
+    CHECK(r.txs[0].host == "h");
+}
+
+TEST_CASE("bare LF line endings are accepted and reported once per connection") {
+    const auto r = run({C("GET /a HTTP/1.1\nHost: a\n\nGET /b HTTP/1.1\nHost: b\n\n"),
+                        S("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\nT: 1\n\n"
+                          "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_bare_lf) == 1);
+    CHECK(r.fs.size() == 1);
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].host == "a");
+    CHECK(r.txs[0].response_body_bytes == 3);
+    CHECK(r.txs[0].response_complete);
+    CHECK(r.txs[1].host == "b");
+    CHECK(r.txs[1].response_body_bytes == 2);
+}
+
+TEST_CASE("malformed request line: reported, then resync at the next request line") {
+    const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n\r\n"), S(kOk0),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    const Finding* f = find(r, AnomalyKind::http_malformed_request);
+    REQUIRE(f != nullptr);
+    CHECK(f->frame == 3);
+    CHECK(f->detail.find("GET /a b") != std::string::npos);
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].uri == "/next");
+    CHECK(r.txs[1].uncertain);
+    CHECK_FALSE(r.txs[0].uncertain);
+}
+
+TEST_CASE("malformed status line: reported, then resync") {
+    const auto r = run({C(kGet + kGet + kGet), S(kOk0 + "HTTP/1.1 2x0 Huh\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_malformed_response) == 1);
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[1].status == 200);
+    CHECK(r.txs[1].uncertain);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+}
+
+TEST_CASE("long start lines: bounded by the header limit or rejected early") {
+    HttpConfig cfg;
+    cfg.max_header_bytes = 64;
+    // A target that stays valid until the limit: the block is too large.
+    const auto r = run({C(kGet), S(kOk0), C("GET /" + std::string(10000, 'x') + " HTTP/1.1\r\n\r\n")}, cfg);
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+    CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+    // A "method" longer than 32 characters is rejected at its 33rd byte.
+    const auto r2 = run({C(kGet), S(kOk0), C("BOGUS" + std::string(10000, 'x') + "\r\n" + kGet), S(kOk0)}, cfg);
+    INFO(kinds(r2));
+    CHECK(count(r2, AnomalyKind::http_header_too_large) == 0);
+    CHECK(count(r2, AnomalyKind::http_malformed_request) == 1);
+    REQUIRE(r2.txs.size() == 2);
+    CHECK(r2.txs[1].uncertain);
+}
+
+TEST_CASE("malformed header lines are reported and skipped") {
+    const auto r = run({C("GET / HTTP/1.1\r\nNoColonHere\r\nBad Name: x\r\nName : y\r\n: z\r\nHost: ok\r\n\r\n"), S(kOk0)});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_malformed_header) == 4);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].host == "ok");
+    CHECK(r.txs[0].request_complete);
+}
+
+TEST_CASE("whitespace line before the first field is not a fold") {
+    const auto r = run({C("GET / HTTP/1.1\r\n Host: x\r\n\r\n"), S(kOk0)});
+    CHECK(count(r, AnomalyKind::http_malformed_header) == 1);
+    CHECK(count(r, AnomalyKind::http_obsolete_line_folding) == 0);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].host.empty());
+}
+
+TEST_CASE("header block too large: by bytes and by line count") {
+    SUBCASE("bytes") {
+        HttpConfig cfg;
+        cfg.max_header_bytes = 100;
+        const auto r = run({C("GET /x HTTP/1.1\r\nCookie: " + std::string(200, 'c') + "\r\n\r\nGET /y HTTP/1.1\r\n\r\n"),
+                            S("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()},
+                           cfg);
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+        REQUIRE(r.txs.size() == 1);  // the request line was known; nothing after it is parsed
+        CHECK(r.txs[0].uri == "/x");
+        CHECK_FALSE(r.txs[0].request_complete);
+        CHECK(r.txs[0].status == 431);
+    }
+    SUBCASE("lines") {
+        HttpConfig cfg;
+        cfg.max_headers = 3;
+        const auto r = run({C("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n")}, cfg);
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+        const auto r2 = run({C("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), S(kOk0)}, cfg);
+        CHECK(r2.fs.empty());
+    }
+    SUBCASE("exactly at the limit is fine") {
+        const std::string get = "GET /" + std::string(40, 'p') + " HTTP/1.1\r\n\r\n";
+        REQUIRE(get.size() > kOk0.size());
+        HttpConfig cfg;
+        cfg.max_header_bytes = static_cast<uint32_t>(get.size());
+        const auto r = run({C(get), S(kOk0)}, cfg);
+        CHECK(r.fs.empty());
+        cfg.max_header_bytes -= 1;
+        const auto r2 = run({C(get), S(kOk0)}, cfg);
+        CHECK(count(r2, AnomalyKind::http_header_too_large) == 1);
+    }
+    SUBCASE("trailers count too") {
+        HttpConfig cfg;
+        cfg.max_headers = 2;
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")}, cfg);
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+    }
+}
+
+TEST_CASE("truncated bodies") {
+    SUBCASE("Content-Length request ended by FIN") {
+        const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabcd"), EndC(EndReason::fin),
+                            S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), EndS()});
+        INFO(kinds(r));
+        const Finding* f = find(r, AnomalyKind::http_body_truncated);
+        REQUIRE(f != nullptr);
+        CHECK(f->detail.find("4 of 10") != std::string::npos);
+        CHECK(f->dir == FlowDir::client_to_server);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].request_complete);
+        CHECK(r.txs[0].request_body_bytes == 4);
+        CHECK(r.txs[0].request_end_ts == ts_of(0));
+    }
+    SUBCASE("chunked response ended by RST") {
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"), EndS(EndReason::rst),
+                            EndC()});
+        CHECK(count(r, AnomalyKind::http_body_truncated) == 1);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].response_complete);
+        CHECK(r.txs[0].response_body_bytes == 2);
+    }
+    SUBCASE("end of capture via take_* without on_end") {
+        const auto r = run({C(kGet), S("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx")});
+        CHECK(count(r, AnomalyKind::http_body_truncated) == 1);
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].response_complete);
+    }
+}
+
+TEST_CASE("content detection: non-HTTP streams go quiet") {
+    SUBCASE("TLS both ways") {
+        const auto r = run({C(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)), S(std::string("\x16\x03\x03\x00\x7a", 5)),
+                            C("GET / HTTP/1.1\r\n\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+        CHECK(r.txs.empty());
+        CHECK(r.total == 0);
+    }
+    SUBCASE("SSH banners") {
+        const auto r = run({S("SSH-2.0-OpenSSH_9.6\r\n"), C("SSH-2.0-OpenSSH_9.6\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+    }
+    SUBCASE("SMTP on any port") {
+        const auto r = run({S("220 mail.example.com ESMTP\r\n"), C("EHLO client\r\n"), S("250 OK\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+    }
+    SUBCASE("HTTP/2 prior knowledge is not HTTP/1") {
+        const auto r = run({C("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), S(std::string("\0\0\0\x04\0\0\0\0\0", 9)), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+    }
+    SUBCASE("lower-case method is not detected as a request") {
+        const auto r = run({C("get / HTTP/1.1\r\n\r\n"), S("nope\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+    }
+    SUBCASE("one-sided garbage with no answer stays quiet") {
+        const auto r = run({C("hello there\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+    }
+    SUBCASE("HTTP on a non-standard port is found by content") {
+        const auto r = run({C("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"), S(kOk0), EndC(), EndS()});
+        CHECK(r.http);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].method == "OPTIONS");
+        CHECK(r.txs[0].uri == "*");
+    }
+}
+
+TEST_CASE("status line variants") {
+    const auto r = run({C(kGet + kGet + kGet), S("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"
+                                                 "HTTP/1.0 404 \r\nContent-Length: 0\r\n\r\n"
+                                                 "HTTP/1.1 999 Request denied\r\nContent-Length: 0\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[0].status == 200);
+    CHECK(r.txs[0].reason.empty());
+    CHECK(r.txs[1].status == 404);
+    CHECK(r.txs[1].response_version == "HTTP/1.0");
+    CHECK(r.txs[2].status == 999);
+    CHECK(r.txs[2].reason == "Request denied");
+}
+
+TEST_CASE("leading empty lines between messages are ignored") {
+    const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"), S(kOk0 + kOk0), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].uri == "/2");
+}
+
+TEST_CASE("long fields are cut to max_field_bytes; details are excerpts") {
+    HttpConfig cfg;
+    cfg.max_field_bytes = 10;
+    const std::string uri = "/" + std::string(500, 'u');
+    const auto r = run({C("GET " + uri + " HTTP/1.1\r\nHost: " + std::string(300, 'h') + "\r\n\r\n"),
+                        S("HTTP/1.1 404 " + std::string(300, 'r') + "\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()},
+                       cfg);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].uri.size() == 10);
+    CHECK(r.txs[0].host.size() == 10);
+    CHECK(r.txs[0].reason.size() == 10);
+    const Finding* f = find(r, AnomalyKind::http_client_error);
+    REQUIRE(f != nullptr);
+    CHECK(f->detail.size() < 200);
+}
+
+TEST_CASE("excerpt() hides control bytes and cuts at 64") {
+    CHECK(http::excerpt("abc") == "abc");
+    CHECK(http::excerpt(std::string("a\r\n\x01\xff", 5)) == "a....");
+    const std::string long_text(100, 'z');
+    CHECK(http::excerpt(long_text) == std::string(64, 'z') + "...");
+    CHECK(http::excerpt(long_text, 3) == "zzz...");
+}
+
+// The parser alone, with a sink that records what it is told.
+namespace {
+struct RecordingSink final : http::ParserSink {
+    std::vector<std::string> log;
+    http::HeadAction action = http::HeadAction::normal;
+    void on_detect(http::Role, bool ok) override { log.push_back(ok ? "detect:ok" : "detect:fail"); }
+    http::HeadAction on_head(const http::MessageHead& h) override {
+        std::string s = h.role == http::Role::request ? "req:" + std::string(h.method) + " " + std::string(h.target)
+                                                      : "resp:" + std::to_string(h.status);
+        if (h.has_content_length) s += " cl=" + std::to_string(h.content_length) + (h.content_length_bad ? "!" : "");
+        if (h.chunked_final) s += " chunked";
+        if (h.conn_close) s += " close";
+        if (h.resynced) s += " resynced";
+        log.push_back(s);
+        return action;
+    }
+    void on_message_end(http::Role, const http::MessageEnd& e) override {
+        log.push_back("end:" + std::string(e.complete ? "complete" : "incomplete") + " body=" + std::to_string(e.body_bytes) +
+                      " wire=" + std::to_string(e.wire_body_bytes) + (e.partial ? " partial" : ""));
+    }
+    http::BadLineAction on_bad_start_line(http::Role, std::string_view line, int64_t, uint64_t) override {
+        log.push_back("bad:" + std::string(line));
+        return http::BadLineAction::resync;
+    }
+    void on_finding(http::Role, AnomalyKind k, std::string, int64_t, uint64_t) override {
+        log.push_back("finding:" + std::string(kind_name(k)));
+    }
+};
+void feed(http::MessageParser& p, std::string_view s, uint64_t seq = 1) {
+    p.feed(reinterpret_cast<const uint8_t*>(s.data()), s.size(), 1, 1, seq);
+}
+}  // namespace
+
+TEST_CASE("parser alone: events in order") {
+    RecordingSink sink;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    feed(p, "PUT /f HTTP/1.1\r\nContent-Length: 3\r\nConnection: keep-alive, close\r\n\r\nabc");
+    feed(p, "bogus line\r\nGET /g HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
+    const std::vector<std::string> want = {
+        "detect:ok", "req:PUT /f cl=3 close", "end:complete body=3 wire=3", "bad:bogus line",
+        "req:GET /g chunked resynced", "end:complete body=2 wire=12"};
+    CHECK(sink.log == want);
+}
+
+TEST_CASE("parser alone: gap inside a Content-Length body is skipped and counted") {
+    RecordingSink sink;
+    http::MessageParser p(http::Role::response, http::ParserLimits{}, sink);
+    feed(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab");
+    p.gap(5, 2, 2);
+    feed(p, "cde", 3);
+    const std::vector<std::string> want = {"detect:ok", "resp:200 cl=10", "finding:http_gap",
+                                           "end:complete body=10 wire=10 partial"};
+    CHECK(sink.log == want);
+}
+
+TEST_CASE("parser alone: stop() and hold ignore everything") {
+    RecordingSink sink;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    p.stop();
+    feed(p, "GET / HTTP/1.1\r\n\r\n");
+    p.gap(10, 1, 2);
+    p.finish(EndReason::fin, 1, 3);
+    CHECK(sink.log.empty());
+    CHECK(p.stopped());
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,1369 @@
+// TCP connection lifecycle: crafted packets (tests/support/packet_writer.hpp)
+// are decoded with pcaplens::Decoder and fed to a TcpAnalyzer; the finished
+// TcpConnectionFacts and what a stream consumer received are checked exactly.
+//
+// Expected state sequences follow the model documented at the top of
+// src/tcp/connection.cpp: transitions are applied at the capture point as if
+// it sat at both ends, and TIME_WAIT starts at the active closer's last ACK.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/tcp/analyzer.hpp"
+#include "support/packet_writer.hpp"
+
+namespace pt = pcaplens::testing;
+using pcaplens::AnomalyKind;
+using pcaplens::CloseInitiator;
+using pcaplens::CloseKind;
+using pcaplens::EndReason;
+using pcaplens::FlowDir;
+using pcaplens::Role;
+using pcaplens::StreamDir;
+using pcaplens::TcpConfig;
+using pcaplens::TcpConnectionFacts;
+using pcaplens::TcpState;
+
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int C = 0;  // index of the client (states) / client_to_server (dir)
+constexpr int S = 1;
+
+namespace wf = pcaplens::testing::tcpflag;  // flag bits for building packets
+
+// What a stream consumer received in one direction.
+struct DirLog {
+    std::string bytes;                // all data, concatenated
+    std::vector<std::string> events;  // "D<n>", "G<n>", "E:<reason>"
+    int ends = 0;
+    EndReason reason = EndReason::end_of_capture;
+    int64_t end_ts = 0;
+    uint64_t gap_total = 0;
+    std::string ev() const {
+        std::string s;
+        for (const auto& e : events) s += (s.empty() ? "" : " ") + e;
+        return s;
+    }
+};
+struct ConnLog {
+    DirLog dir[2];
+};
+
+class RecordingConsumer : public pcaplens::StreamConsumer {
+public:
+    explicit RecordingConsumer(ConnLog* log) : log_(log) {}
+    void on_data(StreamDir d, const uint8_t* p, size_t n, int64_t, uint64_t) override {
+        DirLog& l = log_->dir[static_cast<int>(d)];
+        CHECK_MESSAGE(l.ends == 0, "data after on_end");
+        l.bytes.append(reinterpret_cast<const char*>(p), n);
+        l.events.push_back("D" + std::to_string(n));
+    }
+    void on_gap(StreamDir d, uint64_t n, int64_t) override {
+        DirLog& l = log_->dir[static_cast<int>(d)];
+        CHECK_MESSAGE(l.ends == 0, "gap after on_end");
+        l.gap_total += n;
+        l.events.push_back("G" + std::to_string(n));
+    }
+    void on_end(StreamDir d, EndReason why, int64_t ts) override {
+        DirLog& l = log_->dir[static_cast<int>(d)];
+        ++l.ends;
+        l.reason = why;
+        l.end_ts = ts;
+        l.events.push_back(std::string("E:") + pcaplens::end_reason_name(why));
+    }
+
+private:
+    ConnLog* log_;
+};
+
+class RecordingObserver : public pcaplens::ConnectionObserver {
+public:
+    std::vector<TcpConnectionFacts> finished;
+    std::map<uint64_t, std::unique_ptr<ConnLog>> logs;
+    std::vector<pcaplens::Finding> findings;
+    int consumers_made = 0;
+
+    std::unique_ptr<pcaplens::StreamConsumer> make_consumer(const TcpConnectionFacts& conn) override {
+        ++consumers_made;
+        auto& l = logs[conn.id];
+        REQUIRE_MESSAGE(!l, "two consumers for one connection");
+        l = std::make_unique<ConnLog>();
+        return std::make_unique<RecordingConsumer>(l.get());
+    }
+    void on_finished(TcpConnectionFacts&& facts, std::unique_ptr<pcaplens::StreamConsumer>) override {
+        for (const auto& f : finished) REQUIRE_MESSAGE(f.id != facts.id, "connection finished twice");
+        finished.push_back(std::move(facts));
+    }
+    void on_finding(pcaplens::Finding&& f) override { findings.push_back(std::move(f)); }
+
+    const TcpConnectionFacts& conn(uint64_t id) const {
+        for (const auto& f : finished)
+            if (f.id == id) return f;
+        FAIL("connection " << id << " not finished");
+        return finished.front();
+    }
+    const ConnLog& log(uint64_t id) const {
+        auto it = logs.find(id);
+        REQUIRE_MESSAGE(it != logs.end(), "no consumer for connection " << id);
+        return *it->second;
+    }
+};
+
+struct Harness {
+    TcpConfig cfg;
+    RecordingObserver obs;
+    std::unique_ptr<pcaplens::TcpAnalyzer> an;
+    pcaplens::Decoder dec;
+    uint64_t frame = 0;
+    std::vector<int64_t> ts_of{0};  // ts_of[frame]
+
+    explicit Harness(TcpConfig c = {}) : cfg(c), an(std::make_unique<pcaplens::TcpAnalyzer>(cfg, obs)) {}
+
+    void feed(int64_t ts, const pt::Bytes& f) {
+        pcaplens::PacketView pv;
+        pv.ts_ns = ts;
+        pv.frame = ++frame;
+        pv.caplen = static_cast<uint32_t>(f.size());
+        pv.wirelen = static_cast<uint32_t>(f.size());
+        pv.linktype = pt::linktype::ethernet;
+        pv.data = f.data();
+        pcaplens::DecodedPacket d;
+        dec.decode(pv, d);
+        REQUIRE(d.proto == pcaplens::L4Proto::tcp);
+        ts_of.push_back(ts);
+        an->process(pv, d.tcp);
+    }
+    // Feeds the conversation's packets from index `from` on.
+    void feed(const pt::TcpConversation& c, size_t from = 0) {
+        const auto& p = c.packets();
+        for (size_t i = from; i < p.size(); ++i) feed(p[i].first, p[i].second);
+    }
+    void finish() { an->finish(); }
+    const TcpConnectionFacts& only() const {
+        REQUIRE(obs.finished.size() == 1);
+        return obs.finished.front();
+    }
+};
+
+std::string states(const TcpConnectionFacts& f, int side) {
+    std::string s;
+    for (const auto& c : f.states[side]) {
+        if (!s.empty()) s += ' ';
+        s += std::string(pcaplens::state_name(c.state)) + "@" + std::to_string(c.frame);
+    }
+    return s;
+}
+
+std::string anomalies(const TcpConnectionFacts& f) {
+    std::string s;
+    for (const auto& a : f.anomalies) {
+        if (!s.empty()) s += ' ';
+        s += std::string(pcaplens::kind_name(a.kind)) + "@" + std::to_string(a.frame);
+    }
+    return s;
+}
+
+const pcaplens::Finding* find_anomaly(const TcpConnectionFacts& f, AnomalyKind k) {
+    for (const auto& a : f.anomalies)
+        if (a.kind == k) return &a;
+    return nullptr;
+}
+
+pt::Bytes text(const std::string& s) { return pt::to_bytes(s); }
+
+pt::Bytes pattern(size_t n, uint32_t salt) {
+    pt::Bytes b(n);
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>((i * 31 + salt + i / 251) & 0xFF);
+    return b;
+}
+std::string str(const pt::Bytes& b) { return std::string(b.begin(), b.end()); }
+
+const std::string kReq = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+const std::string kResp = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+pt::TcpConversation conv(uint16_t cport = 40000, uint32_t cisn = 1000, uint32_t sisn = 5000,
+                         int64_t start = 1'700'000'000'000'000'000) {
+    return pt::TcpConversation("10.0.0.1", cport, "10.0.0.2", 80, cisn, sisn, start);
+}
+
+// Frames 1-3: plain three-way handshake.
+void handshake(pt::TcpConversation& c) {
+    c.syn();
+    c.synack();
+    c.ack();
+}
+
+void check_end(const DirLog& l, EndReason why) {
+    CHECK(l.ends == 1);
+    CHECK(pcaplens::end_reason_name(l.reason) == std::string(pcaplens::end_reason_name(why)));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Opening and closing
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: normal open, options and RTT legs, client-initiated close") {
+    TcpConfig cfg;
+    cfg.msl_ns = 10 * kSec;
+    Harness h(cfg);
+    auto c = conv();
+    c.syn(pt::cat(pt::opt_mss(1460), pt::opt_sack_permitted(), pt::opt_timestamps(1, 0), pt::opt_nop(), pt::opt_wscale(7)));  // 1
+    c.advance_time(9 * kMs);
+    c.synack(pt::cat(pt::opt_mss(1400), pt::opt_nop(), pt::opt_wscale(8)));  // 2: 10 ms after the SYN
+    c.advance_time(4 * kMs);
+    c.ack();                  // 3: 5 ms after the SYN-ACK
+    c.client_data(kReq);      // 4
+    c.server_data(kResp);     // 5
+    c.client_ack();           // 6
+    c.client_fin();           // 7
+    c.server_ack();           // 8
+    c.server_fin();           // 9
+    c.client_ack();           // 10
+    h.feed(c);
+    h.finish();
+
+    const auto& f = h.only();
+    CHECK(f.id == 1);
+    CHECK(f.client.port == 40000);
+    CHECK(f.server.port == 80);
+    CHECK(f.client.ip.str() == "10.0.0.1");
+    CHECK(f.server.ip.str() == "10.0.0.2");
+    CHECK_FALSE(f.midstream);
+    CHECK_FALSE(f.roles_inferred);
+    CHECK(f.first_frame == 1);
+    CHECK(f.last_frame == 10);
+    CHECK(f.first_ts == h.ts_of[1]);
+    CHECK(f.last_ts == h.ts_of[10]);
+
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@7 FIN_WAIT_2@8 TIME_WAIT@10");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@7 LAST_ACK@9 CLOSED@10");
+    CHECK(f.states[C][0].ts_ns == h.ts_of[1]);
+    CHECK(f.states[C].back().ts_ns == h.ts_of[10]);
+
+    const auto& hs = f.handshake;
+    CHECK(hs.syn_seen);
+    CHECK(hs.synack_seen);
+    CHECK(hs.ack_seen);
+    CHECK(hs.complete);
+    CHECK_FALSE(hs.simultaneous_open);
+    CHECK(hs.client_isn == 1000);
+    CHECK(hs.server_isn == 5000);
+    CHECK(hs.syn_frame == 1);
+    CHECK(hs.synack_frame == 2);
+    CHECK(hs.ack_frame == 3);
+    CHECK(hs.syn_ts == h.ts_of[1]);
+    CHECK(hs.last_syn_ts == h.ts_of[1]);
+    CHECK(hs.synack_ts == h.ts_of[2]);
+    CHECK(hs.ack_ts == h.ts_of[3]);
+    REQUIRE(hs.syn_to_synack_ms());
+    REQUIRE(hs.synack_to_ack_ms());
+    REQUIRE(hs.rtt_ms());
+    CHECK(*hs.syn_to_synack_ms() == doctest::Approx(10.0));
+    CHECK(*hs.synack_to_ack_ms() == doctest::Approx(5.0));
+    CHECK(*hs.rtt_ms() == doctest::Approx(15.0));
+    CHECK(hs.client_options.mss == 1460);
+    CHECK(hs.client_options.wscale == 7);
+    CHECK(hs.client_options.sack_permitted);
+    CHECK(hs.client_options.timestamps);
+    CHECK(hs.server_options.mss == 1400);
+    CHECK(hs.server_options.wscale == 8);
+    CHECK_FALSE(hs.server_options.sack_permitted);
+    CHECK_FALSE(hs.server_options.timestamps);
+    CHECK(hs.syn_retransmissions == 0);
+    CHECK(hs.synack_retransmissions == 0);
+    CHECK_FALSE(hs.synack_bad_ack);
+    CHECK_FALSE(hs.ack_bad_ack);
+
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(f.close.frame == 7);
+    CHECK(f.close.ts_ns == h.ts_of[7]);
+    CHECK_FALSE(f.close.rst_by);
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->side == Role::client);
+    CHECK_FALSE(f.time_wait->both);
+    CHECK(f.time_wait->frame == 10);
+    CHECK(f.time_wait->start_ns == h.ts_of[10]);
+    CHECK(f.time_wait->end_ns == h.ts_of[10] + 20 * kSec);
+
+    CHECK(f.dir[C].packets == 6);
+    CHECK(f.dir[S].packets == 4);
+    CHECK(f.dir[C].payload_bytes == kReq.size());
+    CHECK(f.dir[S].payload_bytes == kResp.size());
+    CHECK(f.dir[C].wire_payload_bytes == kReq.size());
+    for (int d : {C, S}) {
+        CHECK(f.dir[d].retransmitted_bytes == 0);
+        CHECK(f.dir[d].retransmissions == 0);
+        CHECK(f.dir[d].missing_bytes == 0);
+        CHECK(f.dir[d].out_of_order == 0);
+        CHECK(f.dir[d].keepalives == 0);
+        CHECK(f.dir[d].fin_seen);
+        CHECK_FALSE(f.dir[d].rst_seen);
+    }
+    CHECK(f.dir[C].fin_frame == 7);
+    CHECK(f.dir[S].fin_frame == 9);
+    CHECK(f.dir[C].max_window == (65535u << 7));
+    CHECK(f.dir[S].max_window == (65535u << 8));
+    CHECK(anomalies(f) == "");
+    CHECK(f.anomalies_total == 0);
+
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].bytes == kReq);
+    CHECK(log.dir[S].bytes == kResp);
+    CHECK(log.dir[C].ev() == "D" + std::to_string(kReq.size()) + " E:fin");
+    CHECK(log.dir[S].ev() == "D" + std::to_string(kResp.size()) + " E:fin");
+    CHECK(log.dir[C].end_ts == h.ts_of[7]);
+    CHECK(log.dir[S].end_ts == h.ts_of[9]);
+    CHECK(h.obs.consumers_made == 1);
+    CHECK(h.an->counters().connections == 1);
+    CHECK(h.an->buffered_bytes() == 0);
+}
+
+TEST_CASE("tcp lifecycle: server-initiated close; FIN+ACK answer") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    c.server_fin();        // 6
+    c.client_fin();        // 7: FIN,ACK acknowledging the server's FIN
+    c.server_ack();        // 8
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 CLOSE_WAIT@6 LAST_ACK@7 CLOSED@8");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 FIN_WAIT_1@6 FIN_WAIT_2@7 TIME_WAIT@8");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::server);
+    CHECK(f.close.frame == 6);
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->side == Role::server);
+    CHECK_FALSE(f.time_wait->both);
+    CHECK(f.time_wait->start_ns == h.ts_of[8]);
+    CHECK(f.time_wait->end_ns == h.ts_of[8] + 2 * h.cfg.msl_ns);
+    CHECK(f.time_wait->frame == 8);
+    CHECK(anomalies(f) == "");
+    const auto& log = h.obs.log(1);
+    check_end(log.dir[C], EndReason::fin);
+    check_end(log.dir[S], EndReason::fin);
+    CHECK(log.dir[S].end_ts == h.ts_of[6]);
+    CHECK(log.dir[C].end_ts == h.ts_of[7]);
+}
+
+TEST_CASE("tcp lifecycle: simultaneous open") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 1000, 0, wf::SYN, {}, 65535, pt::opt_mss(1460));   // 1
+    c.packet(false, 5000, 0, wf::SYN, {}, 65535, pt::opt_mss(1300));  // 2: the other end's own SYN
+    c.packet(true, 1000, 5001, wf::SYN | wf::ACK);                    // 3
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK);                   // 4
+    c.set_client_seq(1001);
+    c.set_server_seq(5001);
+    c.client_data(kReq);   // 5
+    c.server_data(kResp);  // 6
+    c.client_fin();        // 7
+    c.server_fin();        // 8
+    c.client_ack();        // 9
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.client.port == 40000);
+    CHECK_FALSE(f.midstream);
+    CHECK(f.handshake.simultaneous_open);
+    CHECK(f.handshake.complete);
+    CHECK(f.handshake.client_isn == 1000);
+    CHECK(f.handshake.server_isn == 5000);
+    CHECK(f.handshake.client_options.mss == 1460);
+    CHECK(states(f, C) == "SYN_SENT@1 SYN_RCVD@2 ESTABLISHED@4 FIN_WAIT_1@7 FIN_WAIT_2@8 TIME_WAIT@9");
+    CHECK(states(f, S) == "LISTEN@1 SYN_SENT@2 ESTABLISHED@3 CLOSE_WAIT@7 LAST_ACK@8 CLOSED@9");
+    CHECK(anomalies(f) == "simultaneous_open@2");
+    CHECK(f.anomalies[0].dir == FlowDir::server_to_client);
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(h.obs.log(1).dir[C].bytes == kReq);
+    CHECK(h.obs.log(1).dir[S].bytes == kResp);
+}
+
+TEST_CASE("tcp lifecycle: simultaneous close (crossing FINs)") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    c.client_ack();        // 6
+    c.client_fin();        // 7
+    // 8: the server's FIN was sent before the client's arrived: it does not ACK it.
+    c.packet(false, c.server_seq(), c.client_seq() - 1, wf::FIN | wf::ACK);
+    c.set_server_seq(c.server_seq() + 1);
+    c.client_ack();  // 9: ACKs the server's FIN
+    c.server_ack();  // 10: ACKs the client's FIN
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@7 CLOSING@8 TIME_WAIT@10");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 FIN_WAIT_1@8 CLOSING@8 TIME_WAIT@9");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::simultaneous);
+    CHECK(f.close.frame == 7);
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->both);
+    CHECK(f.time_wait->side == Role::server);  // the first to enter it
+    CHECK(f.time_wait->start_ns == h.ts_of[9]);
+    CHECK(f.time_wait->end_ns == h.ts_of[9] + 2 * h.cfg.msl_ns);
+    CHECK(anomalies(f) == "");
+    check_end(h.obs.log(1).dir[C], EndReason::fin);
+    check_end(h.obs.log(1).dir[S], EndReason::fin);
+}
+
+// ---------------------------------------------------------------------------
+// Resets
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: RST from the client in ESTABLISHED") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    c.client_rst();        // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 CLOSED@6");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSED@6");
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    REQUIRE(f.close.rst_by);
+    CHECK(*f.close.rst_by == Role::client);
+    CHECK(f.close.rst_sender_state == TcpState::ESTABLISHED);
+    CHECK_FALSE(f.close.rst_after_fin);
+    CHECK_FALSE(f.close.rst_with_data);
+    CHECK(f.close.frame == 6);
+    CHECK(f.close.ts_ns == h.ts_of[6]);
+    CHECK_FALSE(f.time_wait);
+    CHECK(f.dir[C].rst_seen);
+    CHECK_FALSE(f.dir[S].rst_seen);
+    CHECK(anomalies(f) == "rst_abort@6");
+    CHECK(f.anomalies[0].dir == FlowDir::client_to_server);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].ev() == "D" + std::to_string(kReq.size()) + " E:rst");
+    CHECK(log.dir[S].ev() == "D" + std::to_string(kResp.size()) + " E:rst");
+    CHECK(log.dir[C].end_ts == h.ts_of[6]);
+}
+
+TEST_CASE("tcp lifecycle: RST from the server in CLOSE_WAIT, after the client's FIN") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    c.client_fin();        // 6
+    c.server_ack();        // 7
+    c.server_rst();        // 8
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@6 FIN_WAIT_2@7 CLOSED@8");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@6 CLOSED@8");
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(f.close.initiator == CloseInitiator::server);
+    REQUIRE(f.close.rst_by);
+    CHECK(*f.close.rst_by == Role::server);
+    CHECK(f.close.rst_sender_state == TcpState::CLOSE_WAIT);
+    CHECK(f.close.rst_after_fin);
+    CHECK_FALSE(f.close.rst_with_data);
+    CHECK(f.close.frame == 8);
+    CHECK_FALSE(f.time_wait);
+    CHECK(anomalies(f) == "rst_abort@8");
+    const auto& log = h.obs.log(1);
+    check_end(log.dir[C], EndReason::fin);
+    check_end(log.dir[S], EndReason::rst);
+    CHECK(log.dir[C].end_ts == h.ts_of[6]);
+    CHECK(log.dir[S].end_ts == h.ts_of[8]);
+}
+
+TEST_CASE("tcp lifecycle: RST carrying data") {
+    Harness h;
+    auto c = conv();
+    handshake(c);         // 1-3
+    c.client_data(kReq);  // 4
+    c.packet(true, c.client_seq(), c.client_ack_no(), wf::RST | wf::ACK, text("abort!"));  // 5
+    c.packet(true, c.client_seq() + 6, c.client_ack_no(), wf::PSH | wf::ACK, text("late"));  // 6: after the reset
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(f.close.rst_with_data);
+    CHECK(f.close.rst_sender_state == TcpState::ESTABLISHED);
+    CHECK(f.dir[C].wire_payload_bytes == kReq.size() + 6 + 4);
+    CHECK(f.dir[C].payload_bytes == kReq.size());
+    CHECK(anomalies(f) == "rst_abort@5 data_after_rst@6");
+    CHECK(h.obs.log(1).dir[C].bytes == kReq);  // a reset's payload is not stream data
+    check_end(h.obs.log(1).dir[C], EndReason::rst);
+}
+
+TEST_CASE("tcp lifecycle: connection refused (SYN answered by RST,ACK)") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                                  // 1
+    c.packet(false, 0, c.server_ack_no(), wf::RST | wf::ACK);  // 2
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 CLOSED@2");
+    CHECK(states(f, S) == "LISTEN@1 CLOSED@2");
+    CHECK(f.close.kind == CloseKind::refused);
+    CHECK(f.close.initiator == CloseInitiator::server);
+    REQUIRE(f.close.rst_by);
+    CHECK(*f.close.rst_by == Role::server);
+    CHECK(f.close.frame == 2);
+    CHECK(f.close.ts_ns == h.ts_of[2]);
+    CHECK(f.handshake.syn_seen);
+    CHECK_FALSE(f.handshake.synack_seen);
+    CHECK_FALSE(f.handshake.complete);
+    CHECK(anomalies(f) == "connection_refused@2");
+    CHECK(f.anomalies[0].dir == FlowDir::server_to_client);
+    CHECK_FALSE(f.time_wait);
+    CHECK(h.obs.consumers_made == 0);  // no stream ever flowed
+}
+
+// ---------------------------------------------------------------------------
+// SYN handling
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: unanswered SYN with two retransmissions") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                  // 1
+    c.advance_time(999 * kMs);
+    c.packet(true, 1000, 0, wf::SYN);         // 2: +1 s
+    c.advance_time(1999 * kMs);
+    c.packet(true, 1000, 0, wf::SYN);         // 3: +3 s
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();  // the retransmissions did not open new connections
+    CHECK(h.an->counters().connections == 1);
+    CHECK(states(f, C) == "SYN_SENT@1");
+    CHECK(states(f, S) == "LISTEN@1");
+    CHECK(f.handshake.syn_retransmissions == 2);
+    CHECK(f.handshake.syn_frame == 1);
+    CHECK(f.handshake.syn_ts == h.ts_of[1]);
+    CHECK(f.handshake.last_syn_ts == h.ts_of[3]);
+    CHECK_FALSE(f.handshake.synack_seen);
+    CHECK_FALSE(f.handshake.syn_to_synack_ms());
+    CHECK(f.close.kind == CloseKind::unanswered);
+    CHECK(f.close.initiator == CloseInitiator::none);
+    CHECK(f.close.frame == 3);
+    CHECK(f.dir[C].packets == 3);
+    CHECK(f.dir[S].packets == 0);
+    CHECK(anomalies(f) == "syn_retransmission@2 syn_retransmission@3 syn_unanswered@3");
+    CHECK(f.anomalies[0].frame2 == 1);
+    CHECK(f.anomalies[1].frame2 == 1);
+    CHECK(f.anomalies[2].frame2 == 1);
+    CHECK(f.anomalies[2].dir == FlowDir::none);
+    CHECK(h.obs.consumers_made == 0);
+}
+
+TEST_CASE("tcp lifecycle: a SYN retransmission (same ISN) is not a new connection; RTT uses the answered SYN") {
+    Harness h;
+    auto c = conv();
+    c.syn();                           // 1
+    c.advance_time(999 * kMs);
+    c.packet(true, 1000, 0, wf::SYN);  // 2
+    c.advance_time(19 * kMs);
+    c.synack();                        // 3: 20 ms after the retransmission
+    c.ack();                           // 4
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(h.an->counters().connections == 1);
+    CHECK(f.handshake.syn_retransmissions == 1);
+    CHECK(f.handshake.complete);
+    CHECK(f.handshake.last_syn_ts == h.ts_of[2]);
+    REQUIRE(f.handshake.syn_to_synack_ms());
+    CHECK(*f.handshake.syn_to_synack_ms() == doctest::Approx(20.0));
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@3");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@3 ESTABLISHED@4");
+    CHECK(anomalies(f) == "syn_retransmission@2 open_at_end@4");
+    CHECK(f.close.kind == CloseKind::open);
+}
+
+TEST_CASE("tcp lifecycle: a new SYN with another ISN after an unanswered one is a new connection") {
+    Harness h;
+    auto c = conv();
+    c.syn();                           // 1
+    c.packet(true, 777, 0, wf::SYN);   // 2: new attempt
+    h.feed(c);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 2);
+    CHECK(h.obs.conn(1).close.kind == CloseKind::unanswered);
+    CHECK(h.obs.conn(2).handshake.client_isn == 777);
+    CHECK(h.obs.conn(2).first_frame == 2);
+}
+
+// ---------------------------------------------------------------------------
+// Half close
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: half close; the server keeps sending, then closes") {
+    Harness h;
+    auto c = conv();
+    handshake(c);                // 1-3
+    c.client_data(kReq);         // 4
+    c.client_fin();              // 5
+    c.server_ack();              // 6
+    c.server_data("part one;");  // 7
+    c.client_ack();              // 8
+    c.server_data("part two");   // 9
+    c.client_ack();              // 10
+    c.server_fin();              // 11
+    c.client_ack();              // 12
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@5 FIN_WAIT_2@6 TIME_WAIT@12");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@5 LAST_ACK@11 CLOSED@12");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(f.close.frame == 5);
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->side == Role::client);
+    CHECK(f.time_wait->start_ns == h.ts_of[12]);
+    CHECK(anomalies(f) == "");
+    CHECK(f.dir[S].payload_bytes == 17);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[S].bytes == "part one;part two");
+    CHECK(log.dir[C].ev() == "D" + std::to_string(kReq.size()) + " E:fin");
+    CHECK(log.dir[S].ev() == "D9 D8 E:fin");
+    CHECK(log.dir[C].end_ts == h.ts_of[5]);
+    CHECK(log.dir[S].end_ts == h.ts_of[11]);
+}
+
+TEST_CASE("tcp lifecycle: half-closed connection left open at the end of the capture") {
+    Harness h;
+    auto c = conv();
+    handshake(c);           // 1-3
+    c.client_data(kReq);    // 4
+    c.client_fin();         // 5
+    c.server_ack();         // 6
+    c.server_data("more");  // 7
+    c.client_ack();         // 8
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@5 FIN_WAIT_2@6");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@5");
+    CHECK(f.close.kind == CloseKind::half_closed);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(f.close.frame == 5);
+    CHECK_FALSE(f.time_wait);
+    CHECK(anomalies(f) == "half_closed_open@8");
+    const auto& log = h.obs.log(1);
+    check_end(log.dir[C], EndReason::fin);
+    check_end(log.dir[S], EndReason::end_of_capture);
+    CHECK(log.dir[S].bytes == "more");
+    CHECK(log.dir[S].end_ts == h.ts_of[8]);
+}
+
+// ---------------------------------------------------------------------------
+// Port reuse
+// ---------------------------------------------------------------------------
+
+namespace {
+// Frames 1-10 of a request/response closed by the client; returns the conversation.
+pt::TcpConversation closed_by_client(uint32_t cisn = 1000, uint32_t sisn = 5000) {
+    auto c = conv(40000, cisn, sisn);
+    handshake(c);
+    c.client_data(kReq);
+    c.server_data(kResp);
+    c.client_ack();
+    c.client_fin();
+    c.server_fin();
+    c.client_ack();  // 9: the client's TIME_WAIT starts
+    return c;
+}
+}  // namespace
+
+TEST_CASE("tcp lifecycle: a new SYN on the 4-tuple within 2MSL of TIME_WAIT") {
+    Harness h;
+    auto c1 = closed_by_client();
+    h.feed(c1);
+    const int64_t tw = c1.packets().back().first;
+    REQUIRE(h.frame == 9);
+
+    int64_t gap = 0;
+    SUBCASE("1 s later: the old connection is still tracked") { gap = 1 * kSec; }
+    SUBCASE("10 s later: the old connection was already reported; the tombstone remembers") { gap = 10 * kSec; }
+    CAPTURE(gap);
+
+    auto c2 = conv(40000, 900000, 700000, tw + gap);
+    handshake(c2);  // 10-12
+    c2.client_data(kReq);
+    h.feed(c2);
+    h.finish();
+
+    REQUIRE(h.obs.finished.size() == 2);
+    const auto& f1 = h.obs.conn(1);
+    const auto& f2 = h.obs.conn(2);
+    CHECK(f1.close.kind == CloseKind::fin);
+    REQUIRE(f1.time_wait);
+    CHECK(f1.time_wait->start_ns == tw);
+    CHECK(f1.time_wait->end_ns == tw + 60 * kSec);
+    CHECK(f1.last_frame == 9);
+    CHECK(anomalies(f1) == "");
+    CHECK(f2.first_frame == 10);
+    CHECK(f2.handshake.client_isn == 900000);
+    CHECK(f2.handshake.complete);
+    CHECK(anomalies(f2) == "time_wait_reuse@10 open_at_end@13");
+    const auto* a = find_anomaly(f2, AnomalyKind::time_wait_reuse);
+    REQUIRE(a);
+    CHECK(a->connection == 2);
+    CHECK(a->detail.find("connection 1") != std::string::npos);
+    CHECK(a->detail.find("client side") != std::string::npos);
+    CHECK(states(f2, C) == "SYN_SENT@10 ESTABLISHED@11");
+    CHECK(h.obs.log(2).dir[C].bytes == kReq);
+    CHECK(h.an->counters().connections == 2);
+}
+
+TEST_CASE("tcp lifecycle: a new SYN on the 4-tuple after 2MSL is not a TIME_WAIT reuse") {
+    Harness h;
+    auto c1 = closed_by_client();
+    h.feed(c1);
+    const int64_t tw = c1.packets().back().first;
+    auto c2 = conv(40000, 900000, 700000, tw + 61 * kSec);
+    handshake(c2);
+    h.feed(c2);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 2);
+    CHECK(find_anomaly(h.obs.conn(2), AnomalyKind::time_wait_reuse) == nullptr);
+    CHECK(anomalies(h.obs.conn(2)) == "open_at_end@12");
+}
+
+// ---------------------------------------------------------------------------
+// Keep-alives, data placement
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: keep-alive probes are counted and are not retransmissions") {
+    Harness h;
+    auto c = conv();
+    handshake(c);           // 1-3
+    c.client_data("abc");   // 4
+    c.server_data("xyz");   // 5
+    c.client_ack();         // 6
+    c.packet(true, c.client_seq() - 1, c.client_ack_no(), wf::ACK);                    // 7: 0-byte probe
+    c.server_ack();                                                                    // 8
+    c.packet(true, c.client_seq() - 1, c.client_ack_no(), wf::ACK, pt::Bytes{0x00});   // 9: 1-byte probe
+    c.server_ack();                                                                    // 10
+    c.packet(false, c.server_seq() - 1, c.server_ack_no(), wf::ACK);                   // 11: the server probes too
+    c.client_ack();                                                                    // 12
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.dir[C].keepalives == 2);
+    CHECK(f.dir[S].keepalives == 1);
+    for (int d : {C, S}) {
+        CHECK(f.dir[d].retransmissions == 0);
+        CHECK(f.dir[d].retransmitted_bytes == 0);
+        CHECK(f.dir[d].payload_bytes == 3);
+        CHECK(f.dir[d].missing_bytes == 0);
+    }
+    CHECK(f.dir[C].wire_payload_bytes == 4);
+    CHECK(anomalies(f) == "keepalive@7 keepalive@9 keepalive@11 open_at_end@12");
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].ev() == "D3 E:end_of_capture");
+    CHECK(log.dir[S].ev() == "D3 E:end_of_capture");
+    CHECK(log.dir[C].bytes == "abc");
+}
+
+TEST_CASE("tcp lifecycle: a retransmitted segment is counted once and not delivered twice") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.client_data("0123456789");                                                            // 4
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, text("0123456789"));          // 5: exact copy
+    c.packet(true, seq + 5, c.client_ack_no(), wf::PSH | wf::ACK, text("56789ABCDE"));      // 6: half old
+    c.set_client_seq(seq + 15);
+    c.server_ack();  // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.dir[C].payload_bytes == 15);
+    CHECK(f.dir[C].wire_payload_bytes == 30);
+    CHECK(f.dir[C].retransmitted_bytes == 15);
+    CHECK(f.dir[C].retransmissions == 2);
+    CHECK(anomalies(f) == "retransmission@5 open_at_end@7");
+    CHECK(h.obs.log(1).dir[C].bytes == "0123456789ABCDE");
+    CHECK(h.obs.log(1).dir[C].ev() == "D10 D5 E:end_of_capture");
+}
+
+TEST_CASE("tcp lifecycle: an out-of-order segment is buffered and delivered in order") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    const auto a = pattern(100, 1), b = pattern(100, 2), d = pattern(100, 3);
+    c.client_data(a);                                                    // 4
+    c.packet(true, seq + 200, c.client_ack_no(), wf::PSH | wf::ACK, d);  // 5: beyond a hole
+    c.packet(true, seq + 100, c.client_ack_no(), wf::PSH | wf::ACK, b);  // 6: fills it
+    c.set_client_seq(seq + 300);
+    c.server_ack();  // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "previous_segment_not_captured@5 out_of_order@6 open_at_end@7");
+    CHECK(f.dir[C].out_of_order == 1);
+    CHECK(f.dir[C].payload_bytes == 300);
+    CHECK(f.dir[C].retransmitted_bytes == 0);
+    CHECK(f.dir[C].missing_bytes == 0);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].bytes == str(a) + str(b) + str(d));
+    CHECK(log.dir[C].ev() == "D100 D100 D100 E:end_of_capture");
+    CHECK(h.an->buffered_bytes() == 0);
+}
+
+TEST_CASE("tcp lifecycle: a lost segment the peer ACKs becomes a gap of exactly its length") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    c.client_data(pattern(100, 1));  // 4
+    SUBCASE("the lost segment is the last one sent: ACK beyond anything captured") {
+        c.client_data(pattern(150, 2));
+        c.packets().pop_back();          // lost
+        c.server_ack();                  // 5: ACKs all 250 bytes
+        c.client_data(pattern(50, 3));   // 6
+        c.server_ack();                  // 7
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(anomalies(f) == "ack_unseen_segment@5 open_at_end@7");
+        CHECK(f.anomalies[0].dir == FlowDir::server_to_client);
+        CHECK(f.anomalies[0].detail.find("150 bytes") != std::string::npos);
+        CHECK(f.dir[C].missing_bytes == 150);
+        CHECK(f.dir[C].payload_bytes == 150);
+        const auto& log = h.obs.log(1);
+        CHECK(log.dir[C].ev() == "D100 G150 D50 E:end_of_capture");
+        CHECK(log.dir[C].bytes == str(pattern(100, 1)) + str(pattern(50, 3)));
+    }
+    SUBCASE("a later segment was captured: the hole is declared by the ACK") {
+        c.client_data(pattern(150, 2));
+        c.packets().pop_back();          // lost
+        c.client_data(pattern(50, 3));   // 5
+        c.server_ack();                  // 6
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(anomalies(f) == "previous_segment_not_captured@5 open_at_end@6");
+        CHECK(f.dir[C].missing_bytes == 150);
+        CHECK(f.dir[C].payload_bytes == 150);
+        CHECK(h.obs.log(1).dir[C].ev() == "D100 G150 D50 E:end_of_capture");
+    }
+}
+
+TEST_CASE("tcp lifecycle: sequence numbers wrapping inside a connection") {
+    Harness h;
+    auto c = conv(40000, 0xFFFFFFF0u, 0xFFFF0000u);
+    handshake(c);
+    std::string up, down;
+    for (int i = 0; i < 100; ++i) {
+        const auto chunk = pattern(1000, static_cast<uint32_t>(i));
+        up += str(chunk);
+        c.client_data(chunk);
+        const auto back = pattern(1000, static_cast<uint32_t>(1000 + i));
+        down += str(back);
+        c.server_data(back);
+    }
+    c.client_ack();
+    c.client_fin();
+    c.server_fin();
+    c.client_ack();
+    REQUIRE(c.client_seq() < 0xFFFFFFF0u);  // both directions wrapped
+    REQUIRE(c.server_seq() < 0xFFFF0000u);
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "");
+    CHECK(f.handshake.complete);
+    CHECK(f.close.kind == CloseKind::fin);
+    for (int d : {C, S}) {
+        CHECK(f.dir[d].payload_bytes == 100000);
+        CHECK(f.dir[d].retransmitted_bytes == 0);
+        CHECK(f.dir[d].missing_bytes == 0);
+        CHECK(f.dir[d].out_of_order == 0);
+    }
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].bytes == up);
+    CHECK(log.dir[S].bytes == down);
+    CHECK(log.dir[C].gap_total == 0);
+    CHECK(log.dir[S].gap_total == 0);
+    check_end(log.dir[C], EndReason::fin);
+    check_end(log.dir[S], EndReason::fin);
+}
+
+// ---------------------------------------------------------------------------
+// Midstream pickup
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: midstream pickup, first packet from the port-80 side") {
+    Harness h;
+    auto c = conv();
+    c.server_data(kResp);                              // 1
+    c.client_ack();                                    // 2
+    c.client_data("GET /next HTTP/1.1\r\n\r\n");      // 3
+    c.server_data(kResp);                              // 4
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.midstream);
+    CHECK(f.roles_inferred);
+    CHECK(f.client.port == 40000);
+    CHECK(f.server.port == 80);
+    CHECK(f.client.ip.str() == "10.0.0.1");
+    CHECK(states(f, C) == "ESTABLISHED@1");
+    CHECK(states(f, S) == "ESTABLISHED@1");
+    CHECK_FALSE(f.handshake.syn_seen);
+    CHECK_FALSE(f.handshake.complete);
+    CHECK(anomalies(f) == "midstream_pickup@1 open_at_end@4");
+    CHECK(f.anomalies[0].dir == FlowDir::server_to_client);
+    CHECK(f.close.kind == CloseKind::open);
+    CHECK(f.dir[S].packets == 2);
+    CHECK(f.dir[C].packets == 2);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[S].bytes == kResp + kResp);
+    CHECK(log.dir[C].bytes == "GET /next HTTP/1.1\r\n\r\n");
+    check_end(log.dir[C], EndReason::end_of_capture);
+    check_end(log.dir[S], EndReason::end_of_capture);
+}
+
+TEST_CASE("tcp lifecycle: midstream pickup where the low port sends a request: roles swapped") {
+    Harness h;
+    // The conversation's "client" is 10.0.0.2:80, which sends the request.
+    pt::TcpConversation c("10.0.0.2", 80, "10.0.0.1", 40000, 1000, 5000);
+    c.client_data("GET / HTTP/1.1\r\nHost: a\r\n\r\n");  // 1
+    c.server_data(kResp);                                // 2
+    c.client_ack();                                      // 3
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.midstream);
+    CHECK(f.roles_inferred);
+    CHECK(f.client.port == 80);
+    CHECK(f.client.ip.str() == "10.0.0.2");
+    CHECK(f.server.port == 40000);
+    CHECK(f.dir[C].packets == 2);
+    CHECK(f.dir[S].packets == 1);
+    CHECK(f.dir[C].payload_bytes == 27);
+    CHECK(f.dir[S].payload_bytes == kResp.size());
+    CHECK(anomalies(f) == "midstream_pickup@1 open_at_end@3");
+    CHECK(f.anomalies[0].dir == FlowDir::client_to_server);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].bytes == "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK(log.dir[S].bytes == kResp);
+}
+
+// ---------------------------------------------------------------------------
+// FIN oddities
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: data beyond the sender's FIN") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data("abc");  // 4
+    c.client_fin();        // 5
+    c.packet(true, c.client_seq(), c.client_ack_no(), wf::PSH | wf::ACK, text("late"));  // 6
+    c.server_ack();        // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "data_after_fin@6 half_closed_open@7");
+    CHECK(f.dir[C].payload_bytes == 3);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].ev() == "D3 E:fin");
+    check_end(log.dir[S], EndReason::end_of_capture);
+}
+
+TEST_CASE("tcp lifecycle: FIN retransmission") {
+    Harness h;
+    auto c = conv();
+    handshake(c);    // 1-3
+    c.client_fin();  // 4
+    c.packet(true, c.client_seq() - 1, c.client_ack_no(), wf::FIN | wf::ACK);  // 5: again
+    c.server_fin();  // 6
+    c.client_ack();  // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "fin_retransmission@5");
+    CHECK(f.anomalies[0].frame2 == 4);
+    CHECK(f.dir[C].fin_frame == 4);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@4 FIN_WAIT_2@6 TIME_WAIT@7");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@4 LAST_ACK@6 CLOSED@7");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(h.obs.consumers_made == 0);  // no payload: no consumer needed
+}
+
+// ---------------------------------------------------------------------------
+// Flow table: eviction, caps, ids
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: idle eviction") {
+    TcpConfig cfg;
+    cfg.idle_timeout_ns = 10 * kSec;
+    Harness h(cfg);
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    h.feed(c);
+    const int64_t last = h.ts_of[5];
+    h.an->expire(last + 9 * kSec);
+    CHECK(h.obs.finished.empty());
+    h.an->expire(last + 10 * kSec);
+    REQUIRE(h.obs.finished.size() == 1);
+    const auto& f = h.obs.finished[0];
+    CHECK(f.close.kind == CloseKind::evicted);
+    CHECK(f.close.frame == 5);
+    CHECK(f.close.ts_ns == last);
+    CHECK(anomalies(f) == "idle_eviction@5");
+    CHECK(f.anomalies[0].dir == FlowDir::none);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2");
+    CHECK(h.an->counters().evicted_idle == 1);
+    CHECK(h.an->counters().open_now == 0);
+    const auto& log = h.obs.log(1);
+    check_end(log.dir[C], EndReason::evicted);
+    check_end(log.dir[S], EndReason::evicted);
+    h.finish();
+    CHECK(h.obs.finished.size() == 1);
+}
+
+TEST_CASE("tcp lifecycle: connection cap evicts the least recently active connection") {
+    TcpConfig cfg;
+    cfg.max_connections = 2;
+    Harness h(cfg);
+    auto a = conv(40001), b = conv(40002), d = conv(40003);
+    // Interleave by hand: a's handshake, b's handshake, a's data, then d's SYN.
+    handshake(a);
+    handshake(b);
+    a.client_data(kReq);
+    d.syn();
+    h.feed(a.packets()[0].first, a.packets()[0].second);  // 1
+    h.feed(a.packets()[1].first, a.packets()[1].second);  // 2
+    h.feed(a.packets()[2].first, a.packets()[2].second);  // 3
+    h.feed(b.packets()[0].first, b.packets()[0].second);  // 4
+    h.feed(b.packets()[1].first, b.packets()[1].second);  // 5
+    h.feed(b.packets()[2].first, b.packets()[2].second);  // 6
+    h.feed(a.packets()[3].first, a.packets()[3].second);  // 7
+    REQUIRE(h.obs.finished.empty());
+    h.feed(d.packets()[0].first, d.packets()[0].second);  // 8: third connection
+    REQUIRE(h.obs.finished.size() == 1);
+    const auto& victim = h.obs.finished[0];
+    CHECK(victim.id == 2);
+    CHECK(victim.client.port == 40002);
+    CHECK(victim.close.kind == CloseKind::evicted);
+    CHECK(anomalies(victim) == "resource_cap@8");
+    REQUIRE(h.obs.findings.size() == 1);
+    CHECK(h.obs.findings[0].kind == AnomalyKind::resource_cap);
+    CHECK(h.obs.findings[0].connection == 2);
+    CHECK(h.obs.findings[0].frame == 8);
+    CHECK(h.an->counters().evicted_cap == 1);
+    CHECK(h.an->counters().evicted_idle == 0);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 3);
+    CHECK(h.obs.conn(1).client.port == 40001);
+    CHECK(h.obs.conn(3).client.port == 40003);
+    CHECK(h.obs.conn(1).close.kind == CloseKind::open);
+    CHECK(h.obs.conn(3).close.kind == CloseKind::unanswered);
+    // Those still tracked at the end are finished in id order.
+    CHECK(h.obs.finished[1].id == 1);
+    CHECK(h.obs.finished[2].id == 3);
+    CHECK(h.an->counters().peak_open == 2);
+}
+
+TEST_CASE("tcp lifecycle: ids follow the order of each connection's first packet") {
+    Harness h;
+    auto a = conv(40011), b = conv(40012), d = conv(40013);
+    b.syn();
+    a.syn();
+    d.server_data(kResp);  // midstream
+    a.synack();
+    b.synack();
+    h.feed(b.packets()[0].first, b.packets()[0].second);  // 1 -> id 1
+    h.feed(d.packets()[0].first, d.packets()[0].second);  // 2 -> id 2
+    h.feed(a.packets()[0].first, a.packets()[0].second);  // 3 -> id 3
+    h.feed(a.packets()[1].first, a.packets()[1].second);
+    h.feed(b.packets()[1].first, b.packets()[1].second);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 3);
+    CHECK(h.obs.conn(1).client.port == 40012);
+    CHECK(h.obs.conn(2).client.port == 40013);
+    CHECK(h.obs.conn(3).client.port == 40011);
+    CHECK(h.obs.conn(1).first_frame == 1);
+    CHECK(h.obs.conn(2).first_frame == 2);
+    CHECK(h.obs.conn(3).first_frame == 3);
+}
+
+TEST_CASE("tcp lifecycle: every direction ends exactly once, with the right reason") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.server_data(kResp);  // 5
+    c.client_fin();        // 6
+    c.server_fin();        // 7
+    c.client_ack();        // 8
+    c.packet(true, c.client_seq() - 1, c.client_ack_no(), wf::FIN | wf::ACK);  // 9: retransmitted FIN
+    c.server_rst();        // 10: stray reset after the close
+    h.feed(c);
+    h.finish();
+    const auto& log = h.obs.log(1);
+    check_end(log.dir[C], EndReason::fin);
+    check_end(log.dir[S], EndReason::fin);
+    CHECK(log.dir[C].end_ts == h.ts_of[6]);
+    CHECK(log.dir[S].end_ts == h.ts_of[7]);
+}
+
+// ---------------------------------------------------------------------------
+// Handshake oddities
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: SYN-ACK retransmission, bad handshake ACK numbers, data on the SYN") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 1000, 0, wf::SYN, text("tfo"));        // 1: 3 bytes on the SYN
+    c.packet(false, 5000, 1002, wf::SYN | wf::ACK);       // 2: acks 2 instead of ISN+1
+    c.packet(false, 5000, 1002, wf::SYN | wf::ACK);       // 3: retransmitted
+    c.packet(true, 1004, 5003, wf::ACK);                  // 4: acks 3 instead of ISN+1
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "syn_with_data@1 synack_bad_ack@2 synack_retransmission@3 handshake_ack_bad_ack@4 ack_unseen_segment@4 open_at_end@4");
+    CHECK(f.handshake.synack_retransmissions == 1);
+    CHECK(f.handshake.synack_bad_ack);
+    CHECK(f.handshake.ack_bad_ack);
+    CHECK(f.anomalies[2].frame2 == 2);
+    CHECK(f.dir[C].payload_bytes == 3);
+    CHECK(h.obs.log(1).dir[C].bytes == "tfo");
+}
+
+TEST_CASE("tcp lifecycle: midstream pickup at the SYN-ACK") {
+    Harness h;
+    auto c = conv();
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK, {}, 65535, pt::opt_mss(1400));  // 1
+    c.set_client_seq(1001);
+    c.set_server_seq(5001);
+    c.client_ack();        // 2
+    c.client_data(kReq);   // 3
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.midstream);
+    CHECK_FALSE(f.roles_inferred);
+    CHECK(f.client.port == 40000);
+    CHECK(states(f, C) == "ESTABLISHED@1");
+    CHECK(states(f, S) == "SYN_RCVD@1 ESTABLISHED@2");
+    CHECK(f.handshake.synack_seen);
+    CHECK_FALSE(f.handshake.syn_seen);
+    CHECK_FALSE(f.handshake.complete);
+    CHECK(f.handshake.server_options.mss == 1400);
+    CHECK(anomalies(f) == "open_at_end@3");
+    CHECK(h.obs.log(1).dir[C].bytes == kReq);
+}
+
+TEST_CASE("tcp lifecycle: IPv6 connection") {
+    Harness h;
+    pt::TcpConversation c("2001:db8::1", 40000, "2001:db8::2", 443, 1000, 5000);
+    handshake(c);
+    c.client_data("hello");
+    c.server_data("world");
+    c.client_fin();
+    c.server_fin();
+    c.client_ack();
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.client.ip.str() == "2001:db8::1");
+    CHECK(f.server.port == 443);
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@6 FIN_WAIT_2@7 TIME_WAIT@8");
+    CHECK(h.obs.log(1).dir[S].bytes == "world");
+}
+
+// ---------------------------------------------------------------------------
+// Data and FIN placement
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: data and FIN in one segment") {
+    Harness h;
+    auto c = conv();
+    handshake(c);                                            // 1-3
+    c.client_data(kReq);                                     // 4
+    c.server_data(text(kResp), wf::FIN | wf::PSH | wf::ACK);  // 5
+    c.set_server_seq(c.server_seq() + 1);                    // the FIN's sequence number
+    c.client_fin();                                          // 6
+    c.server_ack();                                          // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 FIN_WAIT_1@5 FIN_WAIT_2@6 TIME_WAIT@7");
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 CLOSE_WAIT@5 LAST_ACK@6 CLOSED@7");
+    CHECK(f.close.initiator == CloseInitiator::server);
+    CHECK(anomalies(f) == "");
+    CHECK(h.obs.log(1).dir[S].ev() == "D" + std::to_string(kResp.size()) + " E:fin");
+}
+
+TEST_CASE("tcp lifecycle: a FIN captured before the last data segment ends the stream once the data arrives") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, text("first "));   // 4
+    c.packet(true, seq + 11, c.client_ack_no(), wf::FIN | wf::ACK);               // 5: FIN, 5 bytes early
+    c.packet(true, seq + 6, c.client_ack_no(), wf::PSH | wf::ACK, text("last!"));  // 6
+    c.set_client_seq(seq + 12);
+    c.server_ack();  // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    // The FIN carries no data: nothing was buffered beyond the last segment,
+    // so that segment is in order for the reassembler (not out_of_order).
+    CHECK(anomalies(f) == "half_closed_open@7");
+    CHECK(f.dir[C].out_of_order == 0);
+    const auto& log = h.obs.log(1);
+    CHECK(log.dir[C].bytes == "first last!");
+    CHECK(log.dir[C].ev() == "D6 D5 E:fin");
+    CHECK(log.dir[C].end_ts == h.ts_of[6]);
+}
+
+TEST_CASE("tcp lifecycle: the bytes before a FIN that were never captured become a gap") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, text("first "));  // 4
+    c.packet(true, seq + 11, c.client_ack_no(), wf::FIN | wf::ACK);              // 5: 5 bytes lost before it
+    c.set_client_seq(seq + 12);
+    SUBCASE("the peer's ACK of the FIN declares them") {
+        c.server_ack();  // 6
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(h.obs.log(1).dir[C].ev() == "D6 G5 E:fin");
+        CHECK(h.obs.log(1).dir[C].end_ts == h.ts_of[6]);
+        CHECK(f.dir[C].missing_bytes == 5);
+        CHECK(anomalies(f) == "ack_unseen_segment@6 half_closed_open@6");
+    }
+    SUBCASE("the end of the capture declares them") {
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(h.obs.log(1).dir[C].ev() == "D6 G5 E:fin");
+        CHECK(f.dir[C].missing_bytes == 5);
+        CHECK(anomalies(f) == "half_closed_open@5");
+    }
+}
+
+TEST_CASE("tcp lifecycle: retransmitted data and FIN after the stream ended count as retransmissions") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.client_data(text("abc"), wf::FIN | wf::PSH | wf::ACK);                            // 4
+    c.packet(true, seq, c.client_ack_no(), wf::FIN | wf::PSH | wf::ACK, text("abc"));  // 5: again
+    c.set_client_seq(seq + 4);
+    c.server_fin();  // 6
+    c.client_ack();  // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.dir[C].payload_bytes == 3);
+    CHECK(f.dir[C].retransmitted_bytes == 3);
+    CHECK(f.dir[C].retransmissions == 1);
+    CHECK(anomalies(f) == "retransmission@5 fin_retransmission@5");
+    CHECK(h.obs.log(1).dir[C].ev() == "D3 E:fin");
+    CHECK(f.close.kind == CloseKind::fin);
+}
+
+TEST_CASE("tcp lifecycle: overlapping retransmission with different bytes") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.client_data("hello world");                                                 // 4
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, text("HELLO world"));  // 5
+    c.server_ack();                                                               // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "retransmission@5 overlap_conflict@5 open_at_end@6");
+    CHECK(h.obs.log(1).dir[C].bytes == "hello world");
+}
+
+TEST_CASE("tcp lifecycle: out-of-order data still buffered when a RST arrives is flushed with its gap") {
+    Harness h;
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, text("aaaa"));      // 4
+    c.packet(true, seq + 8, c.client_ack_no(), wf::PSH | wf::ACK, text("cccc"));  // 5: 4-byte hole
+    c.set_client_seq(seq + 12);
+    c.server_rst();  // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(h.obs.log(1).dir[C].ev() == "D4 G4 D4 E:rst");
+    CHECK(f.dir[C].missing_bytes == 4);
+    CHECK(h.an->buffered_bytes() == 0);
+    CHECK(anomalies(f) == "previous_segment_not_captured@5 rst_abort@6");
+}
+
+TEST_CASE("tcp lifecycle: the reassembly cap flushes a connection's buffer with a resource_cap finding") {
+    TcpConfig cfg;
+    cfg.max_buffered_per_direction = 1000;
+    Harness h(cfg);
+    auto c = conv();
+    handshake(c);  // 1-3
+    const uint32_t seq = c.client_seq();
+    c.packet(true, seq + 100, c.client_ack_no(), wf::PSH | wf::ACK, pattern(600, 1));  // 4
+    c.packet(true, seq + 700, c.client_ack_no(), wf::PSH | wf::ACK, pattern(600, 2));  // 5: 1200 buffered
+    c.packet(true, seq, c.client_ack_no(), wf::PSH | wf::ACK, pattern(100, 3));        // 6: too late
+    c.set_client_seq(seq + 1300);
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "previous_segment_not_captured@4 previous_segment_not_captured@5 resource_cap@5 retransmission@6 open_at_end@6");
+    CHECK(h.obs.log(1).dir[C].ev() == "G100 D600 D600 E:end_of_capture");
+    CHECK(f.dir[C].missing_bytes == 100);
+    CHECK(h.an->counters().reassembly_cap_hits == 1);
+    CHECK(h.an->buffered_bytes() == 0);
+}
+
+TEST_CASE("tcp lifecycle: a new SYN after the client closed its half starts a new connection") {
+    Harness h;
+    auto c = conv();
+    handshake(c);          // 1-3
+    c.client_data(kReq);   // 4
+    c.client_fin();        // 5
+    c.server_ack();        // 6: the server never closes its half
+    auto c2 = conv(40000, 424242, 717171, c.ts() + 30 * kSec);
+    handshake(c2);         // 7-9
+    c2.client_data(kReq);  // 10
+    h.feed(c);
+    h.feed(c2);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 2);
+    CHECK(h.obs.conn(1).close.kind == CloseKind::half_closed);
+    CHECK(h.obs.conn(2).handshake.complete);
+    CHECK(h.obs.conn(2).handshake.client_isn == 424242);
+    CHECK(h.obs.log(2).dir[C].bytes == kReq);
+}
