@@ -34,16 +34,20 @@ namespace {
 bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 bool is_upper(uint8_t c) { return c >= 'A' && c <= 'Z'; }
 
-bool is_tchar(uint8_t c) {
-    if (is_digit(c) || is_upper(c) || (c >= 'a' && c <= 'z')) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
+struct CharTables {
+    bool tchar[256] = {};
+    char lower[256] = {};
+    constexpr CharTables() {
+        for (int c = 0; c < 256; ++c) {
+            lower[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            tchar[c] = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        }
+        for (const char c : std::string_view("!#$%&'*+-.^_`|~")) tchar[static_cast<uint8_t>(c)] = true;
     }
-}
+};
+constexpr CharTables kChars;
+
+bool is_tchar(uint8_t c) { return kChars.tchar[c]; }
 
 bool is_method_char(uint8_t c, bool strict, bool first) {
     if (!strict) return is_tchar(c);
@@ -58,12 +62,11 @@ int hex_value(uint8_t c) {
     return -1;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
+// `b` is lower case.
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
+        if (kChars.lower[static_cast<uint8_t>(a[i])] != b[i]) return false;
     }
     return true;
 }
@@ -297,29 +300,17 @@ int MessageParser::sl_step(uint8_t c) {
 
 size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
     touch();
-    size_t i = 0;
-    while (i < n) {
-        if (hbuf_.size() >= lim_.max_header_bytes) {
-            if (mode_ == LineMode::resync) {  // not a start line after all: keep scanning
-                hbuf_.clear();
-                st_ = St::resync_skip;
-                return i;
-            }
-            if (mode_ == LineMode::detect) {
-                sink_.on_detect(role_, true);
-                if (st_ == St::dead) return n;
-            }
-            header_too_large("start line longer than " + std::to_string(lim_.max_header_bytes) + " bytes: '" +
-                             excerpt(hbuf_) + "'");
-            return n;
-        }
-        const uint8_t c = p[i++];
-        hbuf_.push_back(static_cast<char>(c));
+    // Validate in place, then copy the validated bytes at once.
+    const size_t room = lim_.max_header_bytes > hbuf_.size() ? lim_.max_header_bytes - hbuf_.size() : 0;
+    const size_t avail = std::min(n, room);
+    for (size_t i = 0; i < avail; ++i) {
+        const uint8_t c = p[i];
         const int r = sl_step(c);
         if (r == 0) continue;
+        hbuf_.append(reinterpret_cast<const char*>(p), i + 1);
         if (r < 0) {
             reject_start_line(c);
-            return i;
+            return i + 1;
         }
         start_line_len_ = line_start_ = hbuf_.size();
         header_lines_ = 0;
@@ -328,8 +319,22 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
         mode_ = LineMode::normal;
         st_ = St::headers;
         if (detecting) sink_.on_detect(role_, true);
-        return i;
+        return i + 1;
     }
+    hbuf_.append(reinterpret_cast<const char*>(p), avail);
+    if (avail == n) return n;
+    // The line is still consistent but reached the limit.
+    if (mode_ == LineMode::resync) {  // not a start line after all: keep scanning
+        hbuf_.clear();
+        st_ = St::resync_skip;
+        return avail;
+    }
+    if (mode_ == LineMode::detect) {
+        sink_.on_detect(role_, true);
+        if (st_ == St::dead) return n;
+    }
+    header_too_large("start line longer than " + std::to_string(lim_.max_header_bytes) + " bytes: '" + excerpt(hbuf_) +
+                     "'");
     return n;
 }
 
@@ -456,10 +461,14 @@ void MessageParser::process_head() {
 
 void MessageParser::parse_fields(size_t from, size_t to) {
     const std::string_view block(hbuf_);
-    std::string_view name;
-    bool have = false, folded = false;
+    std::string_view name, value;   // value: a view into the block unless folded
+    bool have = false, folded_value = false, folded = false;
     auto malformed = [&](const char* why, std::string_view line) {
         finding(AnomalyKind::http_malformed_header, std::string(why) + ": '" + excerpt(line) + "'", msg_ts_, msg_frame_);
+    };
+    auto flush = [&] {
+        if (have) apply_field(name, folded_value ? std::string_view(value_buf_) : value);
+        have = folded_value = false;
     };
     size_t pos = from;
     while (pos < to) {
@@ -478,6 +487,10 @@ void MessageParser::parse_fields(size_t from, size_t to) {
                 malformed("continuation line without a field", line);
                 continue;
             }
+            if (!folded_value) {
+                value_buf_.assign(value);
+                folded_value = true;
+            }
             value_buf_ += ' ';
             value_buf_ += trim(line);
             if (!folded) {
@@ -488,10 +501,7 @@ void MessageParser::parse_fields(size_t from, size_t to) {
             }
             continue;
         }
-        if (have) {
-            apply_field(name, value_buf_);
-            have = false;
-        }
+        flush();
         const size_t colon = line.find(':');
         if (colon == std::string_view::npos) {
             malformed("header line without a colon", line);
@@ -511,13 +521,18 @@ void MessageParser::parse_fields(size_t from, size_t to) {
             continue;
         }
         name = nm;
-        value_buf_.assign(trim(line.substr(colon + 1)));
+        value = trim(line.substr(colon + 1));
         have = true;
     }
-    if (have) apply_field(name, value_buf_);
+    flush();
 }
 
 void MessageParser::apply_field(std::string_view name, std::string_view value) {
+    // Only these names matter; most fields are rejected by their length.
+    switch (name.size()) {
+        case 4: case 7: case 10: case 12: case 14: case 17: break;
+        default: return;
+    }
     if (iequals(name, "content-length")) {
         head_.has_content_length = true;
         if (cl_detail_.size() < 64) {
@@ -580,7 +595,7 @@ void MessageParser::begin_body(HeadAction action) {
     partial_ = chunked_ = false;
     rem_ = content_length_ = 0;
     const bool bad_cl = head_.has_content_length && head_.content_length_bad;
-    const std::string cl_text = "Content-Length '" + excerpt(cl_detail_) + "'";
+    auto cl_text = [&] { return "Content-Length '" + excerpt(cl_detail_) + "'"; };
     switch (action) {
         case HeadAction::stop:
             end_message(true, ts_, seq_);
@@ -589,7 +604,7 @@ void MessageParser::begin_body(HeadAction action) {
         case HeadAction::no_body:
             // No framing depends on it, but an invalid value is still invalid.
             if (bad_cl) {
-                finding(AnomalyKind::http_bad_content_length, cl_text + " is invalid (message has no body)", msg_ts_,
+                finding(AnomalyKind::http_bad_content_length, cl_text() + " is invalid (message has no body)", msg_ts_,
                         msg_frame_);
             }
             end_message(true, ts_, seq_);
@@ -601,7 +616,7 @@ void MessageParser::begin_body(HeadAction action) {
         if (head_.chunked_final) {
             if (head_.has_content_length) {
                 finding(AnomalyKind::http_content_length_with_chunked,
-                        cl_text + " with Transfer-Encoding '" + excerpt(te_detail_) + "'; chunked wins", msg_ts_,
+                        cl_text() + " with Transfer-Encoding '" + excerpt(te_detail_) + "'; chunked wins", msg_ts_,
                         msg_frame_);
             }
             chunked_ = true;
@@ -622,7 +637,7 @@ void MessageParser::begin_body(HeadAction action) {
     }
     if (head_.has_content_length) {
         if (bad_cl) {
-            finding(AnomalyKind::http_bad_content_length, cl_text + " is invalid (RFC 9112 6.3); parsing stops",
+            finding(AnomalyKind::http_bad_content_length, cl_text() + " is invalid (RFC 9112 6.3); parsing stops",
                     msg_ts_, msg_frame_);
             end_message(false, ts_, seq_);
             stop();

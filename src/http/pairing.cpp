@@ -95,7 +95,7 @@ struct HttpStream::Impl final : http::ParserSink {
         bool complete = false;
         int64_t ts = 0, end_ts = 0;
         uint64_t frame = 0;
-        std::string label;             // "METHOD target" excerpt for details
+        std::string label;             // "METHOD target" excerpt, kept only when tx < 0
     };
     std::deque<Pending> outstanding;
 
@@ -138,11 +138,10 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         return -1;
     }
+    // Transactions beyond the cap are written to `scratch` and never read back
+    // (its only growing member, interim_statuses, is bounded at 16).
     HttpTransaction& tx(int64_t i) {
-        if (i < 0 || static_cast<uint64_t>(i) >= txs.size()) {
-            scratch = HttpTransaction{};
-            return scratch;
-        }
+        if (i < 0 || static_cast<uint64_t>(i) >= txs.size()) return scratch;
         return txs[static_cast<size_t>(i)];
     }
     std::string clip(std::string_view s) const { return std::string(s.substr(0, cfg.max_field_bytes)); }
@@ -210,7 +209,15 @@ struct HttpStream::Impl final : http::ParserSink {
     }
 
     static std::string label_of(std::string_view method, std::string_view target) {
-        return http::excerpt(method, 16) + " " + http::excerpt(target, 48);
+        std::string s = http::excerpt(method, 16);
+        s += ' ';
+        s += http::excerpt(target, 48);
+        return s;
+    }
+    std::string label(const Pending& p) {
+        if (p.tx < 0) return p.label;
+        const HttpTransaction& x = tx(p.tx);
+        return label_of(x.method, x.uri);
     }
 
     HeadAction request_head(const http::MessageHead& h) {
@@ -229,13 +236,13 @@ struct HttpStream::Impl final : http::ParserSink {
         if (serial > 1 && !(last_resp_done && last_resp_done_seq < h.seq)) x.pipelined = true;
         last_resp_done = false;
 
-        std::string label = label_of(h.method, h.target);
         if (close_client_serial != 0) {
             add(AnomalyKind::http_request_after_close, FlowDir::client_to_server, h.ts, h.frame,
-                label + " sent after the client announced close (request #" + std::to_string(close_client_serial) + ")");
+                label_of(h.method, h.target) + " sent after the client announced close (request #" +
+                    std::to_string(close_client_serial) + ")");
         } else if (close_server && h.seq > close_server_seq) {
             add(AnomalyKind::http_request_after_close, FlowDir::client_to_server, h.ts, h.frame,
-                label + " sent after the server announced close", close_server_frame);
+                label_of(h.method, h.target) + " sent after the server announced close", close_server_frame);
         }
         if (close_client_serial == 0 && (h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive))) {
             close_client_serial = serial;
@@ -253,12 +260,12 @@ struct HttpStream::Impl final : http::ParserSink {
         p.upgrade = h.has_upgrade;
         p.ts = h.ts;
         p.frame = h.frame;
-        p.label = std::move(label);
+        if (t < 0) p.label = label_of(h.method, h.target);
         outstanding.push_back(std::move(p));
         if (outstanding.size() > cfg.max_pipeline) {
             const Pending& o = outstanding.front();
             add(AnomalyKind::http_pipeline_depth, FlowDir::client_to_server, h.ts, h.frame,
-                "more than " + std::to_string(cfg.max_pipeline) + " requests outstanding; oldest (" + o.label +
+                "more than " + std::to_string(cfg.max_pipeline) + " requests outstanding; oldest (" + label(o) +
                     ") dropped unanswered",
                 o.frame);
             outstanding.pop_front();
@@ -286,11 +293,27 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         const int64_t t = paired ? p.tx : new_tx();
         HttpTransaction& x = tx(t);
-        const std::string status_text =
-            std::to_string(h.status) + (h.reason.empty() ? "" : " " + http::excerpt(h.reason, 32));
+        // Details are built only when a finding is made. Built with += : GCC 12
+        // warns falsely (-Wrestrict) on "lit" + std::string&&.
+        auto status_text = [&h] {
+            std::string s = std::to_string(h.status);
+            if (!h.reason.empty()) {
+                s += ' ';
+                s += http::excerpt(h.reason, 32);
+            }
+            return s;
+        };
+        auto for_what = [&] {
+            std::string s;
+            if (paired) {
+                s = " for ";
+                s += label(p);
+            }
+            return s;
+        };
         if (!paired) {
             add(AnomalyKind::http_response_without_request, FlowDir::server_to_client, h.ts, h.frame,
-                "response " + status_text + " with no outstanding request");
+                "response " + status_text() + " with no outstanding request");
         }
         x.status = h.status;
         x.reason = clip(h.reason);
@@ -301,16 +324,15 @@ struct HttpStream::Impl final : http::ParserSink {
         if (h.resynced || midstream) x.uncertain = true;
         cur_resp = Current{true, false, t, paired ? p.serial : 0};
 
-        const std::string for_what = paired ? " for " + p.label : "";
         if (h.status >= 400 && h.status < 500) {
-            add(AnomalyKind::http_client_error, FlowDir::server_to_client, h.ts, h.frame, status_text + for_what);
+            add(AnomalyKind::http_client_error, FlowDir::server_to_client, h.ts, h.frame, status_text() + for_what());
         } else if (h.status >= 500 && h.status < 600) {
-            add(AnomalyKind::http_server_error, FlowDir::server_to_client, h.ts, h.frame, status_text + for_what);
+            add(AnomalyKind::http_server_error, FlowDir::server_to_client, h.ts, h.frame, status_text() + for_what());
         }
         if (cfg.slow_response_ns > 0 && paired && p.complete && h.ts - p.end_ts > cfg.slow_response_ns) {
             add(AnomalyKind::http_slow_response, FlowDir::server_to_client, h.ts, h.frame,
                 "first response byte " + std::to_string((h.ts - p.end_ts) / 1'000'000) +
-                    " ms after the end of the request" + for_what);
+                    " ms after the end of the request" + for_what());
         }
         if (!close_server && (h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive))) {
             close_server = true;
@@ -333,7 +355,7 @@ struct HttpStream::Impl final : http::ParserSink {
             if (holding) {
                 holding = false;
                 add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, hold_ts, hold_frame,
-                    "client sent non-HTTP bytes '" + hold_line + "' but the server refused (" + status_text + ")",
+                    "client sent non-HTTP bytes '" + hold_line + "' but the server refused (" + status_text() + ")",
                     h.frame);
                 req.resume_after_hold();
             }
@@ -445,7 +467,7 @@ struct HttpStream::Impl final : http::ParserSink {
         } else {
             for (const Pending& p : outstanding) {
                 add(AnomalyKind::http_request_without_response, FlowDir::client_to_server, p.ts, p.frame,
-                    p.label + " got no response");
+                    label(p) + " got no response");
             }
             outstanding.clear();
         }

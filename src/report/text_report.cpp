@@ -51,7 +51,14 @@ std::string printable(std::string_view s) {
 namespace {
 
 std::string ep(const Endpoint& e) {
-    return e.ip.family == 6 ? "[" + e.ip.str() + "]:" + std::to_string(e.port) : e.ip.str() + ":" + std::to_string(e.port);
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "lit" + std::string&&.
+    std::string s;
+    if (e.ip.family == 6) s += '[';
+    s += e.ip.str();
+    if (e.ip.family == 6) s += ']';
+    s += ':';
+    s += std::to_string(e.port);
+    return s;
 }
 
 std::string ms(double v) {
@@ -100,7 +107,10 @@ public:
         say("%sInput%s\n", bold(), reset());
         for (const FileStats& f : rep.files) {
             std::string lts;
-            for (int lt : f.link_types) lts += (lts.empty() ? "" : ",") + link_type_name(lt);
+            for (int lt : f.link_types) {
+                if (!lts.empty()) lts += ',';
+                lts += link_type_name(lt);
+            }
             say("  %s (%s, %s): %" PRIu64 " packets, %s", printable(f.path).c_str(), f.format.c_str(), lts.empty() ? "-" : lts.c_str(),
                 f.packets, format_bytes(f.bytes).c_str());
             if (f.packets) say(", %s .. %s UTC", format_ts(f.first_ts_ns).c_str(), format_ts(f.last_ts_ns).c_str());

@@ -509,6 +509,8 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
     facts.close.rst_with_data = seg.payload_len > 0;
     if (from == Role::server && o.state == TcpState::SYN_SENT && !facts.handshake.synack_seen) {
         refused_ = true;
+        drop_implied_listen();
+        facts.close.rst_sender_state = TcpState::CLOSED;
         add_finding(AnomalyKind::connection_refused, pkt, from, "RST answered the SYN");
     } else {
         add_finding(AnomalyKind::rst_abort, pkt, from,
@@ -530,6 +532,18 @@ void Connection::note_time_wait_reuse(const PacketView& pkt, uint64_t previous, 
     add_finding(AnomalyKind::time_wait_reuse, pkt, Role::client,
                 "new SYN while connection " + std::to_string(previous) + " is in TIME_WAIT on the " + side + " side (" +
                     std::to_string(remaining_ns / 1000000) + " ms of 2MSL left)");
+}
+
+void Connection::drop_implied_listen() {
+    // LISTEN was implied by the SYN; a refused or unanswered SYN shows
+    // nothing was listening (or nothing answered), so do not claim it.
+    auto& v = facts.states[idx(Role::server)];
+    if (!v.empty() && v.front().state == TcpState::LISTEN) {
+        for (auto& row : facts.ladder) {
+            if (row.frame == v.front().frame) row.server_state.reset();
+        }
+        v.erase(v.begin());
+    }
 }
 
 void Connection::ensure_consumer() {
@@ -590,6 +604,7 @@ void Connection::finish(int64_t now, bool evicted) {
         c.frame = rst_frame_;
     } else if (hs.syn_seen && !hs.synack_seen && !server_spoke) {
         c.kind = CloseKind::unanswered;
+        drop_implied_listen();
         c.ts_ns = ts;
         c.frame = facts.last_frame;
         add_finding(AnomalyKind::syn_unanswered, last, Role::client,

@@ -83,6 +83,7 @@ private:
     void maybe_end_stream(Role r, int64_t ts);
     void end_stream(Role r, EndReason why, int64_t ts);
     void ensure_consumer();
+    void drop_implied_listen();
     uint32_t rel_seq(Role r, uint32_t seq) const;
     uint64_t scaled_window(Role r, const TcpSegment& seg) const;
 

@@ -12,9 +12,10 @@
 #
 # Usage:  sudo tests/captures/make-captures.sh [NAME ...]
 #   NAME is a capture name without extension (e.g. tcp-bulk); default: all.
-# Needs: iproute2, ethtool, tcpdump, tshark/dumpcap, nginx, curl, nftables,
-#        python3 (Debian 12: apt-get install iproute2 ethtool tcpdump tshark
-#        nginx curl nftables python3).
+# Needs: iproute2, ethtool, tcpdump, tshark (+dumpcap), nginx, curl, nftables,
+#        taskset (util-linux) and python3 (override with PYTHON=...).
+#        Debian 12: apt-get install iproute2 ethtool tcpdump tshark nginx curl
+#        nftables util-linux python3
 # Files are first written to a temporary directory and only copied over the
 # committed ones when every requested capture succeeded and passed its checks.
 # Re-running gives new timestamps, ISNs, Date headers and possibly a different

@@ -25,5 +25,7 @@ TEST_CASE("json escape: control bytes, quotes and invalid UTF-8 give valid JSON"
     json_escape(std::string("\xC0\xAF|\x80|\xE2\x82|\xED\xA0\x80|\xC3\xA9|\xF0\x9F\x98\x80"), bad);
     CHECK(bad == "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\xC3\xA9|\xF0\x9F\x98\x80");
     std::string doc = "\"" + bad + "\"";
-    CHECK_NOTHROW((void)nlohmann::json::parse(doc));
+    nlohmann::json parsed;
+    CHECK_NOTHROW(parsed = nlohmann::json::parse(doc));
+    CHECK(parsed.is_string());
 }
