@@ -1,5 +1,6 @@
-// Link layers: Ethernet (802.1Q / 802.1ad stacks), Linux cooked SLL and SLL2,
-// raw IP, BSD loopback (NULL and LOOP), PPP.
+// Link layers: Ethernet (802.1Q / 802.1ad stacks, MPLS label stacks, PPPoE
+// sessions), Linux cooked SLL and SLL2, raw IP, BSD loopback (NULL and LOOP),
+// PPP, Linux NFLOG.
 #include <pcap/pcap.h>
 
 #include "pcaplens/decode/byte_reader.hpp"
@@ -9,9 +10,12 @@ namespace pcaplens {
 namespace {
 
 constexpr uint16_t kEtherIPv4 = 0x0800, kEtherIPv6 = 0x86DD, kEtherVlan = 0x8100, kEtherQinQ = 0x88A8,
-                   kEtherQinQOld = 0x9100;
-constexpr int kLinkIpv4 = 228, kLinkIpv6 = 229, kLinktypeRaw = 101, kLinkSll2 = 276;
+                   kEtherQinQOld = 0x9100, kEtherMplsUc = 0x8847, kEtherMplsMc = 0x8848, kEtherPppoeSession = 0x8864;
+constexpr int kLinkIpv4 = 228, kLinkIpv6 = 229, kLinktypeRaw = 101, kLinkSll2 = 276, kLinkNflog = 239;
 constexpr uint8_t kMaxVlanTags = 8;  // deeper stacks are not real traffic; stop instead of looping
+constexpr uint8_t kMaxMplsLabels = 8;
+
+uint16_t ip_version_ethertype(const uint8_t* p, size_t caplen);
 
 bool ethernet(const uint8_t* p, size_t caplen, LinkResult& out, DecodedPacket& pkt) {
     ByteReader r(p, caplen);
@@ -24,6 +28,31 @@ bool ethernet(const uint8_t* p, size_t caplen, LinkResult& out, DecodedPacket& p
         }
         ++out.vlan_depth;
         if (!r.skip(2) || !r.be16(type)) return false;
+    }
+    if (type == kEtherMplsUc || type == kEtherMplsMc) {
+        // Label stack entries (label 20, TC 3, S 1, TTL 8 bits) up to the one
+        // with the bottom-of-stack bit; no payload type is carried, so IP is
+        // recognised by its version nibble (a pseudowire is not IP).
+        for (uint8_t n = 0;; ++n) {
+            if (n == kMaxMplsLabels) {
+                pkt.malformed_what = "too many MPLS labels";
+                return false;
+            }
+            uint8_t e[4] = {};
+            if (!r.u8(e[0]) || !r.u8(e[1]) || !r.u8(e[2]) || !r.u8(e[3])) return false;
+            if (e[2] & 0x01) break;
+        }
+        out.ethertype = ip_version_ethertype(p + r.pos(), caplen - r.pos());
+        out.offset = r.pos();
+        return true;
+    }
+    if (type == kEtherPppoeSession) {
+        // RFC 2516: ver/type, code, session id, length; then the PPP protocol.
+        uint16_t proto = 0;
+        if (!r.skip(6) || !r.be16(proto)) return false;
+        out.ethertype = proto == 0x0021 ? kEtherIPv4 : proto == 0x0057 ? kEtherIPv6 : 0;
+        out.offset = r.pos();
+        return true;
     }
     if (type < 0x0600) {
         // 802.3 length field with LLC/SNAP: only SNAP-encapsulated IP matters.
@@ -115,6 +144,27 @@ bool decode_link(int linktype, const uint8_t* p, size_t caplen, LinkResult& out,
             out.offset = r.pos();
             return true;
         }
+        case kLinkNflog: {
+            // 4-byte header (address family, version, resource id), then
+            // TLVs in the capturing host's byte order (Linux: little endian),
+            // each padded to 4 bytes; the packet is the NFULA_PAYLOAD (9) one.
+            if (caplen < 4) break;
+            const uint16_t et = family_to_ethertype(p[0]);
+            size_t off = 4;
+            while (off + 4 <= caplen) {
+                const uint16_t len = static_cast<uint16_t>(p[off] | (p[off + 1] << 8));
+                const uint16_t type = static_cast<uint16_t>((p[off + 2] | (p[off + 3] << 8)) & 0x7fff);
+                if (len < 4) break;
+                if (type == 9) {
+                    out.ethertype = et;
+                    out.offset = off + 4;
+                    return true;
+                }
+                off += (static_cast<size_t>(len) + 3) & ~size_t{3};
+            }
+            pkt.malformed_what = "NFLOG record without a payload";
+            break;
+        }
         default:
             pkt.proto = L4Proto::unknown_link;
             return false;
@@ -129,7 +179,7 @@ bool decode_link(int linktype, const uint8_t* p, size_t caplen, LinkResult& out,
 bool link_type_supported(int dlt) {
     switch (dlt) {
         case DLT_EN10MB: case DLT_LINUX_SLL: case kLinkSll2: case DLT_NULL: case DLT_LOOP: case DLT_RAW:
-        case 14: case kLinktypeRaw: case kLinkIpv4: case kLinkIpv6: case DLT_PPP: case DLT_PPP_SERIAL:
+        case 14: case kLinktypeRaw: case kLinkIpv4: case kLinkIpv6: case DLT_PPP: case DLT_PPP_SERIAL: case kLinkNflog:
             return true;
         default:
             return false;

@@ -7,6 +7,10 @@
 //   For content detection and resynchronisation the method must also look
 //   like one ([A-Z][A-Z0-9_-]*, at most 32) and the status start with 1-5;
 //   between messages any tchar method and status 100-999 are accepted.
+// - A rejected line that was an attempt ("METHOD SP" or "HTTP/" seen) is read
+//   to its LF for the evidence (96 bytes kept); other bytes are dropped at
+//   the first invalid byte. HTTP/0.9 simple requests ("GET /") are not
+//   parsed: such connections stay quiet.
 // - CR/LF bytes between messages are skipped (RFC 9112 2.2).
 // - A bare LF ends a line (start line, header, chunk line, trailer) and is
 //   reported once (http_bare_lf); a bare CR inside a field value is kept.
@@ -197,6 +201,16 @@ void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame,
                 wire_ += n - i;
                 i = n;
                 break;
+            case St::bad_line: {
+                const void* lf = std::memchr(p + i, '\n', n - i);
+                const size_t end = lf != nullptr ? static_cast<size_t>(static_cast<const uint8_t*>(lf) - p) + 1 : n;
+                constexpr size_t kKeep = 96;   // enough for a 64-character excerpt
+                const size_t keep = std::min(end - i, hbuf_.size() < kKeep ? kKeep - hbuf_.size() : size_t{0});
+                hbuf_.append(reinterpret_cast<const char*>(p + i), keep);
+                i = end;
+                if (lf != nullptr) finish_rejection(true);
+                break;
+            }
             case St::resync_skip: {
                 const void* lf = std::memchr(p + i, '\n', n - i);
                 if (lf == nullptr) return;
@@ -318,7 +332,7 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
         const bool detecting = mode_ == LineMode::detect;
         mode_ = LineMode::normal;
         st_ = St::headers;
-        if (detecting) sink_.on_detect(role_, true);
+        if (detecting) sink_.on_detect(role_, true, nullptr);
         return i + 1;
     }
     hbuf_.append(reinterpret_cast<const char*>(p), avail);
@@ -330,7 +344,7 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
         return avail;
     }
     if (mode_ == LineMode::detect) {
-        sink_.on_detect(role_, true);
+        sink_.on_detect(role_, true, nullptr);
         if (st_ == St::dead) return n;
     }
     header_too_large("start line longer than " + std::to_string(lim_.max_header_bytes) + " bytes: '" + excerpt(hbuf_) +
@@ -339,22 +353,38 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
 }
 
 void MessageParser::reject_start_line(uint8_t c) {
-    const bool at_line_start = c == '\n';
+    // An attempt at a start line is read to its end for the evidence; other
+    // bytes (binary, mid-body text) are dropped at once.
+    line_like_ = role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5);
+    if (line_like_ && c != '\n') {
+        st_ = St::bad_line;
+        return;
+    }
+    finish_rejection(c == '\n');
+}
+
+void MessageParser::finish_rejection(bool at_line_start) {
+    RejectedLine rej;
+    rej.text = strip_eol(hbuf_);
+    std::string_view raw(hbuf_);
+    while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
+    rej.raw = std::string(raw.substr(0, 256));
+    rej.ts = msg_ts_;
+    rej.frame = msg_frame_;
+    rej.seq = msg_seq_;
+    rej.line_like = line_like_;
+    hbuf_.clear();
     switch (mode_) {
         case LineMode::detect:
-            hbuf_.clear();
-            sink_.on_detect(role_, false);
+            sink_.on_detect(role_, false, &rej);
             if (st_ == St::dead) return;
             enter_resync(at_line_start);
             return;
         case LineMode::resync:
-            hbuf_.clear();
             enter_resync(at_line_start);
             return;
         case LineMode::normal: {
-            const std::string line = strip_eol(hbuf_);
-            hbuf_.clear();
-            const BadLineAction a = sink_.on_bad_start_line(role_, line, msg_ts_, msg_frame_);
+            const BadLineAction a = sink_.on_bad_start_line(role_, rej);
             if (st_ == St::dead) return;
             if (a == BadLineAction::hold) {
                 st_ = St::hold;
@@ -877,6 +907,7 @@ size_t MessageParser::step_chunked(const uint8_t* p, size_t n) {
 
 void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
     if (len == 0) return;
+    if (st_ == St::bad_line) finish_rejection(false);  // the rejected line ends here: report it as it is
     const std::string n = std::to_string(len) + " bytes not captured ";
     auto report = [&](const std::string& what) { finding(AnomalyKind::http_gap, n + what, ts, 0); };
     switch (st_) {
@@ -941,10 +972,11 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
             return;
         case St::idle:
         case St::start_line:
+        case St::bad_line:
         case St::headers:
         case St::resync_skip: {
             const bool detecting = mode_ == LineMode::detect;
-            if (st_ == St::idle || st_ == St::resync_skip) {
+            if (st_ == St::idle || st_ == St::resync_skip || st_ == St::bad_line) {
                 report(mode_ == LineMode::resync ? "while resynchronising"
                        : detecting               ? "before the first message; resync"
                                                  : "between messages; resync at the next start line");
@@ -952,7 +984,7 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
                 report("inside a header block; block dropped, resync at the next start line");
             }
             if (detecting && st_ != St::headers) {
-                sink_.on_detect(role_, false);
+                sink_.on_detect(role_, false, nullptr);
                 if (st_ == St::dead) return;
             }
             enter_resync(true);
@@ -962,6 +994,7 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
 }
 
 void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
+    if (st_ == St::bad_line) finish_rejection(false);  // the rejected line ends here: report it as it is
     switch (st_) {
         case St::body_length:
             finding(AnomalyKind::http_body_truncated,

@@ -77,14 +77,26 @@ struct MessageEnd {
     uint64_t end_seq = 0;
 };
 
+// A line that failed start-line validation.
+struct RejectedLine {
+    std::string text;      // printable excerpt of the whole line (up to its LF)
+    std::string raw;       // the line's first bytes as received (at most 256, no CR/LF)
+    int64_t ts = 0;        // its first byte
+    uint64_t frame = 0;
+    uint64_t seq = 0;
+    bool line_like = false;   // got past "METHOD SP" (request) or "HTTP/" (response): an attempt
+};
+
 class ParserSink {
 public:
     // First start line of the direction (or its failure): content detection.
-    virtual void on_detect(Role role, bool looks_like_http) = 0;
+    // `rejected` is the first line when it failed validation (null otherwise,
+    // or when a gap made detection fail).
+    virtual void on_detect(Role role, bool looks_like_http, const RejectedLine* rejected) = 0;
     virtual HeadAction on_head(const MessageHead& head) = 0;
     virtual void on_message_end(Role role, const MessageEnd& end) = 0;
-    // A start line failed validation in normal mode. `line` is an excerpt.
-    virtual BadLineAction on_bad_start_line(Role role, std::string_view line, int64_t ts, uint64_t frame) = 0;
+    // A start line failed validation in normal mode.
+    virtual BadLineAction on_bad_start_line(Role role, const RejectedLine& line) = 0;
     // frame == 0 means "not known yet" (a gap): the sink fills it in.
     virtual void on_finding(Role role, AnomalyKind kind, std::string detail, int64_t ts, uint64_t frame) = 0;
 
@@ -131,6 +143,7 @@ private:
         trailer_start,   // start of a trailer line (or the final CRLF)
         trailer_line,
         trailer_end_lf,  // final CR seen, LF expected
+        bad_line,        // a rejected start line: skipping to its LF, keeping an excerpt
         resync_skip,     // skipping to the next LF
         hold,
         dead,
@@ -143,6 +156,7 @@ private:
     size_t step_chunked(const uint8_t* p, size_t n);
     int sl_step(uint8_t c);   // 0 continue, 1 line accepted, -1 rejected
     void reject_start_line(uint8_t c);
+    void finish_rejection(bool at_line_start);
     void header_too_large(std::string detail);
     void process_head();
     bool parse_start_line(std::string_view line);
@@ -184,6 +198,7 @@ private:
     SlState sl_ = SlState::method;
     uint32_t sl_n_ = 0;
     bool sl_bare_lf_ = false;
+    bool line_like_ = false;       // the rejected line got past "METHOD SP" / "HTTP/"
 
     // Head being built (values the MessageHead views point to).
     MessageHead head_;

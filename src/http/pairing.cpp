@@ -12,8 +12,19 @@
 //   A direction whose first bytes are not a start line scans for one at a
 //   line start (resync); what it finds is marked `uncertain`. Server bytes
 //   before any client bytes also mark the first response `uncertain`.
-// - Detection failure is never a finding (a mid-stream pickup is not an
-//   error); a bad start line after a complete message is.
+// - Detection failure alone is not a finding (a mid-stream pickup is not an
+//   error), with one exception: if the client's first line was an attempt at
+//   a request line ("METHOD SP ...") and the connection then proves to be
+//   HTTP (typically the server answers 400), that line is reported as
+//   http_malformed_request. A bad start line after a complete message is
+//   always reported.
+// - A malformed request line that was such an attempt is also queued as a
+//   request (best-effort method/target/version, request_complete=false, no
+//   headers): the server's answer pairs with it instead of shifting FIFO
+//   pairing, and its method frames the answer (HEAD: no body; 2xx to
+//   CONNECT: tunnel). Other rejected bytes are reported but not queued.
+//   Malformed status lines are reported only; the next response found pairs
+//   FIFO and is marked uncertain.
 // - response_ts / response_frame are those of the FINAL response; interim 1xx
 //   only go to interim_statuses (at most 16 kept). A 1xx with no outstanding
 //   request is recorded as a response without request.
@@ -172,6 +183,7 @@ struct HttpStream::Impl final : http::ParserSink {
 
     void go_quiet() {
         det = Det::quiet;
+        pending_first_line = false;
         txs.clear();
         total = 0;
         findings.clear();
@@ -185,13 +197,31 @@ struct HttpStream::Impl final : http::ParserSink {
 
     // ------------------------------------------------------------ ParserSink
 
-    void on_detect(Role role, bool ok) override {
+    // The client's first line, if it failed validation but looked like an
+    // attempt at a request line: reported once the connection proves to be HTTP.
+    bool pending_first_line = false;
+    http::RejectedLine first_line;
+
+    void become_http() {
+        if (det != Det::undecided) return;
+        det = Det::http;
+        if (pending_first_line) {
+            pending_first_line = false;
+            malformed_request(first_line);
+        }
+    }
+
+    void on_detect(Role role, bool ok, const http::RejectedLine* rejected) override {
         if (det == Det::quiet) return;
         if (ok) {
-            det = Det::http;
+            become_http();
             return;
         }
         det_failed[idx(role)] = true;
+        if (role == Role::request && rejected != nullptr && rejected->line_like && det == Det::undecided) {
+            pending_first_line = true;
+            first_line = *rejected;
+        }
         if (det == Det::undecided && det_failed[0] && det_failed[1]) go_quiet();
     }
 
@@ -204,7 +234,7 @@ struct HttpStream::Impl final : http::ParserSink {
 
     HeadAction on_head(const http::MessageHead& h) override {
         if (det == Det::quiet) return HeadAction::stop;
-        det = Det::http;
+        become_http();
         return h.role == Role::request ? request_head(h) : response_head(h);
     }
 
@@ -221,6 +251,40 @@ struct HttpStream::Impl final : http::ParserSink {
     }
 
     HeadAction request_head(const http::MessageHead& h) {
+        register_request(h, false);
+        return HeadAction::normal;
+    }
+
+    // A rejected line that was an attempt at a request line ("METHOD SP ..."):
+    // reported, and queued as a request so that the server's answer (usually
+    // 400) pairs with it and is framed by its method (HEAD, CONNECT).
+    void malformed_request(const http::RejectedLine& line) {
+        add(AnomalyKind::http_malformed_request, FlowDir::client_to_server, line.ts, line.frame,
+            "not a request line: '" + line.text + "'");
+        if (!line.line_like) return;
+        const std::string_view raw = line.raw;
+        http::MessageHead h;
+        const size_t sp1 = raw.find(' ');
+        h.method = raw.substr(0, sp1);
+        if (sp1 != std::string_view::npos) {
+            std::string_view rest = raw.substr(sp1 + 1);
+            const size_t last = rest.rfind(' ');
+            if (last != std::string_view::npos && rest.substr(last + 1).rfind("HTTP/", 0) == 0) {
+                h.version = rest.substr(last + 1);
+                rest = rest.substr(0, last);
+            } else if (rest.rfind("HTTP/", 0) == 0 && rest.find(' ') == std::string_view::npos) {
+                h.version = rest;   // "OPTIONS HTTP/1.1": no target
+                rest = {};
+            }
+            h.target = rest;
+        }
+        h.ts = line.ts;
+        h.frame = line.frame;
+        h.seq = line.seq;
+        register_request(h, true);
+    }
+
+    void register_request(const http::MessageHead& h, bool malformed) {
         const uint64_t serial = ++req_serial;
         const int64_t t = new_tx();
         HttpTransaction& x = tx(t);
@@ -270,8 +334,7 @@ struct HttpStream::Impl final : http::ParserSink {
                 o.frame);
             outstanding.pop_front();
         }
-        cur_req = Current{true, false, t, serial};
-        return HeadAction::normal;
+        if (!malformed) cur_req = Current{true, false, t, serial};   // a malformed line has no end event
     }
 
     HeadAction response_head(const http::MessageHead& h) {
@@ -398,24 +461,26 @@ struct HttpStream::Impl final : http::ParserSink {
         }
     }
 
-    http::BadLineAction on_bad_start_line(Role role, std::string_view line, int64_t ts, uint64_t frame) override {
+    http::BadLineAction on_bad_start_line(Role role, const http::RejectedLine& line) override {
         if (det == Det::quiet) return http::BadLineAction::resync;
         if (role == Role::request && upgrade_serial != 0 && upgrade_serial == req_serial) {
             if (upgrade_refused) {
-                add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, ts, frame,
-                    "client sent non-HTTP bytes '" + std::string(line) + "' after the server refused the upgrade");
+                add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, line.ts, line.frame,
+                    "client sent non-HTTP bytes '" + line.text + "' after the server refused the upgrade");
                 return http::BadLineAction::resync;
             }
             holding = true;   // tunnel data sent optimistically? wait for the verdict
-            hold_ts = ts;
-            hold_frame = frame;
-            hold_line = std::string(line);
+            hold_ts = line.ts;
+            hold_frame = line.frame;
+            hold_line = line.text;
             return http::BadLineAction::hold;
         }
-        add(role == Role::request ? AnomalyKind::http_malformed_request : AnomalyKind::http_malformed_response,
-            flow(role), ts, frame,
-            std::string(role == Role::request ? "not a request line" : "not a status line") + ": '" +
-                std::string(line) + "'");
+        if (role == Role::request) {
+            malformed_request(line);
+        } else {
+            add(AnomalyKind::http_malformed_response, FlowDir::server_to_client, line.ts, line.frame,
+                "not a status line: '" + line.text + "'");
+        }
         return http::BadLineAction::resync;
     }
 

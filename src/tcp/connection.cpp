@@ -327,6 +327,10 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
             ++hs.synack_retransmissions;
             add_finding(AnomalyKind::synack_retransmission, pkt, from,
                         "SYN-ACK retransmission #" + std::to_string(hs.synack_retransmissions), hs.synack_frame);
+        } else if (from == Role::server && alt_synacks_.size() < kMaxAltSynAcks) {
+            // Another SYN-ACK with a different ISN: the client's ACK tells
+            // which one it took (see handle_ack).
+            alt_synacks_.push_back({seg.seq, pkt.ts_ns, pkt.frame, opts});
         }
         // The receiver of a SYN-ACK that acknowledges its SYN is established.
         if (o.state == TcpState::SYN_SENT || o.state == TcpState::SYN_RCVD) {
@@ -343,6 +347,22 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
     Side& o = side_[idx(other(from))];
     HandshakeFacts& hs = facts.handshake;
     const uint32_t ack = seg.ack;
+    if (!seg.has(tcpflag::SYN) && from == Role::client && hs.synack_seen && !hs.ack_seen && ack != hs.server_isn + 1 &&
+        o.reasm.delivered() == 0 && o.reasm.highest_seen() == 0 && !o.fin_sent) {
+        // Several SYN-ACKs with different ISNs and the client acknowledges a
+        // later one: that is the server's sequence space; the data follows it.
+        for (const AltSynAck& alt : alt_synacks_) {
+            if (ack != alt.isn + 1) continue;
+            o.isn = alt.isn;
+            o.rel_base = alt.isn;
+            o.reasm.init(alt.isn + 1);
+            hs.server_isn = alt.isn;
+            hs.synack_ts = alt.ts;
+            hs.synack_frame = alt.frame;
+            hs.server_options = alt.opts;
+            break;
+        }
+    }
     if (!seg.has(tcpflag::SYN)) {
         if (o.syn_sent && o.state == TcpState::SYN_RCVD && ack == o.isn + 1) {
             set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
@@ -383,6 +403,13 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
                             "ACKs " + std::to_string(static_cast<uint64_t>(ack_off) - std::max(o.reasm.highest_seen(), o.reasm.delivered())) +
                                 " bytes the capture never saw");
             }
+            // Beyond everything captured nothing is buffered: those bytes are
+            // unseen, and if they turn up later they are new to the wire.
+            const uint64_t unseen_from = std::max(o.reasm.highest_seen(), o.reasm.delivered());
+            if (static_cast<uint64_t>(ack_off) > unseen_from) {
+                if (o.unseen.size() >= 16) o.unseen.erase(o.unseen.begin());
+                o.unseen.emplace_back(unseen_from, static_cast<uint64_t>(ack_off));
+            }
             feeding_ = other(from);
             ensure_consumer();
             o.reasm.advance_to(static_cast<uint64_t>(ack_off), pkt.ts_ns, *this);
@@ -421,14 +448,41 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         s.reasm.offset_of(seq) + static_cast<int64_t>(seg.payload_len) > static_cast<int64_t>(s.reasm.delivered())) {
         return;
     }
+    // Bytes of a range the peer ACKed before the capture saw them: the
+    // stream already holds a gap there, but they are new on the wire.
+    uint64_t late = 0;
+    if (!s.unseen.empty()) {
+        const int64_t so = s.reasm.offset_of(seq);
+        const uint64_t a = static_cast<uint64_t>(std::max<int64_t>(so, 0));
+        const uint64_t b = static_cast<uint64_t>(std::max<int64_t>(so + seg.payload_len, 0));
+        std::vector<std::pair<uint64_t, uint64_t>> rest;
+        for (const auto& [u0, u1] : s.unseen) {
+            const uint64_t lo = std::max(a, u0), hi = std::min(b, u1);
+            if (lo >= hi) {
+                rest.emplace_back(u0, u1);
+                continue;
+            }
+            late += hi - lo;
+            if (u0 < lo) rest.emplace_back(u0, lo);
+            if (hi < u1) rest.emplace_back(hi, u1);
+        }
+        s.unseen = std::move(rest);
+    }
     ensure_consumer();
     feeding_ = from;
     const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
-    d.payload_bytes += r.new_bytes;
-    d.retransmitted_bytes += r.old_bytes;
-    if (r.old_bytes > 0) {
+    late = std::min<uint64_t>(late, r.old_bytes);
+    const uint64_t old_bytes = r.old_bytes - late;
+    d.payload_bytes += r.new_bytes + late;
+    d.retransmitted_bytes += old_bytes;
+    if (old_bytes > 0) {
         ++d.retransmissions;
-        if (r.new_bytes == 0) add_finding(AnomalyKind::retransmission, pkt, from, std::to_string(r.old_bytes) + " bytes seen before");
+        if (r.new_bytes == 0 && late == 0) add_finding(AnomalyKind::retransmission, pkt, from, std::to_string(old_bytes) + " bytes seen before");
+    }
+    if (late > 0) {
+        ++d.out_of_order;
+        add_finding(AnomalyKind::out_of_order, pkt, from,
+                    std::to_string(late) + " bytes the peer had already acknowledged arrive late; the stream has a gap there");
     }
     if (r.out_of_order) {
         add_finding(AnomalyKind::previous_segment_not_captured, pkt, from, "segment beyond a hole in the stream");
@@ -498,6 +552,15 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
     Side& s = side_[idx(from)];
     Side& o = side_[idx(other(from))];
     if (rst_seen_) return;  // later resets answer stray segments; the first one tells the story
+    if (o.state == TcpState::SYN_SENT && o.syn_sent && seg.has(tcpflag::ACK) && seg.ack != o.isn + 1) {
+        // RFC 9293 3.10.7.3: in SYN-SENT a reset is acceptable only if it
+        // acknowledges the SYN; the SYN-SENT end drops any other (a stale or
+        // injected RST) and the connection goes on.
+        add_finding(AnomalyKind::segment_outside_window, pkt, from,
+                    "RST acknowledges " + std::to_string(seg.ack - o.isn) +
+                        " instead of the SYN's ISN+1; the SYN-SENT end drops it (RFC 9293 3.10.7.3)");
+        return;
+    }
     rst_seen_ = true;
     rst_by_ = from;
     rst_ts_ = pkt.ts_ns;

@@ -2,6 +2,8 @@
 #pragma once
 #include <list>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "pcaplens/tcp/analyzer.hpp"
 
@@ -27,6 +29,10 @@ struct Side {
     uint32_t last_window = 0;      // raw
     uint32_t dup_acks = 0;
     uint64_t highest_ack_off = 0;  // furthest peer offset acknowledged
+    // Stream ranges the peer ACKed before the capture saw them (they became
+    // gaps); bytes arriving there later are new to the wire, not
+    // retransmissions. Bounded: the oldest range is forgotten first.
+    std::vector<std::pair<uint64_t, uint64_t>> unseen;
     Reassembler reasm;
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };
@@ -100,6 +106,14 @@ private:
     Role rst_by_ = Role::client;
     bool refused_ = false;
     bool fin_crossed_ = false;
+    struct AltSynAck {  // a later SYN-ACK with a different ISN (at most kMaxAltSynAcks kept)
+        uint32_t isn = 0;
+        int64_t ts = 0;
+        uint64_t frame = 0;
+        NegotiatedOptions opts;
+    };
+    static constexpr size_t kMaxAltSynAcks = 8;
+    std::vector<AltSynAck> alt_synacks_;
     std::optional<Role> first_fin_;
     LadderRow* row_ = nullptr;       // ladder row of the packet being handled
 };

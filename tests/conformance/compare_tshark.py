@@ -383,7 +383,11 @@ def render(results, args):
         out.append("")
     if skipped:
         out.append("Skipped captures: %s\n" % ", ".join("`%s` (%s)" % (r["file"], r["skipped"]) for r in skipped))
-    pct = 100.0 * agree / total if total else 100.0
+    done = [r for r in results if not r["skipped"]]
+    out.append("connection counts: pcaplens %d, tshark %d; equal in %d of %d captures\n" % (
+        sum(r["pl_count"] for r in done), sum(r["ts_count"] for r in done),
+        sum(1 for r in done if r["pl_count"] == r["ts_count"]), len(done)))
+    pct = 100.0 * agree / total if total else 0.0
     out.append("connections: %d compared, %d agree (%.1f%%)" % (total, agree, pct))
     return "\n".join(out) + "\n", total, agree, pct
 

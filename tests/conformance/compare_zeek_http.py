@@ -11,7 +11,9 @@ not a TCP connection of this capture (pcaplens's or tshark's view) belongs
 to another trace of a combined baseline and is left out (and counted).
 A zeek-cut subset without the 4-tuple columns is tied by uid: Zeek btest
 uids are deterministic and handed out in connection-creation order, so the
-n-th uid of the fixed sequence is the n-th connection of the capture.
+n-th uid of the fixed sequence is the n-th connection of the capture (this
+holds when the capture has only TCP connections, as the corpus logs without
+4-tuples do: Zeek gives UDP and ICMP flows uids too).
 
 Per connection the two transaction lists are aligned in order (difflib on
 the (method, host, uri, status) tuples). A Zeek transaction passes when the
@@ -348,23 +350,18 @@ def render(results, args):
     if not diffs:
         out.append("None.\n")
     else:
-        out.append("| capture | connection | pcaplens id | field | Zeek | pcaplens |")
+        out.append("| capture | connection | pcaplens id | Zeek: method host uri status | pcaplens: method host uri status | differs in |")
         out.append("|---|---|---:|---|---|---|")
         for cap, x in diffs:
             z, p = x["zeek"], x["pl"]
-            if z is None or p is None:
-                t = z if z is not None else p
-                desc = " ".join(show(t[f]) for f in x["fields"])
-                out.append("| %s | %s | %s | (whole transaction) | %s | %s |" % (
-                    md(cap), md(x["conn"]), x["pl_id"] if x["pl_id"] else "–",
-                    md(desc) if z is not None else "(none)", md(desc) if p is not None else "(none)"))
-                continue
-            for f in x["fields"]:
-                if z[f] != p[f]:
-                    out.append("| %s | %s | %s | %s | %s | %s |" % (md(cap), md(x["conn"]), x["pl_id"], f, md(show(z[f])),
-                                                                  md(show(p[f]))))
+            zt = " ".join(show(z[f]) for f in x["fields"]) if z is not None else "(none)"
+            pt = " ".join(show(p[f]) for f in x["fields"]) if p is not None else "(none)"
+            what = ", ".join(f for f in x["fields"] if z[f] != p[f]) if z is not None and p is not None else \
+                ("only Zeek" if p is None else "only pcaplens")
+            out.append("| %s | %s | %s | %s | %s | %s |" % (md(cap), md(x["conn"]), x["pl_id"] if x["pl_id"] else "–",
+                                                         md(zt), md(pt), what))
         out.append("")
-    pct = 100.0 * agree / total if total else 100.0
+    pct = 100.0 * agree / total if total else 0.0
     out.append("transactions: %d compared, %d agree (%.1f%%)" % (total, agree, pct))
     return "\n".join(out) + "\n", total, agree, pct
 

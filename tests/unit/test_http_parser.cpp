@@ -361,18 +361,95 @@ TEST_CASE("bare LF line endings are accepted and reported once per connection") 
     CHECK(r.txs[1].response_body_bytes == 2);
 }
 
-TEST_CASE("malformed request line: reported, then resync at the next request line") {
-    const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n\r\n"), S(kOk0),
-                        EndC(), EndS()});
+TEST_CASE("malformed request line: reported, queued for its answer, then resync at the next request line") {
+    const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n\r\n"),
+                        S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + kOk0), EndC(), EndS()});
     INFO(kinds(r));
     const Finding* f = find(r, AnomalyKind::http_malformed_request);
     REQUIRE(f != nullptr);
     CHECK(f->frame == 3);
-    CHECK(f->detail.find("GET /a b") != std::string::npos);
+    CHECK(f->detail.find("GET /a b HTTP/1.1") != std::string::npos);
+    REQUIRE(r.txs.size() == 3);
+    // The malformed line is kept (best effort) so that the 400 pairs with it.
+    CHECK(r.txs[1].method == "GET");
+    CHECK(r.txs[1].uri == "/a b");
+    CHECK(r.txs[1].version == "HTTP/1.1");
+    CHECK_FALSE(r.txs[1].request_complete);
+    CHECK(r.txs[1].status == 400);
+    CHECK(r.txs[2].uri == "/next");
+    CHECK(r.txs[2].uncertain);
+    CHECK(r.txs[2].status == 200);
+    CHECK_FALSE(r.txs[0].uncertain);
+    CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+}
+
+TEST_CASE("a line that is not an attempt at a request line is reported but not queued") {
+    const auto r = run({C(kGet), S(kOk0), C(std::string("\x01\x02garbage\r\n") + "GET /next HTTP/1.1\r\n\r\n"), S(kOk0), EndC(),
+                        EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
     REQUIRE(r.txs.size() == 2);
     CHECK(r.txs[1].uri == "/next");
-    CHECK(r.txs[1].uncertain);
-    CHECK_FALSE(r.txs[0].uncertain);
+    CHECK(r.txs[1].status == 200);
+}
+
+TEST_CASE("a malformed first request line is reported once the server shows the connection is HTTP") {
+    struct Case {
+        const char* line;
+        const char* method;
+        const char* uri;
+        const char* version;
+    };
+    for (const Case& c : {Case{"OPTIONS HTTP/1.1\n", "OPTIONS", "", "HTTP/1.1"}, Case{"GET / HTTP/1.\n", "GET", "/", "HTTP/1."},
+                          Case{"HEAD /HTTP/1.1\n", "HEAD", "/HTTP/1.1", ""},
+                          Case{"CONNECT mail.example.com:25 / HTTP/1.0\r\n", "CONNECT", "mail.example.com:25 /", "HTTP/1.0"}}) {
+        CAPTURE(c.line);
+        const auto r = run({C(std::string(c.line) + "Host: www.example.com\n\n"),
+                            S("HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(r.http);
+        const Finding* f = find(r, AnomalyKind::http_malformed_request);
+        REQUIRE(f != nullptr);
+        CHECK(f->frame == 1);
+        CHECK(f->ts_ns == ts_of(0));
+        CHECK(f->detail.find(std::string(c.line).substr(0, 8)) != std::string::npos);
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].has_request);
+        CHECK(r.txs[0].method == c.method);
+        CHECK(r.txs[0].uri == c.uri);
+        CHECK(r.txs[0].version == c.version);
+        CHECK(r.txs[0].status == 400);
+        CHECK(r.txs[0].response_body_bytes == (std::string(c.method) == "HEAD" ? 0u : 3u));
+    }
+    SUBCASE("the method frames the answer: HEAD has no body") {
+        const auto r = run({C("HEAD / HTTP/1.\nHost: h\n\n"),
+                            S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_body_truncated) == 0);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].response_complete);
+    }
+    SUBCASE("the method frames the answer: 200 to CONNECT is a tunnel") {
+        const auto r = run({C("CONNECT mail.example.com:25 / HTTP/1.0\r\n\r\n"), S("HTTP/1.0 200 Connection established\r\n\r\n"),
+                            S("220 mail ESMTP ready\r\n"), C("HELO x\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].tunnel);
+        CHECK(r.txs[0].response_body_bytes == 0);
+        CHECK(r.fs.size() == 1);   // the malformed line only
+    }
+    SUBCASE("not an attempt at a request line (no METHOD SP): nothing to blame") {
+        const auto r = run({C("GET/HTTP/1.1\n\n"), S("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 1);
+    }
+    SUBCASE("the server never speaks HTTP: quiet, nothing reported") {
+        const auto r = run({C("EHLO client.example\r\n"), S("250 hello\r\n"), EndC(), EndS()});
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+    }
 }
 
 TEST_CASE("malformed status line: reported, then resync") {
@@ -581,10 +658,17 @@ TEST_CASE("excerpt() hides control bytes and cuts at 64") {
 
 // The parser alone, with a sink that records what it is told.
 namespace {
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += "[" + x + "] ";
+    return s;
+}
 struct RecordingSink final : http::ParserSink {
     std::vector<std::string> log;
     http::HeadAction action = http::HeadAction::normal;
-    void on_detect(http::Role, bool ok) override { log.push_back(ok ? "detect:ok" : "detect:fail"); }
+    void on_detect(http::Role, bool ok, const http::RejectedLine* rej) override {
+        log.push_back(ok ? "detect:ok" : "detect:fail" + (rej != nullptr ? ":" + rej->text : std::string()));
+    }
     http::HeadAction on_head(const http::MessageHead& h) override {
         std::string s = h.role == http::Role::request ? "req:" + std::string(h.method) + " " + std::string(h.target)
                                                       : "resp:" + std::to_string(h.status);
@@ -599,8 +683,8 @@ struct RecordingSink final : http::ParserSink {
         log.push_back("end:" + std::string(e.complete ? "complete" : "incomplete") + " body=" + std::to_string(e.body_bytes) +
                       " wire=" + std::to_string(e.wire_body_bytes) + (e.partial ? " partial" : ""));
     }
-    http::BadLineAction on_bad_start_line(http::Role, std::string_view line, int64_t, uint64_t) override {
-        log.push_back("bad:" + std::string(line));
+    http::BadLineAction on_bad_start_line(http::Role, const http::RejectedLine& line) override {
+        log.push_back("bad:" + line.text + (line.line_like ? " (attempt)" : ""));
         return http::BadLineAction::resync;
     }
     void on_finding(http::Role, AnomalyKind k, std::string, int64_t, uint64_t) override {
@@ -618,8 +702,9 @@ TEST_CASE("parser alone: events in order") {
     feed(p, "PUT /f HTTP/1.1\r\nContent-Length: 3\r\nConnection: keep-alive, close\r\n\r\nabc");
     feed(p, "bogus line\r\nGET /g HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
     const std::vector<std::string> want = {
-        "detect:ok", "req:PUT /f cl=3 close", "end:complete body=3 wire=3", "bad:bogus line",
+        "detect:ok", "req:PUT /f cl=3 close", "end:complete body=3 wire=3", "bad:bogus line (attempt)",
         "req:GET /g chunked resynced", "end:complete body=2 wire=12"};
+    INFO(join(sink.log));
     CHECK(sink.log == want);
 }
 
@@ -631,7 +716,43 @@ TEST_CASE("parser alone: gap inside a Content-Length body is skipped and counted
     feed(p, "cde", 3);
     const std::vector<std::string> want = {"detect:ok", "resp:200 cl=10", "finding:http_gap",
                                            "end:complete body=10 wire=10 partial"};
+    INFO(join(sink.log));
     CHECK(sink.log == want);
+}
+
+TEST_CASE("parser alone: rejected lines are read to their end; binary is dropped at once") {
+    RecordingSink sink;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    feed(p, "EHLO mail.example.com\r\n");
+    feed(p, std::string("\x16\x03\x01 GET / HTTP/1.1\r\n", 20));   // "GET" not at a line start: skipped
+    feed(p, "DELETE /x HTTP/1.1\r\n\r\n");
+    const std::vector<std::string> want = {"detect:fail:EHLO mail.example.com", "req:DELETE /x resynced",
+                                           "end:complete body=0 wire=0"};
+    INFO(join(sink.log));
+    CHECK(sink.log == want);
+}
+
+TEST_CASE("parser alone: a gap inside a rejected line reports the line first") {
+    RecordingSink sink;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    feed(p, kGet);
+    feed(p, "GET /a b c", 2);
+    p.gap(100, 3, 3);
+    feed(p, "tail\r\n" + kGet, 4);
+    const std::vector<std::string> want = {"detect:ok",  "req:GET /", "end:complete body=0 wire=0",
+                                           "bad:GET /a b c (attempt)", "finding:http_gap", "req:GET / resynced",
+                                           "end:complete body=0 wire=0"};
+    INFO(join(sink.log));
+    CHECK(sink.log == want);
+}
+
+TEST_CASE("a rejected line cut by FIN is still reported") {
+    const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1"), EndC(), EndS()});
+    INFO(kinds(r));
+    const Finding* f = find(r, AnomalyKind::http_malformed_request);
+    REQUIRE(f != nullptr);
+    CHECK(f->detail == "not a request line: 'GET /a b HTTP/1.1'");
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
 }
 
 TEST_CASE("parser alone: stop() and hold ignore everything") {
