@@ -245,6 +245,7 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
         handle_data(from, pkt, seg);
         from = role_of(seg);  // roles may have been revised by the first payload
     }
+    check_ack_and_window(from, pkt, seg);
     if (seg.has(tcpflag::ACK)) handle_ack(from, pkt, seg);
     if (seg.payload_len == 0 && !seg.has(tcpflag::SYN) && !seg.has(tcpflag::FIN)) {
         const Side& s = side_[idx(from)];
@@ -340,6 +341,45 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
         }
     }
     if (seg.payload_len > 0) add_finding(AnomalyKind::syn_with_data, pkt, from, std::to_string(seg.payload_len) + " bytes on a SYN");
+}
+
+bool Connection::window_scaling_known() const {
+    // Without both SYNs the scale factors (and so the windows) are unknown.
+    return facts.handshake.syn_seen && (facts.handshake.synack_seen || facts.handshake.simultaneous_open);
+}
+
+void Connection::check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg) {
+    Side& s = side_[idx(from)];
+    const Side& o = side_[idx(other(from))];
+    const bool syn_fin_rst = seg.has(tcpflag::SYN) || seg.has(tcpflag::FIN) || seg.has(tcpflag::RST);
+    if (seg.window == 0 && !syn_fin_rst) {
+        add_finding(AnomalyKind::zero_window, pkt, from, "advertises a zero receive window");
+    }
+    if (!seg.has(tcpflag::ACK) || seg.has(tcpflag::SYN) || seg.has(tcpflag::RST)) return;
+    // Duplicate ACK: a pure ACK repeating ack and window while the peer has
+    // unacknowledged data in flight (a window update or keep-alive ACK is not one).
+    const bool pure = seg.payload_len == 0 && !syn_fin_rst;
+    const bool outstanding = o.reasm.initialized() && static_cast<int64_t>(o.reasm.highest_seen()) > o.reasm.offset_of(seg.ack);
+    if (pure && s.ack_seen && seg.ack == s.last_ack && seg.window == s.last_window && outstanding) {
+        ++s.dup_acks;
+        add_finding(AnomalyKind::duplicate_ack, pkt, from, "duplicate ACK #" + std::to_string(s.dup_acks));
+        if (s.dup_acks == 3) add_finding(AnomalyKind::triple_duplicate_ack, pkt, from, "third duplicate ACK for the same number");
+    } else if (!s.ack_seen || seg.ack != s.last_ack || seg.window != s.last_window || seg.payload_len > 0) {
+        s.dup_acks = 0;
+    }
+    // The right edge of the window this side advertises.
+    if (window_scaling_known()) {
+        const uint32_t edge = seg.ack + static_cast<uint32_t>(std::min<uint64_t>(scaled_window(from, seg), UINT32_MAX));
+        // A scaled window is rounded to 2^shift bytes, so the edge may move
+        // left by less than that without the receiver shrinking anything.
+        const int shift = (s.wscale >= 0 && o.wscale >= 0) ? std::min<int>(s.wscale, 14) : 0;
+        if (s.edge_valid && static_cast<int32_t>(edge - s.right_edge) < -(int32_t{1} << shift)) {
+            add_finding(AnomalyKind::window_shrink, pkt, from,
+                        "right edge of the window moved left by " + std::to_string(s.right_edge - edge) + " bytes");
+        }
+        s.right_edge = edge;
+        s.edge_valid = true;
+    }
 }
 
 void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg) {
@@ -468,6 +508,33 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         }
         s.unseen = std::move(rest);
     }
+    // Window checks against what the peer last advertised (precedence: a
+    // zero-window probe is not "outside the window").
+    const Side& peer = side_[idx(other(from))];
+    bool zwp = false;
+    if (peer.edge_valid && peer.last_window == 0 && seg.payload_len == 1 && seq == s.reasm.next_seq()) {
+        zwp = true;
+        add_finding(AnomalyKind::zero_window_probe, pkt, from, "1 byte while the peer advertises a zero window");
+    } else if (peer.edge_valid && !seg.has(tcpflag::FIN)) {
+        const uint32_t end = seq + seg.payload_len;
+        if (static_cast<int32_t>(end - peer.right_edge) > 0) {
+            add_finding(AnomalyKind::segment_outside_window, pkt, from,
+                        std::to_string(end - peer.right_edge) + " bytes beyond the receive window the peer advertised");
+        } else if (end == peer.right_edge) {
+            add_finding(AnomalyKind::window_full, pkt, from, "fills the peer's advertised window exactly");
+        }
+    }
+    if (!facts.midstream && !syn && s.state == TcpState::SYN_SENT && seg.has(tcpflag::ACK) && !facts.handshake.synack_seen) {
+        // Data with an ACK from a SYN_SENT client proves a SYN-ACK the
+        // capture did not see (one-sided or lossy capture): it is established.
+        add_finding(AnomalyKind::ack_unseen_segment, pkt, from, "acknowledges a SYN-ACK the capture never saw");
+        set_state(from, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+    } else if (!facts.midstream && !syn && !s.early_data_reported &&
+               (s.state == TcpState::SYN_SENT || s.state == TcpState::SYN_RCVD)) {
+        s.early_data_reported = true;
+        add_finding(AnomalyKind::data_before_handshake, pkt, from,
+                    std::string("data while the ") + role_name(from) + " is in " + state_name(s.state));
+    }
     ensure_consumer();
     feeding_ = from;
     const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
@@ -477,7 +544,20 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     d.retransmitted_bytes += old_bytes;
     if (old_bytes > 0) {
         ++d.retransmissions;
-        if (r.new_bytes == 0 && late == 0) add_finding(AnomalyKind::retransmission, pkt, from, std::to_string(old_bytes) + " bytes seen before");
+        if (r.new_bytes == 0 && late == 0 && !zwp) {
+            // Which kind of retransmission (exclusive, as Wireshark): the peer
+            // had already ACKed it -> spurious; it answers 2+ duplicate ACKs
+            // for its first byte -> fast; otherwise a plain retransmission.
+            if (peer.ack_seen && seq_geq(peer.last_ack, seq + seg.payload_len)) {
+                add_finding(AnomalyKind::spurious_retransmission, pkt, from,
+                            std::to_string(old_bytes) + " bytes the peer had already acknowledged");
+            } else if (peer.dup_acks >= 2 && peer.last_ack == seq) {
+                add_finding(AnomalyKind::fast_retransmission, pkt, from,
+                            "after " + std::to_string(peer.dup_acks) + " duplicate ACKs for this sequence number");
+            } else {
+                add_finding(AnomalyKind::retransmission, pkt, from, std::to_string(old_bytes) + " bytes seen before");
+            }
+        }
     }
     if (late > 0) {
         ++d.out_of_order;

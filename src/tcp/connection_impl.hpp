@@ -27,7 +27,10 @@ struct Side {
     bool ack_seen = false;
     uint32_t last_ack = 0;
     uint32_t last_window = 0;      // raw
-    uint32_t dup_acks = 0;
+    uint32_t dup_acks = 0;         // consecutive duplicate ACKs sent by this side
+    bool early_data_reported = false;
+    bool edge_valid = false;       // right_edge known (window scaling known)
+    uint32_t right_edge = 0;       // ack + scaled window this side last advertised
     uint64_t highest_ack_off = 0;  // furthest peer offset acknowledged
     // Stream ranges the peer ACKed before the capture saw them (they became
     // gaps); bytes arriving there later are new to the wire, not
@@ -83,6 +86,8 @@ private:
     void add_finding(AnomalyKind k, const PacketView& pkt, Role from, std::string detail, uint64_t frame2 = 0);
     void handle_syn(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg);
+    bool window_scaling_known() const;
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
