@@ -8,6 +8,13 @@
 
 namespace pcaplens {
 
+bool is_one_sided(const TcpConnectionFacts& t) {
+    // One direction never captured while the other clearly talked (an
+    // unanswered or refused SYN is a fact about the network, not the capture).
+    if (t.close.kind == CloseKind::unanswered || t.close.kind == CloseKind::refused) return false;
+    return (t.dir[0].packets == 0 && t.dir[1].packets >= 2) || (t.dir[1].packets == 0 && t.dir[0].packets >= 2);
+}
+
 struct Analysis::Impl final : ConnectionObserver {
     Impl(const AnalysisConfig& c, ReportSink& s) : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this) {}
 
@@ -81,7 +88,9 @@ struct Analysis::Impl final : ConnectionObserver {
             sum.missing_bytes += d.missing_bytes;
             sum.retransmitted_bytes += d.retransmitted_bytes;
             sum.payload_bytes += d.payload_bytes;
+            sum.retransmissions += d.retransmissions;
         }
+        if (is_one_sided(t)) ++sum.one_sided_connections;
         HttpSummary& h = sum.http;
         h.transactions += rec.http_total;
         for (const HttpTransaction& x : rec.http) {

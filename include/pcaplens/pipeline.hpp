@@ -30,6 +30,10 @@ struct Progress {
     uint64_t open_connections = 0;
 };
 
+// Only one direction of the connection was captured (asymmetric routing, a
+// one-sided tap): used by the capture-quality verdict.
+bool is_one_sided(const TcpConnectionFacts& t);
+
 class Analysis {
 public:
     Analysis(const AnalysisConfig& cfg, ReportSink& sink);

@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 
 #include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/pipeline.hpp"
 #include "pcaplens/report/json_writer.hpp"
 #include "pcaplens/report/reporters.hpp"
 
@@ -208,6 +209,19 @@ void summary_json(JsonWriter& w, const FinalReport& rep, const RunInfo& run) {
     percentiles(w, "duration_ms", h.duration);
     w.end_object();
     if (s.live) w.key("live_drops").begin_object().key("kernel").num(s.live_drops).key("interface").num(s.live_ifdrops).end_object();
+    const QualityVerdict q = assess_quality(s, rep.files);
+    w.key("capture_quality").begin_object();
+    w.key("capture").str(q.capture_complete ? "complete" : "incomplete");
+    w.key("capture_missed").begin_array();
+    for (const auto& m : q.capture_missed) w.str(m);
+    w.end_array();
+    w.key("network").str(q.network_loss_seen ? "loss_seen" : "no_loss_seen");
+    w.key("retransmission_rate_pct").real(q.retransmission_rate_pct, 3);
+    w.key("network_lost").begin_array();
+    for (const auto& m : q.network_lost) w.str(m);
+    w.end_array();
+    w.key("one_sided_connections").num(s.one_sided_connections);
+    w.end_object();
     w.end_object();
 
     w.key("anomalies").begin_array();
@@ -302,6 +316,7 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
     w.key("first_frame").num(t.first_frame).key("last_frame").num(t.last_frame);
     w.key("duration_ms").real(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
     w.key("midstream").boolean(t.midstream).key("roles_inferred").boolean(t.roles_inferred);
+    w.key("one_sided").boolean(is_one_sided(t));
     const HandshakeFacts& hs = t.handshake;
     w.key("handshake").begin_object().key("complete").boolean(hs.complete);
     opt_ts(w, "syn_ts", hs.syn_seen, hs.syn_ts);

@@ -164,6 +164,14 @@ public:
             say(": %s\n", printable(f.detail).c_str());
         }
         if (s.live) say("  capture drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n", s.live_drops, s.live_ifdrops);
+        const QualityVerdict q = assess_quality(s, rep.files);
+        say("%sCapture quality%s\n", bold(), reset());
+        if (q.capture_complete) say("  capture: complete (no gaps, nothing ACKed unseen, no snaplen cuts, both directions seen)\n");
+        else say("  capture: %sincomplete%s, the trace itself missed data:\n", yellow(), reset());
+        for (const auto& m : q.capture_missed) say("    - %s\n", m.c_str());
+        if (!q.network_loss_seen) say("  network: no loss seen\n");
+        else say("  network: loss or delay seen, retransmission rate %.3f%% of payload bytes:\n", q.retransmission_rate_pct);
+        for (const auto& m : q.network_lost) say("    - %s\n", m.c_str());
         std::fflush(out_);
     }
 

@@ -349,3 +349,21 @@ TEST_CASE("real: --fail-on exits 1 when the kind is present, 0 otherwise") {
     CHECK(e2e::pcaplens({"--fail-on", "rst_abort", e2e::source("samples/http-mixed.pcapng")}).status == 1);
     CHECK(e2e::pcaplens({"--fail-on", "rst_abort", e2e::source("samples/http-keepalive.pcap")}).status == 0);
 }
+
+TEST_CASE("real: capture-quality verdict separates what the capture missed from what the network lost") {
+    const auto clean = analyse("samples/http-keepalive.pcap")["summary"]["capture_quality"];
+    CHECK(clean["capture"] == "complete");
+    CHECK(clean["network"] == "no_loss_seen");
+    CHECK(clean["capture_missed"].empty());
+
+    const auto cut = analyse("tests/captures/tcp-bulk.pcap")["summary"]["capture_quality"];
+    CHECK(cut["capture"] == "incomplete");
+    CHECK(cut["network"] == "no_loss_seen");
+    bool snaplen = false;
+    for (const auto& m : cut["capture_missed"]) snaplen |= m.get<std::string>().find("snaplen") != std::string::npos;
+    CHECK(snaplen);
+
+    const auto syn = analyse("tests/captures/tcp-unanswered.pcap")["summary"]["capture_quality"];
+    CHECK(syn["capture"] == "complete");
+    CHECK(syn["network"] == "loss_seen");
+}

@@ -76,6 +76,8 @@ struct Summary {
     // Capture quality: what the capture missed vs what the network lost.
     uint64_t missing_bytes = 0, retransmitted_bytes = 0, payload_bytes = 0;
     uint64_t live_drops = 0, live_ifdrops = 0;
+    uint64_t one_sided_connections = 0;     // only one direction was captured
+    uint64_t retransmissions = 0;           // segments
     bool live = false;
 };
 
@@ -96,5 +98,21 @@ public:
     virtual void connection(const ConnectionRecord& rec) = 0;
     virtual void end(const FinalReport& report) = 0;
 };
+
+}  // namespace pcaplens
+
+namespace pcaplens {
+
+// Whether to trust the trace before blaming the network: what the capture
+// missed (gaps, ACKed-but-unseen data, snaplen cuts, one-sided connections,
+// drops) kept apart from what the network lost (retransmissions, dup ACKs).
+struct QualityVerdict {
+    bool capture_complete = true;
+    std::vector<std::string> capture_missed;   // one human line per reason
+    bool network_loss_seen = false;
+    double retransmission_rate_pct = 0;       // retransmitted / (unique + retransmitted) payload bytes
+    std::vector<std::string> network_lost;
+};
+QualityVerdict assess_quality(const Summary& s, const std::vector<FileStats>& files);
 
 }  // namespace pcaplens
