@@ -95,15 +95,15 @@ struct Analysis::Impl final : ConnectionObserver {
         h.transactions += rec.http_total;
         for (const HttpTransaction& x : rec.http) {
             if (x.has_request) ++h.by_method[x.method.empty() ? "?" : x.method];
-            if (x.has_request && x.status == 0) ++h.requests_without_response;
+            if (x.has_request && !x.has_response) ++h.requests_without_response;
             if (!x.has_request) ++h.responses_without_request;
             if (x.status >= 100 && x.status <= 599) ++h.by_status_class[std::string(1, static_cast<char>('0' + x.status / 100)) + "xx"];
             if (x.pipelined) ++h.pipelined;
             if (x.partial) ++h.partial;
-            if (x.status > 0 && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
+            if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
                 h.ttfb.add(x.response_ts - x.request_end_ts);
             }
-            if (x.status > 0 && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
+            if (x.has_response && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
                 h.duration.add(x.response_end_ts - x.request_ts);
             }
         }
@@ -261,9 +261,22 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
                    const std::function<void(const Progress&)>& on_progress) {
     impl_->sink.begin(run);
     PacketView pkt;
+    int64_t last_tick_progress = 0;
     while ((impl_->cfg.max_packets == 0 || impl_->sum.packets < impl_->cfg.max_packets) && source.next(pkt)) {
+        if (pkt.data == nullptr) {
+            // A live source's tick on a quiet line: time passes without packets.
+            impl_->tcp.expire(pkt.ts_ns);
+            impl_->emit_ready();
+            if (on_progress && pkt.ts_ns - last_tick_progress >= 1'000'000'000) {
+                last_tick_progress = pkt.ts_ns;
+                on_progress(Progress{impl_->sum.packets, 0, 0, impl_->tcp.counters().open_now});
+            }
+            continue;
+        }
         impl_->on_packet(pkt);
-        if ((impl_->sum.packets & 0xFFFF) == 0) {
+        const bool live_second = source.is_live() && (impl_->sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
+        if (live_second) last_tick_progress = pkt.ts_ns;
+        if ((impl_->sum.packets & 0xFFFF) == 0 || live_second) {
             if (stop && stop->load(std::memory_order_relaxed)) break;
             if (on_progress) {
                 on_progress(Progress{impl_->sum.packets, source.bytes_read(), source.bytes_total(), impl_->tcp.counters().open_now});

@@ -10,10 +10,15 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <set>
 
 #include "pcaplens/capture/source.hpp"
+#include "pcaplens/check/evaluator.hpp"
+#include "pcaplens/check/rules.hpp"
 #include "pcaplens/pipeline.hpp"
 #include "pcaplens/report/reporters.hpp"
+#include "live_cli.hpp"
+#include "pcaplens/capture/live.hpp"
 #include "pcaplens/version.hpp"
 
 namespace pl = pcaplens;
@@ -30,8 +35,8 @@ constexpr int kExitUnreadable = 4;
 const char* kExitHelp =
     "Exit status:\n"
     "  0  success\n"
-    "  1  anomalies found that --fail-on asked to fail on (check failed)\n"
-    "  2  usage error (bad option, bad filter expression, unknown anomaly kind)\n"
+    "  1  anomalies found that --fail-on asked to fail on, or a rule of `pcaplens check` failed (check failed)\n"
+    "  2  usage error (bad option, bad filter expression, unknown anomaly kind, bad rules file)\n"
     "  3  input damaged: a file is truncated or corrupt; everything read before the damage is reported\n"
     "  4  input unreadable (missing file, not a capture) or the report could not be written\n"
     "When several apply, the highest-numbered one but 1 wins over 1 (2 > 4 > 3 > 1).\n";
@@ -60,48 +65,376 @@ void print_catalogue(const std::string& format) {
     }
 }
 
+// Options shared by the report mode and `pcaplens check`.
+struct CommonOptions {
+    std::vector<std::string> read_files;
+    std::vector<std::string> positional;
+    std::string filter;
+    uint64_t count = 0;
+    bool verify_checksums = false, no_http = false, timeline = false;
+    double idle_timeout_s = 300, msl_s = 30, linger_s = 5;
+    uint64_t max_connections = 262144, max_buffer_mb = 512, max_dir_buffer_mb = 8;
+    uint32_t http_max_header_bytes = 64 * 1024, http_max_headers = 256, http_max_pipeline = 1024;
+    double http_slow_ms = 0;
+    uint32_t max_anomalies = 1000;
+};
+
+void add_input_options(CLI::App& app, CommonOptions& o) {
+    app.add_option("-r,--read", o.read_files, "Read packets from FILE (repeatable; pcap or pcapng)")->group("Input");
+    app.add_option("files", o.positional, "Capture files, then an optional BPF expression (as tcpdump)")->group("Input");
+    app.add_option("-f,--filter", o.filter, "BPF filter expression (alternative to the trailing expression)")->group("Input");
+    app.add_option("-c,--count", o.count, "Stop after N packets (after filtering)")->group("Input");
+    app.add_flag("--verify-checksums", o.verify_checksums, "Verify IP/TCP checksums (off: offload makes them wrong on senders)")->group("Input");
+}
+
+void add_limit_options(CLI::App& app, CommonOptions& o) {
+    app.add_option("--idle-timeout", o.idle_timeout_s, "Evict connections idle this many seconds")->capture_default_str()->group("Limits");
+    app.add_option("--msl", o.msl_s, "Maximum segment lifetime in seconds (TIME_WAIT = 2*MSL)")->capture_default_str()->group("Limits");
+    app.add_option("--close-linger", o.linger_s, "Keep a closed connection this many seconds for late packets")->capture_default_str()->group("Limits");
+    app.add_option("--max-connections", o.max_connections, "Connections tracked at once (least recently active evicted)")->capture_default_str()->group("Limits");
+    app.add_option("--max-buffer-mb", o.max_buffer_mb, "Out-of-order bytes buffered in total, MiB")->capture_default_str()->group("Limits");
+    app.add_option("--max-direction-buffer-mb", o.max_dir_buffer_mb, "Out-of-order bytes buffered per direction, MiB")->capture_default_str()->group("Limits");
+    app.add_option("--max-anomalies", o.max_anomalies, "Anomalies kept per connection (all are counted)")->capture_default_str()->group("Limits");
+    app.add_flag("--no-http", o.no_http, "Do not parse HTTP")->group("HTTP");
+    app.add_option("--http-max-header-bytes", o.http_max_header_bytes, "Largest HTTP header block")->capture_default_str()->group("HTTP");
+    app.add_option("--http-max-headers", o.http_max_headers, "Most header lines in one block")->capture_default_str()->group("HTTP");
+    app.add_option("--http-max-pipeline", o.http_max_pipeline, "Most outstanding requests per connection")->capture_default_str()->group("HTTP");
+    app.add_option("--http-slow-ms", o.http_slow_ms, "Report responses slower than this (time to first byte); 0 = off")->capture_default_str()->group("HTTP");
+}
+
+pl::AnalysisConfig make_config(const CommonOptions& o) {
+    pl::AnalysisConfig cfg;
+    cfg.decode.verify_checksums = o.verify_checksums;
+    cfg.max_packets = o.count;
+    cfg.http_enabled = !o.no_http;
+    cfg.tcp.idle_timeout_ns = static_cast<int64_t>(o.idle_timeout_s * 1e9);
+    cfg.tcp.msl_ns = static_cast<int64_t>(o.msl_s * 1e9);
+    cfg.tcp.close_linger_ns = static_cast<int64_t>(o.linger_s * 1e9);
+    cfg.tcp.max_connections = std::max<uint64_t>(1, o.max_connections);
+    cfg.tcp.max_buffered_total = o.max_buffer_mb << 20;
+    cfg.tcp.max_buffered_per_direction = o.max_dir_buffer_mb << 20;
+    cfg.tcp.max_anomalies_per_connection = o.max_anomalies;
+    cfg.tcp.timeline = o.timeline;
+    cfg.http.max_header_bytes = o.http_max_header_bytes;
+    cfg.http.max_headers = o.http_max_headers;
+    cfg.http.max_pipeline = o.http_max_pipeline;
+    cfg.http.slow_response_ns = static_cast<int64_t>(o.http_slow_ms * 1e6);
+    return cfg;
+}
+
+// Splits positionals into files and the trailing BPF expression: leading
+// arguments naming existing files are inputs (unless -r was used). Returns an
+// exit status (kExitOk when fine).
+int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::string>& files, std::string& filter) {
+    files = o.read_files;
+    std::string expr;
+    size_t i = 0;
+    if (o.read_files.empty()) {
+        for (; i < o.positional.size() && is_regular_or_fifo(o.positional[i]); ++i) files.push_back(o.positional[i]);
+    }
+    for (; i < o.positional.size(); ++i) expr += (expr.empty() ? "" : " ") + o.positional[i];
+    if (!expr.empty() && !o.filter.empty()) {
+        std::fprintf(stderr, "pcaplens: both -f '%s' and a trailing expression '%s' given\n", o.filter.c_str(), expr.c_str());
+        return kExitUsage;
+    }
+    filter = o.filter.empty() ? expr : o.filter;
+    if (files.empty()) {
+        if (!o.positional.empty()) {
+            std::fprintf(stderr, "pcaplens: %s: no such file\n", o.positional[0].c_str());
+            return kExitUnreadable;
+        }
+        std::fprintf(stderr, "pcaplens: no capture file given\nTry '%s'.\n", help_cmd);
+        return kExitUsage;
+    }
+    return kExitOk;
+}
+
+// Names damaged inputs on stderr; kExitDamaged if any.
+int report_damage(const std::vector<pl::FileStats>& stats) {
+    int status = kExitOk;
+    for (const pl::FileStats& f : stats) {
+        if (f.damage) {
+            std::fprintf(stderr, "pcaplens: %s: %s at packet %llu (byte %llu): %s; reported %llu packets read before it\n", f.path.c_str(),
+                         f.damage->kind == "truncated_record" ? "truncated record" : f.damage->kind.c_str(),
+                         static_cast<unsigned long long>(f.damage->packet), static_cast<unsigned long long>(f.damage->offset),
+                         f.damage->message.c_str(), static_cast<unsigned long long>(f.packets));
+            status = kExitDamaged;
+        }
+    }
+    return status;
+}
+
+// A stdio stream that passes everything through to `out` except the last two
+// bytes, so a finished JSON document's closing "}\n" can be replaced by more
+// members (the check mode's "checks" section) without buffering the report.
+struct Holdback {
+    std::FILE* out = nullptr;
+    std::string tail;
+    bool error = false;
+};
+
+ssize_t holdback_write(void* cookie, const char* buf, size_t n) {
+    auto* h = static_cast<Holdback*>(cookie);
+    h->tail.append(buf, n);
+    if (h->tail.size() > 2) {
+        const size_t emit = h->tail.size() - 2;
+        if (std::fwrite(h->tail.data(), 1, emit, h->out) != emit) h->error = true;
+        h->tail.erase(0, emit);
+    }
+    return static_cast<ssize_t>(n);
+}
+
+int run_check(int argc, char** argv) {
+    CLI::App app{"pcaplens check — evaluate CI rules against the analysis of packet captures; exit 1 when a rule fails",
+                 "pcaplens check"};
+    app.footer(std::string("Rules come from a JSON rules file (--rules, format in docs/checks.md and man pcaplens) and/or\n"
+                           "the rule flags; flag rules are scoped by --server/--server-port and the HTTP ones by\n"
+                           "--http-host/--http-uri-prefix/--http-method. Every rule is reported with its measured value, its\n"
+                           "limit and the connections/transactions that broke it (with a Wireshark display filter).\n\n"
+                           "Examples:\n"
+                           "  pcaplens check run.pcap --rules ci-rules.json --junit pcaplens.xml\n"
+                           "  pcaplens check run.pcap --no-resets --max-http-5xx 0 --max-ttfb-ms p95=200\n"
+                           "  pcaplens check run.pcap --fail-on-severity warning --allow rst_abort --annotations github\n"
+                           "  pcaplens check run.pcap 'tcp port 443' --max-handshake-rtt-ms 50 --server 10.0.0.2\n\n") +
+               kExitHelp);
+    app.get_formatter()->column_width(40);
+    CommonOptions o;
+    pl::check::RuleFlags rf;
+    std::string rules_file, format = "text", output, junit, annotations = "none", color = "auto";
+    bool annotate_passing = false;
+    uint32_t max_evidence = 0;
+    std::string server_port_text;
+    add_input_options(app, o);
+
+    app.add_option("--rules", rules_file, "JSON rules file (docs/checks.md)")->group("Rules");
+    app.add_option("--fail-on", rf.fail_on, "Fail if any anomaly of these kinds (KIND[,KIND...]) is found")->group("Rules");
+    app.add_option("--fail-on-severity", rf.fail_on_severity, "Fail on any anomaly of this severity or worse: warning|error")
+        ->check(CLI::IsMember({"warning", "error"}))
+        ->group("Rules");
+    app.add_option("--allow", rf.allow, "Exempt these anomaly kinds (KIND[,KIND...]) from --fail-on-severity")->group("Rules");
+    app.add_option("--max", rf.max_kind, "At most N anomalies of KIND (KIND=N; repeatable)")->group("Rules");
+    app.add_option("--max-handshake-rtt-ms", rf.max_handshake_rtt_ms, "Every handshake RTT at most MS")->group("Rules");
+    app.add_option("--max-retransmission-rate", rf.max_retransmission_rate_pct, "Retransmitted payload bytes at most PCT % of all")->group("Rules");
+    app.add_flag("--no-unanswered-syns", rf.no_unanswered_syns, "Fail on SYNs that got no answer")->group("Rules");
+    app.add_flag("--no-refused", rf.no_refused, "Fail on connections refused with a RST")->group("Rules");
+    app.add_flag("--no-resets", rf.no_resets, "Fail on any connection reset (refused ones included)")->group("Rules");
+    app.add_flag("--no-resets-after-established", rf.no_resets_after_established, "Fail on resets of established connections only")->group("Rules");
+    app.add_flag("--all-closed-gracefully", rf.all_closed_gracefully, "Fail on any connection not closed with FINs")->group("Rules");
+    app.add_flag("--allow-open", rf.allow_open, "With --all-closed-gracefully: connections still open at the end are fine")->group("Rules");
+    app.add_option("--max-time-wait-reuse", rf.max_time_wait_reuse, "At most N SYNs reusing a tuple in TIME_WAIT")->group("Rules");
+    app.add_option("--max-total-connections", rf.max_connections, "At most N connections in the capture")->group("Rules");
+    app.add_option("--max-http-5xx", rf.max_http_5xx, "At most N HTTP 5xx responses")->group("Rules");
+    app.add_option("--max-http-5xx-rate", rf.max_http_5xx_rate, "HTTP 5xx responses at most PCT % of responses")->group("Rules");
+    app.add_option("--max-http-4xx", rf.max_http_4xx, "At most N HTTP 4xx responses")->group("Rules");
+    app.add_option("--max-http-4xx-rate", rf.max_http_4xx_rate, "HTTP 4xx responses at most PCT % of responses")->group("Rules");
+    app.add_option("--http-allow-status", rf.http_allow_status, "Statuses (CODE[,CODE...]) the 4xx/5xx rules ignore")->group("Rules");
+    app.add_option("--max-ttfb-ms", rf.max_ttfb_ms, "HTTP time to first byte at most MS ([p50|p95|p99|max=]MS; repeatable)")->group("Rules");
+    app.add_option("--max-http-duration-ms", rf.max_duration_ms, "HTTP transaction duration at most MS ([p50|p95|p99|max=]MS)")->group("Rules");
+    app.add_flag("--all-requests-answered", rf.http_all_answered, "Fail on HTTP requests without a response")->group("Rules");
+    app.add_option("--expect-transactions", rf.expect_transactions, "Exactly N HTTP transactions")->group("Rules");
+    app.add_option("--server", rf.server, "Flag rules: only connections to this server address")->group("Rule scope");
+    app.add_option("--server-port", server_port_text, "Flag rules: only connections to this server port")->group("Rule scope");
+    app.add_option("--http-host", rf.http.host, "HTTP flag rules: only requests with this Host")->group("Rule scope");
+    app.add_option("--http-uri-prefix", rf.http.uri_prefix, "HTTP flag rules: only URIs starting with this")->group("Rule scope");
+    app.add_option("--http-method", rf.http.method, "HTTP flag rules: only this request method")->group("Rule scope");
+
+    app.add_option("--format", format, "Output: text (the rule summary) or json (the JSON report plus \"checks\")")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->group("Output");
+    app.add_option("-o,--output", output, "Write the summary/report to FILE instead of standard output")->group("Output");
+    app.add_option("--junit", junit, "Also write JUnit XML to FILE (one testcase per rule)")->group("Output");
+    app.add_option("--annotations", annotations, "Print CI annotations on standard output: github|none")
+        ->check(CLI::IsMember({"github", "none"}))
+        ->group("Output");
+    app.add_flag("--annotate-passing", annotate_passing, "With --annotations github: ::notice lines for passing rules too")->group("Output");
+    app.add_option("--max-evidence", max_evidence, "Offending connections/transactions listed per rule (default 20)")->group("Output");
+    app.add_option("--color", color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
+    add_limit_options(app, o);
+
+    app.positionals_at_end(false);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\nTry 'pcaplens check --help'.\n", e.what());
+        return kExitUsage;
+    }
+    if (!server_port_text.empty()) {
+        unsigned long v = 0;
+        char* end = nullptr;
+        v = std::strtoul(server_port_text.c_str(), &end, 10);
+        if (!end || *end || v > 65535 || server_port_text[0] == '-') {
+            std::fprintf(stderr, "pcaplens check: --server-port: not a port number: '%s'\n", server_port_text.c_str());
+            return kExitUsage;
+        }
+        rf.server_port = static_cast<uint16_t>(v);
+    }
+
+    std::vector<std::string> files;
+    std::string filter;
+    pl::check::RuleSet set;
+    try {
+        if (!rules_file.empty()) set = pl::check::parse_rules_file(rules_file);
+        auto flag_rules = pl::check::rules_from_flags(rf);
+        for (auto& r : flag_rules) set.rules.push_back(std::move(r));
+        // Names are unique within the file and within the flags; make them unique across both.
+        std::set<std::string> seen;
+        for (auto& r : set.rules) {
+            std::string n = r.name;
+            for (int k = 2; seen.count(n); ++k) n = r.name + " (" + std::to_string(k) + ")";
+            r.name = n;
+            seen.insert(n);
+        }
+    } catch (const pl::UsageError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\n", e.what());
+        return kExitUsage;
+    }
+    if (max_evidence) set.max_evidence = max_evidence;
+    if (set.rules.empty()) {
+        std::fprintf(stderr, "pcaplens check: no rules: give --rules FILE and/or rule options\nTry 'pcaplens check --help'.\n");
+        return kExitUsage;
+    }
+    const bool to_stdout = output.empty() || output == "-";
+    if (annotations == "github" && format == "json" && to_stdout) {
+        std::fprintf(stderr, "pcaplens check: --annotations github writes to standard output; with --format json use -o FILE for the report\n");
+        return kExitUsage;
+    }
+    if (int st = split_inputs(o, "pcaplens check --help", files, filter); st != kExitOk) return st;
+    // Validate the input filter before the (possibly several) runs.
+    try {
+        pl::MergedFileSource probe(files, filter);
+    } catch (const pl::UsageError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\n", e.what());
+        return kExitUsage;
+    } catch (const pl::InputError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\n", e.what());
+        return kExitUnreadable;
+    }
+
+    std::FILE* out = stdout;
+    if (!to_stdout) {
+        out = std::fopen(output.c_str(), "w");
+        if (!out) {
+            std::fprintf(stderr, "pcaplens check: %s: cannot write: %s\n", output.c_str(), std::strerror(errno));
+            return kExitUnreadable;
+        }
+    }
+    const bool tty = ::isatty(::fileno(out)) != 0;
+    const bool use_color = format == "text" && (color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr));
+
+    // --format json: the normal report streams through a hold-back stream so
+    // the "checks" section can join the top-level object.
+    Holdback hb;
+    hb.out = out;
+    std::FILE* json_out = nullptr;
+    std::unique_ptr<pl::ReportSink> reporter;
+    if (format == "json") {
+        cookie_io_functions_t fns{};
+        fns.write = holdback_write;
+        json_out = fopencookie(&hb, "w", fns);
+        if (!json_out) {
+            std::fprintf(stderr, "pcaplens check: cannot set up the JSON stream\n");
+            return kExitUnreadable;
+        }
+        pl::ReportOptions ropt;
+        ropt.tool_version = PCAPLENS_VERSION;
+        reporter = pl::make_json_reporter(json_out, ropt);
+    }
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    pl::check::CheckRun result;
+    try {
+        result = pl::check::run_checks(set, files, filter, make_config(o), reporter.get(), &g_stop);
+    } catch (const pl::UsageError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\n", e.what());
+        return kExitUsage;
+    } catch (const pl::InputError& e) {
+        std::fprintf(stderr, "pcaplens check: %s\n", e.what());
+        return kExitUnreadable;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pcaplens check: internal error: %s\n", e.what());
+        return kExitUnreadable;
+    }
+
+    int status = kExitOk;
+    bool write_error = false;
+    if (format == "json") {
+        std::fclose(json_out);
+        std::string tail = hb.tail;
+        while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+        if (tail != "}" || hb.error) {
+            write_error = true;
+        } else {
+            const std::string rest = ",\n\"checks\":" + pl::check::checks_json(result.results) + "}\n";
+            if (std::fwrite(rest.data(), 1, rest.size(), out) != rest.size()) write_error = true;
+        }
+    } else {
+        pl::check::write_text_summary(out, result.results, files, use_color);
+    }
+    if (annotations == "github") {
+        const std::string a = pl::check::github_annotations(result.results, annotate_passing);
+        std::fwrite(a.data(), 1, a.size(), stdout);
+        std::fflush(stdout);
+    }
+    if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0)) write_error = true;
+    if (write_error) {
+        std::fprintf(stderr, "pcaplens check: %s: write error\n", to_stdout ? "standard output" : output.c_str());
+        status = kExitUnreadable;
+    }
+    if (!junit.empty()) {
+        const std::string xml = pl::check::junit_xml(result.results, files);
+        std::FILE* j = std::fopen(junit.c_str(), "w");
+        if (!j || std::fwrite(xml.data(), 1, xml.size(), j) != xml.size() || std::fclose(j) != 0) {
+            std::fprintf(stderr, "pcaplens check: %s: cannot write the JUnit file: %s\n", junit.c_str(), std::strerror(errno));
+            status = kExitUnreadable;
+        }
+    }
+    if (status == kExitOk) status = report_damage(result.files);
+    else report_damage(result.files);
+    const auto t = pl::check::totals(result.results);
+    if (status == kExitOk && t.failed > 0) {
+        std::fprintf(stderr, "pcaplens check: %zu of %zu rules failed\n", t.failed, t.rules);
+        status = kExitCheckFailed;
+    }
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::strcmp(argv[1], "check") == 0) return run_check(argc - 1, argv + 1);
+
     CLI::App app{"pcaplens — per-connection TCP and HTTP/1.1 analysis of packet captures", "pcaplens"};
     app.footer(std::string("Examples:\n"
                            "  pcaplens capture.pcap                         text report\n"
                            "  pcaplens --format json capture.pcap | jq .     one JSON document\n"
                            "  pcaplens rot-*.pcap 'tcp port 80'              rotated files merged by time, BPF filter\n"
                            "  pcaplens --timeline --conn 3 capture.pcap      ladder of connection 3\n"
-                           "  pcaplens --fail-on rst_abort,syn_unanswered capture.pcap\n\n") +
+                           "  pcaplens --fail-on rst_abort,syn_unanswered capture.pcap\n\n"
+                           "CI check mode (rules, JUnit XML, GitHub annotations): pcaplens check FILE... [RULES]\n"
+                           "  pcaplens check capture.pcap --rules ci-rules.json --junit pcaplens.xml\n"
+                           "  see 'pcaplens check --help'\n\n") +
                kExitHelp);
     app.get_formatter()->column_width(34);
 
-    std::vector<std::string> read_files;
-    std::vector<std::string> positional;
+    CommonOptions o;
     std::string format = "text";
     std::string output;
-    std::string filter;
     std::string color = "auto";
     std::string fail_on;
-    uint64_t count = 0;
-    bool version = false, timeline = false, list_anomalies = false, quiet = false, verify_checksums = false, no_http = false;
+    bool version = false, list_anomalies = false, quiet = false;
     int verbose = 0;
     uint64_t only_conn = 0;
     bool only_anomalous = false, http_only = false;
-    double idle_timeout_s = 300, msl_s = 30, linger_s = 5;
-    uint64_t max_connections = 262144, max_buffer_mb = 512, max_dir_buffer_mb = 8;
-    uint32_t http_max_header_bytes = 64 * 1024, http_max_headers = 256, http_max_pipeline = 1024;
-    double http_slow_ms = 0;
-    uint32_t max_anomalies = 1000;
 
-    app.add_option("-r,--read", read_files, "Read packets from FILE (repeatable; pcap or pcapng)")->group("Input");
-    app.add_option("files", positional, "Capture files, then an optional BPF expression (as tcpdump)")->group("Input");
-    app.add_option("-f,--filter", filter, "BPF filter expression (alternative to the trailing expression)")->group("Input");
-    app.add_option("-c,--count", count, "Stop after N packets (after filtering)")->group("Input");
-    app.add_flag("--verify-checksums", verify_checksums, "Verify IP/TCP checksums (off: offload makes them wrong on senders)")->group("Input");
-
+    add_input_options(app, o);
     app.add_option("--format", format, "Report format: text, json, ndjson (markdown with --list-anomalies)")
         ->check(CLI::IsMember({"text", "json", "ndjson", "markdown"}))
         ->group("Output");
     app.add_option("-o,--output", output, "Write the report to FILE instead of standard output")->group("Output");
-    app.add_flag("--timeline", timeline, "Ladder diagram per connection (text) / timeline array (JSON)")->group("Output");
+    app.add_flag("--timeline", o.timeline, "Ladder diagram per connection (text) / timeline array (JSON)")->group("Output");
     app.add_option("--color", color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
     app.add_flag("-q,--quiet", quiet, "Connection lines and summary only")->group("Output");
     app.add_flag("-v,--verbose", verbose, "More detail (repeat for all anomalies)")->group("Output");
@@ -112,18 +445,9 @@ int main(int argc, char** argv) {
 
     app.add_option("--fail-on", fail_on, "Exit 1 if any of these anomaly kinds (comma-separated) is found")->group("Checks");
 
-    app.add_option("--idle-timeout", idle_timeout_s, "Evict connections idle this many seconds")->capture_default_str()->group("Limits");
-    app.add_option("--msl", msl_s, "Maximum segment lifetime in seconds (TIME_WAIT = 2*MSL)")->capture_default_str()->group("Limits");
-    app.add_option("--close-linger", linger_s, "Keep a closed connection this many seconds for late packets")->capture_default_str()->group("Limits");
-    app.add_option("--max-connections", max_connections, "Connections tracked at once (least recently active evicted)")->capture_default_str()->group("Limits");
-    app.add_option("--max-buffer-mb", max_buffer_mb, "Out-of-order bytes buffered in total, MiB")->capture_default_str()->group("Limits");
-    app.add_option("--max-direction-buffer-mb", max_dir_buffer_mb, "Out-of-order bytes buffered per direction, MiB")->capture_default_str()->group("Limits");
-    app.add_option("--max-anomalies", max_anomalies, "Anomalies kept per connection (all are counted)")->capture_default_str()->group("Limits");
-    app.add_flag("--no-http", no_http, "Do not parse HTTP")->group("HTTP");
-    app.add_option("--http-max-header-bytes", http_max_header_bytes, "Largest HTTP header block")->capture_default_str()->group("HTTP");
-    app.add_option("--http-max-headers", http_max_headers, "Most header lines in one block")->capture_default_str()->group("HTTP");
-    app.add_option("--http-max-pipeline", http_max_pipeline, "Most outstanding requests per connection")->capture_default_str()->group("HTTP");
-    app.add_option("--http-slow-ms", http_slow_ms, "Report responses slower than this (time to first byte); 0 = off")->capture_default_str()->group("HTTP");
+    add_limit_options(app, o);
+    pl::cli::LiveCli live;
+    pl::cli::add_live_options(app, live);
     app.add_flag("-V,--version", version, "Print version, git revision and libpcap version");
 
     app.positionals_at_end(false);
@@ -135,6 +459,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens: %s\nTry 'pcaplens --help'.\n", e.what());
         return kExitUsage;
     }
+    if (live.list) return pl::cli::print_interfaces();
     if (version) {
         std::printf("pcaplens %s (git %s)\n%s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION, pcap_lib_version());
         return kExitOk;
@@ -149,27 +474,18 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
-    // Split positionals into files and the trailing BPF expression: leading
-    // arguments naming existing files are inputs (unless -r was used).
-    std::vector<std::string> files = read_files;
-    std::string expr;
-    size_t i = 0;
-    if (read_files.empty()) {
-        for (; i < positional.size() && is_regular_or_fifo(positional[i]); ++i) files.push_back(positional[i]);
-    }
-    for (; i < positional.size(); ++i) expr += (expr.empty() ? "" : " ") + positional[i];
-    if (!expr.empty() && !filter.empty()) {
-        std::fprintf(stderr, "pcaplens: both -f '%s' and a trailing expression '%s' given\n", filter.c_str(), expr.c_str());
-        return kExitUsage;
-    }
-    if (filter.empty()) filter = expr;
-    if (files.empty()) {
-        if (!positional.empty()) {
-            std::fprintf(stderr, "pcaplens: %s: no such file\n", positional[0].c_str());
-            return kExitUnreadable;
+    std::vector<std::string> files;
+    std::string filter;
+    if (live.interface.empty()) {
+        if (int st = split_inputs(o, "pcaplens --help", files, filter); st != kExitOk) return st;
+    } else {
+        // Live: every positional argument is part of the filter expression.
+        if (!o.read_files.empty()) {
+            std::fprintf(stderr, "pcaplens: -i and -r cannot be used together\n");
+            return kExitUsage;
         }
-        std::fprintf(stderr, "pcaplens: no capture file given\nTry 'pcaplens --help'.\n");
-        return kExitUsage;
+        for (const auto& a : o.positional) filter += (filter.empty() ? "" : " ") + a;
+        if (!o.filter.empty()) filter = filter.empty() ? o.filter : o.filter + " and (" + filter + ")";
     }
 
     std::vector<pl::AnomalyKind> fail_kinds;
@@ -191,26 +507,17 @@ int main(int argc, char** argv) {
         }
     }
 
-    pl::AnalysisConfig cfg;
-    cfg.decode.verify_checksums = verify_checksums;
-    cfg.max_packets = count;
-    cfg.http_enabled = !no_http;
-    cfg.tcp.idle_timeout_ns = static_cast<int64_t>(idle_timeout_s * 1e9);
-    cfg.tcp.msl_ns = static_cast<int64_t>(msl_s * 1e9);
-    cfg.tcp.close_linger_ns = static_cast<int64_t>(linger_s * 1e9);
-    cfg.tcp.max_connections = std::max<uint64_t>(1, max_connections);
-    cfg.tcp.max_buffered_total = max_buffer_mb << 20;
-    cfg.tcp.max_buffered_per_direction = max_dir_buffer_mb << 20;
-    cfg.tcp.max_anomalies_per_connection = max_anomalies;
-    cfg.tcp.timeline = timeline;
-    cfg.http.max_header_bytes = http_max_header_bytes;
-    cfg.http.max_headers = http_max_headers;
-    cfg.http.max_pipeline = http_max_pipeline;
-    cfg.http.slow_response_ns = static_cast<int64_t>(http_slow_ms * 1e6);
+    pl::AnalysisConfig cfg = make_config(o);
 
-    std::unique_ptr<pl::MergedFileSource> source;
+    std::unique_ptr<pl::PacketSource> source;
     try {
-        source = std::make_unique<pl::MergedFileSource>(files, filter);
+        if (!live.interface.empty()) {
+            source = std::make_unique<pl::LiveSource>(pl::cli::to_live_options(live, filter), &g_stop);
+            // Stream each connection as it finishes, in finish order.
+            cfg.reorder_window = 0;
+        } else {
+            source = std::make_unique<pl::MergedFileSource>(files, filter);
+        }
     } catch (const pl::UsageError& e) {
         std::fprintf(stderr, "pcaplens: %s\n", e.what());
         return kExitUsage;
@@ -227,13 +534,23 @@ int main(int argc, char** argv) {
             return kExitUnreadable;
         }
     }
+    if (!live.user.empty()) {
+        // After the device and every output file are open, as tcpdump -Z.
+        try {
+            pl::drop_privileges(live.user);
+        } catch (const pl::UsageError& e) {
+            std::fprintf(stderr, "pcaplens: %s\n", e.what());
+            return kExitUsage;
+        }
+    }
     pl::ReportOptions ropt;
-    ropt.timeline = timeline;
+    ropt.timeline = o.timeline;
     ropt.tool_version = PCAPLENS_VERSION;
     ropt.verbosity = quiet ? -1 : verbose;
     ropt.only_conn = only_conn;
     ropt.only_anomalous = only_anomalous;
     ropt.http_only = http_only;
+    ropt.flush_each = source->is_live();
     const bool tty = ::isatty(::fileno(out)) != 0;
     ropt.color = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
     std::unique_ptr<pl::ReportSink> sink = format == "json"     ? pl::make_json_reporter(out, ropt)
@@ -242,13 +559,18 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     pl::RunInfo run;
-    run.inputs = files;
+    run.inputs = live.interface.empty() ? files : std::vector<std::string>{"live:" + live.interface};
     run.filter = filter;
     pl::Analysis analysis(cfg, *sink);
     const bool progress = ::isatty(STDERR_FILENO) && !quiet;
     try {
         analysis.run(*source, run, &g_stop, [&](const pl::Progress& p) {
             if (!progress) return;
+            if (source->is_live()) {
+                std::fprintf(stderr, "\r%llu packets  %llu connections open  %llu dropped ", static_cast<unsigned long long>(p.packets),
+                             static_cast<unsigned long long>(p.open_connections), static_cast<unsigned long long>(source->drops()));
+                return;
+            }
             const double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_read) / static_cast<double>(p.bytes_total) : 0;
             std::fprintf(stderr, "\r%5.1f%%  %llu packets  %llu connections open ", pct, static_cast<unsigned long long>(p.packets),
                          static_cast<unsigned long long>(p.open_connections));
@@ -263,16 +585,7 @@ int main(int argc, char** argv) {
         return kExitUnreadable;
     }
 
-    int status = kExitOk;
-    for (const pl::FileStats& f : source->file_stats()) {
-        if (f.damage) {
-            std::fprintf(stderr, "pcaplens: %s: %s at packet %llu (byte %llu): %s; reported %llu packets read before it\n", f.path.c_str(),
-                         f.damage->kind == "truncated_record" ? "truncated record" : f.damage->kind.c_str(),
-                         static_cast<unsigned long long>(f.damage->packet), static_cast<unsigned long long>(f.damage->offset),
-                         f.damage->message.c_str(), static_cast<unsigned long long>(f.packets));
-            status = kExitDamaged;
-        }
-    }
+    int status = report_damage(source->file_stats());
     if (status == kExitOk) {
         for (pl::AnomalyKind k : fail_kinds) {
             if (analysis.summary().anomalies[static_cast<size_t>(k)] > 0) {

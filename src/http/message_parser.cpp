@@ -9,8 +9,38 @@
 //   between messages any tchar method and status 100-999 are accepted.
 // - A rejected line that was an attempt ("METHOD SP" or "HTTP/" seen) is read
 //   to its LF for the evidence (96 bytes kept); other bytes are dropped at
-//   the first invalid byte. HTTP/0.9 simple requests ("GET /") are not
-//   parsed: such connections stay quiet.
+//   the first invalid byte.
+// - Header block after a rejected request line: when the rejected line was
+//   an attempt at a request line and was queued as a request (the sink
+//   answers BadLineAction::salvage, or it was the first line of the
+//   direction), the next line decides. A header field line (a token of at
+//   most 128 tchars, then ':') or an empty line starts a header block that is
+//   parsed as usual -- Host, User-Agent, Connection, Content-Length /
+//   Transfer-Encoding framing, the limits -- into the queued request
+//   (MessageHead::salvaged): servers read the header block after such a
+//   line, and so does Zeek. Anything else is not a header block: those bytes
+//   are fed again from the start of their line in resync mode, as before.
+//   After a salvaged message the next start line is parsed in normal mode
+//   (its position is known from the salvaged framing), except when the
+//   rejected line was the first of the direction: then the connection is not
+//   known to be HTTP yet and the next message is found by resync, as without
+//   salvage.
+// - HTTP/0.9 simple requests (RFC 1945 4.1): "METHOD SP target" ended by
+//   (CR)LF, with a method of at least 3 characters (as Zeek requires: "T /x"
+//   is more likely line noise) and an origin-form ('/...') or absolute-form
+//   ("scheme://...") target, are requests with version "HTTP/0.9". Any
+//   method is accepted, as Zeek does, though RFC 1945 defines only GET. Not
+//   recognised while resynchronising (too weak to find a message boundary
+//   in garbage). The next line decides what the line was: a header field
+//   line makes it an HTTP/1.x request missing its version -- reported as
+//   http_malformed_request, version "", header block salvaged as above; an
+//   empty line (a client typing "GET /" and two Enters), a start line, a gap
+//   or the end of the direction leave it an HTTP/0.9 request.
+// - HTTP/0.9 responses: while the request at the head of the queue had the
+//   HTTP/0.9 form, server bytes that are not a status line are a raw response
+//   (MessageHead::raw: status 0, every byte from the first is body, read until
+//   the server closes). A status line is parsed as usual -- the server
+//   answered in HTTP/1.x, whatever the request's form.
 // - CR/LF bytes between messages are skipped (RFC 9112 2.2).
 // - A bare LF ends a line (start line, header, chunk line, trailer) and is
 //   reported once (http_bare_lf); a bare CR inside a field value is kept.
@@ -126,6 +156,7 @@ MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) :
 
 void MessageParser::stop() {
     st_ = St::dead;
+    salvaged_msg_ = after_simple_ = false;
     release_buffer();
 }
 
@@ -139,11 +170,15 @@ void MessageParser::release_buffer() {
     if (value_buf_.capacity() > 16 * 1024) std::string().swap(value_buf_);
     line_start_ = start_line_len_ = 0;
     header_lines_ = 0;
+    peek_.clear();
+    salvaging_ = false;
 }
 
 void MessageParser::enter_resync(bool at_line_start) {
     mode_ = LineMode::resync;
     st_ = at_line_start ? St::idle : St::resync_skip;
+    salvaged_msg_ = after_simple_ = false;
+    lead_ = 0;
     release_buffer();
 }
 
@@ -159,6 +194,12 @@ void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame,
     ts_ = ts;
     frame_ = frame;
     seq_ = seq;
+    run(p, n);
+}
+
+// Feeds bytes of the current call (ts_, frame_, seq_). Re-entered once, by
+// replay(), with bytes that hold no LF (so never reaching St::after_line again).
+void MessageParser::run(const uint8_t* p, size_t n) {
     size_t i = 0;
     while (i < n) {
         switch (st_) {
@@ -166,19 +207,29 @@ void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame,
             case St::hold:
                 return;
             case St::idle: {
+                const size_t from = i;
                 while (i < n && (p[i] == '\r' || p[i] == '\n')) ++i;
+                lead_ += i - from;
                 if (i == n) return;
                 msg_ts_ = ts_;
                 msg_frame_ = frame_;
                 msg_seq_ = seq_;
+                msg_lead_ = lead_;
+                lead_ = 0;
                 touch();
                 hbuf_.clear();
                 sl_ = role_ == Role::request ? SlState::method : SlState::version;
                 sl_n_ = 0;
                 sl_bare_lf_ = false;
+                sl_simple_ = false;
+                sl_method_len_ = 0;
+                sl_tform_ = 0;
                 st_ = St::start_line;
                 break;
             }
+            case St::after_line:
+                i += step_after_line(p + i, n - i);
+                break;
             case St::start_line:
                 i += step_start_line(p + i, n - i);
                 break;
@@ -233,12 +284,24 @@ int MessageParser::sl_step(uint8_t c) {
             if (is_method_char(c, strict, sl_n_ == 0)) return ++sl_n_ > 32 ? -1 : 0;
             if (c == ' ' && sl_n_ > 0) {
                 sl_ = SlState::target;
+                sl_method_len_ = sl_n_;
                 sl_n_ = 0;
                 return 0;
             }
             return -1;
         case SlState::target:
             if (c > 0x20 && c != 0x7f) {
+                // Target form, for the HTTP/0.9 simple request: 1 origin-form or
+                // absolute-form ("scheme://"), 2 scheme so far, 3 "scheme:",
+                // 4 "scheme:/", 0 neither.
+                const bool alpha = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+                if (sl_n_ == 0) {
+                    sl_tform_ = c == '/' ? 1 : alpha ? 2 : 0;
+                } else if (sl_tform_ == 2) {
+                    sl_tform_ = alpha || is_digit(c) || c == '+' || c == '-' || c == '.' ? 2 : c == ':' ? 3 : 0;
+                } else if (sl_tform_ == 3 || sl_tform_ == 4) {
+                    sl_tform_ = c != '/' ? 0 : sl_tform_ == 3 ? 4 : 1;
+                }
                 ++sl_n_;
                 return 0;
             }
@@ -246,6 +309,16 @@ int MessageParser::sl_step(uint8_t c) {
                 sl_ = SlState::version;
                 sl_n_ = 0;
                 return 0;
+            }
+            if ((c == '\r' || c == '\n') && sl_n_ > 0 && sl_tform_ == 1 && sl_method_len_ >= 3 &&
+                mode_ != LineMode::resync) {
+                sl_simple_ = true;   // "METHOD SP target" and the line ends: HTTP/0.9 form
+                if (c == '\r') {
+                    sl_ = SlState::cr;
+                    return 0;
+                }
+                sl_bare_lf_ = true;
+                return 1;
             }
             return -1;
         case SlState::version: {
@@ -333,6 +406,7 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
         mode_ = LineMode::normal;
         st_ = St::headers;
         if (detecting) sink_.on_detect(role_, true, nullptr);
+        if (sl_simple_ && st_ == St::headers) accept_simple_line();
         return i + 1;
     }
     hbuf_.append(reinterpret_cast<const char*>(p), avail);
@@ -353,6 +427,10 @@ size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
 }
 
 void MessageParser::reject_start_line(uint8_t c) {
+    if (role_ == Role::response && sink_.raw_response_expected()) {
+        start_raw_response();
+        return;
+    }
     // An attempt at a start line is read to its end for the evidence; other
     // bytes (binary, mid-body text) are dropped at once.
     line_like_ = role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5);
@@ -374,10 +452,18 @@ void MessageParser::finish_rejection(bool at_line_start) {
     rej.seq = msg_seq_;
     rej.line_like = line_like_;
     hbuf_.clear();
+    // A queued request line that ended with its LF may have a header block next.
+    const bool may_salvage = at_line_start && role_ == Role::request && line_like_;
     switch (mode_) {
         case LineMode::detect:
+            // Queued by the sink only if the connection proves to be HTTP; the
+            // header block is read either way (and dropped if it does not).
             sink_.on_detect(role_, false, &rej);
             if (st_ == St::dead) return;
+            if (may_salvage) {
+                begin_after_line(false);
+                return;
+            }
             enter_resync(at_line_start);
             return;
         case LineMode::resync:
@@ -391,10 +477,168 @@ void MessageParser::finish_rejection(bool at_line_start) {
                 release_buffer();
                 return;
             }
+            if (a == BadLineAction::salvage && may_salvage) {
+                begin_after_line(false);
+                return;
+            }
             enter_resync(at_line_start);
             return;
         }
     }
+}
+
+// ---------------------------------------------------------------- HTTP/0.9, salvaged header blocks
+
+void MessageParser::accept_simple_line() {
+    reset_head_state();
+    std::string_view l(hbuf_);
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+    const size_t sp = l.find(' ');
+    head_.method = l.substr(0, sp);
+    head_.target = l.substr(sp + 1);
+    head_.version = "HTTP/0.9";
+    head_.version_minor = 9;
+    head_.simple = true;
+    if (sl_bare_lf_) bare_lf("start line");
+    simple_line_ = excerpt(l);
+    line_end_ts_ = ts_;
+    line_end_seq_ = seq_;
+    const HeadAction a = sink_.on_head(head_);   // no body: the next line decides what follows
+    if (st_ == St::dead) return;
+    if (a == HeadAction::stop) {
+        end_message(true, ts_, seq_);
+        stop();
+        return;
+    }
+    begin_after_line(true);
+}
+
+void MessageParser::begin_after_line(bool simple) {
+    after_simple_ = simple;
+    // The first line of the direction failed: until the connection proves
+    // to be HTTP, what follows the salvaged message is found by resync (as
+    // without salvage), so that it cannot be queued before that line.
+    if (mode_ == LineMode::detect) mode_ = LineMode::resync;
+    release_buffer();
+    st_ = St::after_line;
+}
+
+// The next line's first bytes: a token then ':' is a header field line, CR/LF
+// an empty line; anything else ends the look-ahead.
+size_t MessageParser::step_after_line(const uint8_t* p, size_t n) {
+    constexpr size_t kMaxName = 128;
+    for (size_t k = 0; k < n; ++k) {
+        const uint8_t c = p[k];
+        if (peek_.empty() && (c == '\r' || c == '\n')) {
+            if (after_simple_) {
+                end_simple();       // "GET /" then an empty line: HTTP/0.9; idle skips the CR/LF
+            } else {
+                start_salvage();    // an empty header block: step_headers takes the CR/LF
+            }
+            return k;
+        }
+        if (is_tchar(c) && peek_.size() < kMaxName) {
+            if (peek_.empty()) {
+                peek_ts_ = ts_;
+                peek_frame_ = frame_;
+                peek_seq_ = seq_;
+            }
+            peek_.push_back(static_cast<char>(c));
+            continue;
+        }
+        if (c == ':' && !peek_.empty()) {
+            if (after_simple_) {
+                // Header fields follow the versionless line: an HTTP/1.x
+                // request that lacks its version, not HTTP/0.9.
+                RejectedLine rej;
+                rej.text = simple_line_;
+                rej.raw = simple_line_;
+                rej.ts = msg_ts_;
+                rej.frame = msg_frame_;
+                rej.seq = msg_seq_;
+                rej.line_like = true;
+                rej.versionless_with_fields = true;
+                after_simple_ = false;
+                const BadLineAction a = sink_.on_bad_start_line(role_, rej);
+                if (st_ == St::dead) return n;
+                if (a != BadLineAction::salvage) {
+                    enter_resync(false);   // skip this line
+                    return k + 1;
+                }
+            }
+            start_salvage();
+            hbuf_.push_back(':');
+            return k + 1;
+        }
+        // Not a header block: the line after is looked at afresh.
+        std::string again;
+        again.swap(peek_);
+        leave_after_line();
+        if (st_ != St::dead && !again.empty()) replay(again);
+        return k;
+    }
+    return n;
+}
+
+void MessageParser::start_salvage() {
+    hbuf_.assign(peek_);
+    peek_.clear();
+    line_start_ = start_line_len_ = 0;
+    header_lines_ = 0;
+    after_simple_ = false;
+    salvaging_ = true;
+    st_ = St::headers;
+}
+
+void MessageParser::end_simple() {
+    after_simple_ = false;
+    end_message(true, line_end_ts_, line_end_seq_);   // an HTTP/0.9 request is its line
+}
+
+// The line after a rejected or versionless request line is not a header
+// block (or a gap or the end came first).
+void MessageParser::leave_after_line() {
+    peek_.clear();
+    if (after_simple_) {
+        end_simple();
+    } else {
+        enter_resync(true);
+    }
+}
+
+// Feeds bytes again that were held back while looking ahead, with the
+// time, frame and event of their arrival.
+void MessageParser::replay(const std::string& bytes) {
+    const int64_t ts = ts_;
+    const uint64_t frame = frame_, seq = seq_;
+    ts_ = peek_ts_;
+    frame_ = peek_frame_;
+    seq_ = peek_seq_;
+    run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    ts_ = ts;
+    frame_ = frame;
+    seq_ = seq;
+}
+
+// A response that is not a status line, answering an HTTP/0.9-form request:
+// all of it, from its first byte, is body until the server closes.
+void MessageParser::start_raw_response() {
+    const uint64_t consumed = msg_lead_ + hbuf_.size();
+    reset_head_state();
+    head_.raw = true;
+    mode_ = LineMode::normal;
+    const HeadAction a = sink_.on_head(head_);
+    if (st_ == St::dead) return;
+    release_buffer();
+    partial_ = chunked_ = false;
+    rem_ = content_length_ = 0;
+    body_ = wire_ = consumed;
+    if (a == HeadAction::stop) {
+        end_message(true, ts_, seq_);
+        stop();
+        return;
+    }
+    st_ = St::body_close;
 }
 
 size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
@@ -422,7 +666,7 @@ size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
 
 void MessageParser::header_too_large(std::string detail) {
     finding(AnomalyKind::http_header_too_large, std::move(detail), ts_, frame_);
-    if (st_ == St::headers) {
+    if (st_ == St::headers && !salvaging_) {
         // The start line is complete: let the pairing know what we have.
         reset_head_state();
         parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
@@ -476,8 +720,14 @@ bool MessageParser::parse_start_line(std::string_view l) {
 
 void MessageParser::process_head() {
     reset_head_state();
-    parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
-    if (sl_bare_lf_) bare_lf("start line");
+    if (salvaging_) {   // no start line in hbuf_: the request was queued for its rejected line
+        head_.salvaged = true;
+        salvaging_ = false;
+        salvaged_msg_ = true;
+    } else {
+        parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
+        if (sl_bare_lf_) bare_lf("start line");
+    }
     parse_fields(start_line_len_, line_start_);
     head_.host = host_buf_;
     head_.user_agent = ua_buf_;
@@ -701,8 +951,10 @@ void MessageParser::end_message(bool complete, int64_t end_ts, uint64_t end_seq)
     partial_ = chunked_ = false;
     if (st_ != St::dead) {
         st_ = St::idle;
-        mode_ = LineMode::normal;
+        // A salvaged message keeps resync mode if its line was the direction's first.
+        mode_ = salvaged_msg_ && mode_ == LineMode::resync ? LineMode::resync : LineMode::normal;
     }
+    salvaged_msg_ = false;
     sink_.on_message_end(role_, e);
 }
 
@@ -908,6 +1160,7 @@ size_t MessageParser::step_chunked(const uint8_t* p, size_t n) {
 void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
     if (len == 0) return;
     if (st_ == St::bad_line) finish_rejection(false);  // the rejected line ends here: report it as it is
+    if (st_ == St::after_line) leave_after_line();     // no header block seen: the line stands alone
     const std::string n = std::to_string(len) + " bytes not captured ";
     auto report = [&](const std::string& what) { finding(AnomalyKind::http_gap, n + what, ts, 0); };
     switch (st_) {
@@ -973,6 +1226,7 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
         case St::idle:
         case St::start_line:
         case St::bad_line:
+        case St::after_line:
         case St::headers:
         case St::resync_skip: {
             const bool detecting = mode_ == LineMode::detect;
@@ -995,6 +1249,7 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
 
 void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
     if (st_ == St::bad_line) finish_rejection(false);  // the rejected line ends here: report it as it is
+    if (st_ == St::after_line) leave_after_line();     // an HTTP/0.9 request ends with the client's data
     switch (st_) {
         case St::body_length:
             finding(AnomalyKind::http_body_truncated,

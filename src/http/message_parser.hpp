@@ -14,6 +14,17 @@
 // ends (101, 2xx to CONNECT), and what a bad start line means (after a
 // refused Upgrade/CONNECT it is tunnel data, not a malformed request).
 //
+// Leniency for what real servers (and Zeek) accept, each step bounded:
+// - a request line without HTTP version ("GET /path", the HTTP/0.9
+//   simple-request form) is reported as a request (MessageHead::simple);
+// - after such a line, and after a rejected request line that was an attempt
+//   at one, the header block that follows (if the next line is a header
+//   field or empty) is parsed into the request already queued for the line
+//   (MessageHead::salvaged), body framing included;
+// - a response that does not start with a status line, while the request it
+//   answers had the HTTP/0.9 form, is a raw HTTP/0.9 response: its bytes,
+//   from the first, are a body read until close (MessageHead::raw).
+//
 // Callbacks may stop this parser (the connection went quiet or turned into a
 // tunnel); the parser checks for that after every callback.
 #pragma once
@@ -49,6 +60,10 @@ struct MessageHead {
     bool chunked_final = false;          // chunked is the final (and only chunked) coding
     bool resynced = false;               // found by scanning after garbage or a gap: pairing uncertain
     bool headers_incomplete = false;     // header block overflowed: only the start line is known
+    bool simple = false;                 // request line without version (HTTP/0.9 form); version "HTTP/0.9"
+    bool salvaged = false;               // request: the header block after a rejected or versionless line;
+                                         // belongs to the request already queued for that line (no start line)
+    bool raw = false;                    // response without status line (HTTP/0.9): status 0, body until close
     int64_t ts = 0;                      // first byte of the start line
     uint64_t frame = 0;
     uint64_t seq = 0;                    // sink event counter at the first byte
@@ -65,6 +80,8 @@ enum class HeadAction : uint8_t {
 enum class BadLineAction : uint8_t {
     resync,   // scan for the next line that looks like a start line
     hold,     // ignore all bytes until resume_after_hold() or stop()
+    salvage,  // (request) a request was queued for the line: if the next line is a header
+              // field or empty, parse that header block into it (MessageHead::salvaged)
 };
 
 struct MessageEnd {
@@ -85,6 +102,8 @@ struct RejectedLine {
     uint64_t frame = 0;
     uint64_t seq = 0;
     bool line_like = false;   // got past "METHOD SP" (request) or "HTTP/" (response): an attempt
+    bool versionless_with_fields = false;   // an HTTP/0.9-form line, already reported as a simple
+                                            // request, turned out to be followed by header fields
 };
 
 class ParserSink {
@@ -95,8 +114,12 @@ public:
     virtual void on_detect(Role role, bool looks_like_http, const RejectedLine* rejected) = 0;
     virtual HeadAction on_head(const MessageHead& head) = 0;
     virtual void on_message_end(Role role, const MessageEnd& end) = 0;
-    // A start line failed validation in normal mode.
+    // A start line failed validation in normal mode (or an HTTP/0.9-form
+    // request line is followed by header fields: line.versionless_with_fields).
     virtual BadLineAction on_bad_start_line(Role role, const RejectedLine& line) = 0;
+    // The response parser met bytes that are not a status line: is this a raw
+    // HTTP/0.9 response (the request it answers had the HTTP/0.9 form)?
+    virtual bool raw_response_expected() = 0;
     // frame == 0 means "not known yet" (a gap): the sink fills it in.
     virtual void on_finding(Role role, AnomalyKind kind, std::string detail, int64_t ts, uint64_t frame) = 0;
 
@@ -144,6 +167,7 @@ private:
         trailer_line,
         trailer_end_lf,  // final CR seen, LF expected
         bad_line,        // a rejected start line: skipping to its LF, keeping an excerpt
+        after_line,      // after a rejected or versionless request line: is a header block next?
         resync_skip,     // skipping to the next LF
         hold,
         dead,
@@ -154,6 +178,15 @@ private:
     size_t step_start_line(const uint8_t* p, size_t n);
     size_t step_headers(const uint8_t* p, size_t n);
     size_t step_chunked(const uint8_t* p, size_t n);
+    size_t step_after_line(const uint8_t* p, size_t n);
+    void run(const uint8_t* p, size_t n);
+    void accept_simple_line();
+    void begin_after_line(bool simple);
+    void start_salvage();
+    void end_simple();
+    void leave_after_line();
+    void replay(const std::string& bytes);
+    void start_raw_response();
     int sl_step(uint8_t c);   // 0 continue, 1 line accepted, -1 rejected
     void reject_start_line(uint8_t c);
     void finish_rejection(bool at_line_start);
@@ -199,6 +232,22 @@ private:
     uint32_t sl_n_ = 0;
     bool sl_bare_lf_ = false;
     bool line_like_ = false;       // the rejected line got past "METHOD SP" / "HTTP/"
+    bool sl_simple_ = false;       // the line ended after the target (HTTP/0.9 form)
+    uint32_t sl_method_len_ = 0;
+    uint8_t sl_tform_ = 0;         // target form so far (see sl_step)
+    uint64_t lead_ = 0;            // CR/LF skipped before the current start line...
+    uint64_t msg_lead_ = 0;        // ...and before this message (part of a raw response)
+
+    // After a rejected or versionless request line (St::after_line).
+    bool after_simple_ = false;    // the line was versionless (HTTP/0.9 form) and is queued as a request
+    std::string peek_;             // the next line's first bytes (tchar only, bounded)
+    int64_t peek_ts_ = 0;
+    uint64_t peek_frame_ = 0, peek_seq_ = 0;
+    std::string simple_line_;      // excerpt of the versionless line
+    int64_t line_end_ts_ = 0;      // its LF
+    uint64_t line_end_seq_ = 0;
+    bool salvaging_ = false;       // St::headers collects a salvaged header block
+    bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
 
     // Head being built (values the MessageHead views point to).
     MessageHead head_;

@@ -25,6 +25,21 @@
 //   CONNECT: tunnel). Other rejected bytes are reported but not queued.
 //   Malformed status lines are reported only; the next response found pairs
 //   FIFO and is marked uncertain.
+// - The header block after such a queued line (message_parser.cpp: a header
+//   field line or an empty line comes next) fills that same transaction:
+//   host, user_agent, Connection: close, and the request's end and body
+//   (request_complete from its framing). For the client's first line, which
+//   is queued only once the connection proves to be HTTP, the block's
+//   values wait with the line. The finding stays http_malformed_request.
+// - HTTP/0.9: a versionless request line ("GET /path", message_parser.cpp)
+//   is a request with version "HTTP/0.9" and makes the connection HTTP like
+//   any request line. If header fields follow it, it was an HTTP/1.x
+//   request missing its version instead: http_malformed_request, version
+//   "", the header block fills the transaction. Server bytes that are not a
+//   status line, while the oldest outstanding request had the HTTP/0.9 form,
+//   are its raw response: has_response with status 0 (none on the wire),
+//   response_ts/frame of the first byte, the body read until the server
+//   closes (complete only with its FIN). A status line is parsed as usual.
 // - response_ts / response_frame are those of the FINAL response; interim 1xx
 //   only go to interim_statuses (at most 16 kept). A 1xx with no outstanding
 //   request is recorded as a response without request.
@@ -103,6 +118,7 @@ struct HttpStream::Impl final : http::ParserSink {
         int64_t tx = -1;
         uint64_t serial = 0;
         bool head = false, connect = false, upgrade = false;
+        bool simple = false;           // HTTP/0.9 form: the response may be raw
         bool complete = false;
         int64_t ts = 0, end_ts = 0;
         uint64_t frame = 0;
@@ -119,6 +135,8 @@ struct HttpStream::Impl final : http::ParserSink {
     Current cur_req, cur_resp;
 
     uint64_t req_serial = 0;           // requests seen
+    uint64_t salvage_serial = 0;       // request queued for a malformed or versionless line (0: none)...
+    int64_t salvage_tx = -1;           // ...and its transaction: a header block after the line fills it
     bool last_resp_done = false;       // the latest request's final response is complete...
     uint64_t last_resp_done_seq = 0;   // ...since this event
 
@@ -184,6 +202,8 @@ struct HttpStream::Impl final : http::ParserSink {
     void go_quiet() {
         det = Det::quiet;
         pending_first_line = false;
+        first_salvage = FirstSalvage{};
+        salvage_serial = 0;
         txs.clear();
         total = 0;
         findings.clear();
@@ -201,6 +221,15 @@ struct HttpStream::Impl final : http::ParserSink {
     // attempt at a request line: reported once the connection proves to be HTTP.
     bool pending_first_line = false;
     http::RejectedLine first_line;
+    struct FirstSalvage {              // the header block after that line, until it is queued
+        bool head = false;             // parsed
+        bool open = false;             // its message end is still to come
+        bool ended = false;
+        bool conn_close = false;
+        std::string host, user_agent;
+        http::MessageEnd end;
+    };
+    FirstSalvage first_salvage;
 
     void become_http() {
         if (det != Det::undecided) return;
@@ -208,6 +237,19 @@ struct HttpStream::Impl final : http::ParserSink {
         if (pending_first_line) {
             pending_first_line = false;
             malformed_request(first_line);
+            if (first_salvage.head && salvage_serial != 0) {
+                HttpTransaction& x = tx(salvage_tx);
+                x.host = first_salvage.host;
+                x.user_agent = first_salvage.user_agent;
+                if (first_salvage.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
+                if (first_salvage.ended) {
+                    request_ended(salvage_tx, salvage_serial, first_salvage.end);
+                } else if (first_salvage.open) {
+                    cur_req = Current{true, false, salvage_tx, salvage_serial};
+                }
+                salvage_serial = 0;
+            }
+            first_salvage = FirstSalvage{};
         }
     }
 
@@ -234,7 +276,7 @@ struct HttpStream::Impl final : http::ParserSink {
 
     HeadAction on_head(const http::MessageHead& h) override {
         if (det == Det::quiet) return HeadAction::stop;
-        become_http();
+        if (!h.salvaged) become_http();   // a header block after a rejected line proves nothing
         return h.role == Role::request ? request_head(h) : response_head(h);
     }
 
@@ -251,7 +293,28 @@ struct HttpStream::Impl final : http::ParserSink {
     }
 
     HeadAction request_head(const http::MessageHead& h) {
+        if (h.salvaged) return salvaged_head(h);
         register_request(h, false);
+        return HeadAction::normal;
+    }
+
+    // The header block after a queued malformed or versionless request line.
+    HeadAction salvaged_head(const http::MessageHead& h) {
+        cur_req = Current{};
+        if (salvage_serial != 0 && salvage_serial == req_serial) {
+            HttpTransaction& x = tx(salvage_tx);
+            x.host = clip(h.host);
+            x.user_agent = clip(h.user_agent);
+            if (h.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
+            cur_req = Current{true, false, salvage_tx, salvage_serial};
+        } else if (det == Det::undecided && pending_first_line) {
+            first_salvage = FirstSalvage{};
+            first_salvage.head = first_salvage.open = true;
+            first_salvage.conn_close = h.conn_close;
+            first_salvage.host = clip(h.host);
+            first_salvage.user_agent = clip(h.user_agent);
+        }
+        salvage_serial = 0;
         return HeadAction::normal;
     }
 
@@ -281,10 +344,11 @@ struct HttpStream::Impl final : http::ParserSink {
         h.ts = line.ts;
         h.frame = line.frame;
         h.seq = line.seq;
-        register_request(h, true);
+        salvage_tx = register_request(h, true);
+        salvage_serial = req_serial;
     }
 
-    void register_request(const http::MessageHead& h, bool malformed) {
+    int64_t register_request(const http::MessageHead& h, bool malformed) {
         const uint64_t serial = ++req_serial;
         const int64_t t = new_tx();
         HttpTransaction& x = tx(t);
@@ -322,6 +386,7 @@ struct HttpStream::Impl final : http::ParserSink {
         p.head = h.method == "HEAD";
         p.connect = connect;
         p.upgrade = h.has_upgrade;
+        p.simple = h.simple;
         p.ts = h.ts;
         p.frame = h.frame;
         if (t < 0) p.label = label_of(h.method, h.target);
@@ -334,7 +399,8 @@ struct HttpStream::Impl final : http::ParserSink {
                 o.frame);
             outstanding.pop_front();
         }
-        if (!malformed) cur_req = Current{true, false, t, serial};   // a malformed line has no end event
+        if (!malformed) cur_req = Current{true, false, t, serial};   // a malformed line has no end event of its own
+        return t;
     }
 
     HeadAction response_head(const http::MessageHead& h) {
@@ -378,9 +444,10 @@ struct HttpStream::Impl final : http::ParserSink {
             add(AnomalyKind::http_response_without_request, FlowDir::server_to_client, h.ts, h.frame,
                 "response " + status_text() + " with no outstanding request");
         }
-        x.status = h.status;
+        x.has_response = true;
+        x.status = h.status;   // 0 for a raw HTTP/0.9 response
         x.reason = clip(h.reason);
-        x.response_version = clip(h.version);
+        x.response_version = h.raw ? "HTTP/0.9" : clip(h.version);
         x.content_type = clip(h.content_type);
         x.response_ts = h.ts;
         x.response_frame = h.frame;
@@ -423,6 +490,7 @@ struct HttpStream::Impl final : http::ParserSink {
                 req.resume_after_hold();
             }
         }
+        if (h.raw) return HeadAction::normal;   // read until close whatever the request was
         const bool no_body = (paired && p.head) || h.status < 200 || h.status == 204 || h.status == 304;
         return no_body ? HeadAction::no_body : HeadAction::normal;
     }
@@ -430,19 +498,16 @@ struct HttpStream::Impl final : http::ParserSink {
     void on_message_end(Role role, const http::MessageEnd& e) override {
         if (det == Det::quiet) return;
         if (role == Role::request) {
-            if (!cur_req.active) return;
-            cur_req.active = false;
-            HttpTransaction& x = tx(cur_req.tx);
-            x.request_end_ts = e.end_ts;
-            x.request_body_bytes = e.body_bytes;
-            x.request_wire_body_bytes = e.wire_body_bytes;
-            x.request_chunked = e.chunked;
-            x.partial = x.partial || e.partial;
-            x.request_complete = e.complete;
-            if (!outstanding.empty() && outstanding.back().serial == cur_req.serial) {
-                outstanding.back().complete = e.complete;
-                outstanding.back().end_ts = e.end_ts;
+            if (!cur_req.active) {
+                if (first_salvage.open) {   // the first line's header block and body, not queued yet
+                    first_salvage.open = false;
+                    first_salvage.ended = true;
+                    first_salvage.end = e;
+                }
+                return;
             }
+            cur_req.active = false;
+            request_ended(cur_req.tx, cur_req.serial, e);
             return;
         }
         if (!cur_resp.active) return;
@@ -461,8 +526,37 @@ struct HttpStream::Impl final : http::ParserSink {
         }
     }
 
+    void request_ended(int64_t t, uint64_t serial, const http::MessageEnd& e) {
+        HttpTransaction& x = tx(t);
+        x.request_end_ts = e.end_ts;
+        x.request_body_bytes = e.body_bytes;
+        x.request_wire_body_bytes = e.wire_body_bytes;
+        x.request_chunked = e.chunked;
+        x.partial = x.partial || e.partial;
+        x.request_complete = e.complete;
+        if (!outstanding.empty() && outstanding.back().serial == serial) {
+            outstanding.back().complete = e.complete;
+            outstanding.back().end_ts = e.end_ts;
+        }
+    }
+
+    bool raw_response_expected() override {
+        return det != Det::quiet && !outstanding.empty() && outstanding.front().simple;
+    }
+
     http::BadLineAction on_bad_start_line(Role role, const http::RejectedLine& line) override {
         if (det == Det::quiet) return http::BadLineAction::resync;
+        if (line.versionless_with_fields) {
+            // The HTTP/0.9-form line queued as a request is an HTTP/1.x
+            // request without its version: the header block fills it.
+            if (!cur_req.active) return http::BadLineAction::resync;
+            tx(cur_req.tx).version.clear();
+            add(AnomalyKind::http_malformed_request, FlowDir::client_to_server, line.ts, line.frame,
+                "not a request line: '" + line.text + "' (no HTTP version, but header fields follow)");
+            salvage_tx = cur_req.tx;
+            salvage_serial = cur_req.serial;
+            return http::BadLineAction::salvage;
+        }
         if (role == Role::request && upgrade_serial != 0 && upgrade_serial == req_serial) {
             if (upgrade_refused) {
                 add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, line.ts, line.frame,
@@ -477,10 +571,10 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         if (role == Role::request) {
             malformed_request(line);
-        } else {
-            add(AnomalyKind::http_malformed_response, FlowDir::server_to_client, line.ts, line.frame,
-                "not a status line: '" + line.text + "'");
+            return line.line_like ? http::BadLineAction::salvage : http::BadLineAction::resync;
         }
+        add(AnomalyKind::http_malformed_response, FlowDir::server_to_client, line.ts, line.frame,
+            "not a status line: '" + line.text + "'");
         return http::BadLineAction::resync;
     }
 

@@ -192,9 +192,13 @@ private:
     void http_line(const HttpTransaction& x) {
         std::string req = x.has_request ? printable(x.method) + " " + printable(x.uri) : "(no request)";
         say("        %s -> ", req.c_str());
-        if (x.status) {
-            say("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(), printable(x.reason).c_str(),
-                format_bytes(x.response_body_bytes).c_str());
+        if (x.has_response) {
+            if (x.status) {
+                say("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(),
+                    printable(x.reason).c_str(), format_bytes(x.response_body_bytes).c_str());
+            } else {
+                say("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
+            }
             if (x.request_end_ts && x.response_ts) say(", ttfb %s", ms(static_cast<double>(x.response_ts - x.request_end_ts) / 1e6).c_str());
             if (x.request_ts && x.response_end_ts) say(", %s", ms(static_cast<double>(x.response_end_ts - x.request_ts) / 1e6).c_str());
         } else {

@@ -373,7 +373,7 @@ void Connection::check_ack_and_window(Role from, const PacketView& pkt, const Tc
         // A scaled window is rounded to 2^shift bytes, so the edge may move
         // left by less than that without the receiver shrinking anything.
         const int shift = (s.wscale >= 0 && o.wscale >= 0) ? std::min<int>(s.wscale, 14) : 0;
-        if (s.edge_valid && static_cast<int32_t>(edge - s.right_edge) < -(int32_t{1} << shift)) {
+        if (s.edge_valid && static_cast<int32_t>(edge - s.right_edge) <= -(int32_t{1} << shift)) {
             add_finding(AnomalyKind::window_shrink, pkt, from,
                         "right edge of the window moved left by " + std::to_string(s.right_edge - edge) + " bytes");
         }
@@ -537,6 +537,13 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     }
     ensure_consumer();
     feeding_ = from;
+    // A segment starting below the furthest byte captured so far, beyond the
+    // next one to deliver, lands inside a hole (before data already seen).
+    // Where the segment starts relative to everything seen so far: beyond it
+    // opens a hole (Wireshark's lost_segment); before it, it lands in one.
+    const int64_t seen_end = static_cast<int64_t>(std::max(s.reasm.highest_seen(), s.reasm.delivered()));
+    const bool inside_hole = s.reasm.offset_of(seq) < seen_end;
+    const bool opens_hole = s.reasm.offset_of(seq) > seen_end;
     const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
     late = std::min<uint64_t>(late, r.old_bytes);
     const uint64_t old_bytes = r.old_bytes - late;
@@ -564,10 +571,10 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         add_finding(AnomalyKind::out_of_order, pkt, from,
                     std::to_string(late) + " bytes the peer had already acknowledged arrive late; the stream has a gap there");
     }
-    if (r.out_of_order) {
+    if (r.out_of_order && r.new_bytes > 0 && opens_hole) {  // only the segment that opens the hole
         add_finding(AnomalyKind::previous_segment_not_captured, pkt, from, "segment beyond a hole in the stream");
     }
-    if (r.filled_hole && r.new_bytes > 0) {
+    if ((r.filled_hole || (r.out_of_order && inside_hole)) && r.new_bytes > 0) {
         ++d.out_of_order;
         add_finding(AnomalyKind::out_of_order, pkt, from, "fills a hole before data already seen");
     }

@@ -10,12 +10,23 @@
 # carries a real checksum. Unless noted, tcpdump runs in pls on pls0 with the
 # capture filter "tcp" (no ARP/ND/MLD noise; neighbours are static anyway).
 #
+# The network-trouble captures (tcp-loss, tcp-reorder) use a second,
+# three-namespace topology, created only when one of them is requested:
+#   plrc (client, plc0: 10.99.0.1/24) -- plr (relay: plr0 | plr1) -- plrs (server, pls0: 10.99.0.2/24)
+# In plr, lossy_relay (lossy_relay.c, compiled here with cc -O2 -Wall) bridges
+# plr0 and plr1 at layer 2 with AF_PACKET sockets and drops or reorders
+# TCP data frames with a seeded PRNG. There is no IP forwarding and no
+# address in plr: client and server share the /24. tcpdump runs in plrc on
+# plc0, so server->client frames dropped by the relay are lost *before* the
+# capture point and client->server ones *after* it.
+#
 # Usage:  sudo tests/captures/make-captures.sh [NAME ...]
 #   NAME is a capture name without extension (e.g. tcp-bulk); default: all.
 # Needs: iproute2, ethtool, tcpdump, tshark (+dumpcap), nginx, curl, nftables,
-#        taskset (util-linux) and python3 (override with PYTHON=...).
+#        taskset (util-linux), python3 (override with PYTHON=...) and a C
+#        compiler as cc (tcp-loss, tcp-reorder).
 #        Debian 12: apt-get install iproute2 ethtool tcpdump tshark nginx curl
-#        nftables util-linux python3
+#        nftables util-linux python3 gcc
 # Files are first written to a temporary directory and only copied over the
 # committed ones when every requested capture succeeded and passed its checks.
 # Re-running gives new timestamps, ISNs, Date headers and possibly a different
@@ -34,6 +45,10 @@ PEER="$HERE/fixture_peer.py"
 CNS=plc SNS=pls CIF=plc0 SIF=pls0
 CIP=10.99.0.1 SIP=10.99.0.2 CIP6=fd99::1 SIP6=fd99::2
 CMAC=02:99:00:00:00:01 SMAC=02:99:00:00:00:02
+# relay topology (tcp-loss, tcp-reorder): client ns, relay ns, server ns
+RCNS=plrc RNS=plr RSNS=plrs RIF_C=plr0 RIF_S=plr1
+RCMAC=02:99:00:00:01:00 RSMAC=02:99:00:00:01:01
+RELAY_PID= RELAY_NET=
 WORK=$(mktemp -d /tmp/pcaplens-captures.XXXXXX)
 OUT="$WORK/out"
 mkdir -p "$OUT"
@@ -46,7 +61,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 cleanup() {
     local rc=$?
     set +e
-    for p in ${CAP_PID:-} "${PIDS[@]}"; do
+    for p in ${CAP_PID:-} ${RELAY_PID:-} "${PIDS[@]}"; do
         kill "$p" 2>/dev/null
     done
     if [[ -f "$WORK/nginx.pid" ]]; then
@@ -57,11 +72,16 @@ cleanup() {
     fi
     sleep 0.3
     # anything still running inside our own namespaces was started by us
-    for ns in $CNS $SNS; do
+    for ns in $CNS $SNS ${RELAY_NET:+$RCNS $RNS $RSNS}; do
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     done
     ip netns del $CNS 2>/dev/null
     ip netns del $SNS 2>/dev/null
+    if [[ -n $RELAY_NET ]]; then
+        ip netns del $RCNS 2>/dev/null
+        ip netns del $RNS 2>/dev/null
+        ip netns del $RSNS 2>/dev/null
+    fi
     rm -rf "$WORK"
     [[ $rc -ne 0 ]] && echo "make-captures.sh: FAILED (rc=$rc); nothing was overwritten" >&2
     exit $rc
@@ -221,6 +241,188 @@ cap_stop() {
 }
 
 curl_c() { inc curl -sS --fail-with-body -o /dev/null "$@"; }
+
+# ------------------------------------------------- relay topology (trouble)
+# plrc (client) -- plr (lossy_relay) -- plrs (server); see the header.
+# IPv6 is disabled in all three namespaces (no ND/MLD/RA), neighbours are
+# static and offloads are off on all four veth ends.
+setup_relay_net() {
+    [[ -n $RELAY_NET ]] && return 0
+    log "creating namespaces $RCNS/$RNS/$RSNS (relay topology)"
+    cc -O2 -Wall -o "$WORK/lossy_relay" "$HERE/lossy_relay.c"
+    RELAY_NET=1
+    local ns x
+    for ns in $RCNS $RNS $RSNS; do
+        ip netns del $ns 2>/dev/null || true
+        ip netns add $ns
+    done
+    ip link add $CIF netns $RCNS address $CMAC type veth peer name $RIF_C netns $RNS address $RCMAC
+    ip link add $SIF netns $RSNS address $SMAC type veth peer name $RIF_S netns $RNS address $RSMAC
+    for ns in $RCNS $RNS $RSNS; do
+        ip -n $ns link set lo up
+        ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+    ip -n $RCNS addr add $CIP/24 dev $CIF
+    ip -n $RSNS addr add $SIP/24 dev $SIF
+    for x in "$RCNS $CIF" "$RNS $RIF_C" "$RNS $RIF_S" "$RSNS $SIF"; do
+        set -- $x
+        ip -n $1 link set $2 up
+        ip netns exec $1 ethtool -K $2 tso off gso off gro off tx off rx off >/dev/null
+    done
+    ip -n $RCNS neigh replace $SIP lladdr $SMAC dev $CIF nud permanent
+    ip -n $RSNS neigh replace $CIP lladdr $CMAC dev $SIF nud permanent
+    sleep 0.5
+}
+
+# Peers for the trouble captures (kept here, not in fixture_peer.py).
+write_trouble_peer() {
+    cat >"$WORK/trouble_peer.py" <<'EOF'
+"""Peers for the network-trouble captures of make-captures.sh.
+updown-server: read 'UP n DOWN m\n' and n bytes, check them, send m bytes, close.
+updown-client: send that line and n bytes, read to EOF (must be m bytes), close.
+slow-client:   SO_RCVBUF before connect, send 'GET m\n' (for fixture_peer.py
+               bulk-server), sleep, then read to EOF (must be m bytes), close.
+Payload: the bytes 00..ff repeated."""
+import argparse, socket, sys, time
+
+def pattern(n):
+    return (bytes(range(256)) * (n // 256 + 1))[:n]
+
+def recv_exact(s, n):
+    b = bytearray()
+    while len(b) < n:
+        d = s.recv(min(65536, n - len(b)))
+        if not d:
+            raise SystemExit("short read: %d of %d bytes" % (len(b), n))
+        b += d
+    return bytes(b)
+
+def recv_line(s):
+    b = bytearray()
+    while not b.endswith(b"\n"):
+        d = s.recv(1)
+        if not d:
+            raise SystemExit("no request line")
+        b += d
+    return bytes(b)
+
+def recv_eof(s):
+    n = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return n
+        n += len(d)
+
+def connect(a, rcvbuf=0):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.bind(("10.99.0.1", a.lport))
+    s.settimeout(30)
+    s.connect(("10.99.0.2", a.port))
+    return s
+
+ap = argparse.ArgumentParser()
+ap.add_argument("mode", choices=["updown-server", "updown-client", "slow-client"])
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--lport", type=int, default=0)
+ap.add_argument("--up", type=int, default=0)
+ap.add_argument("--down", type=int, default=0)
+ap.add_argument("--rcvbuf", type=int, default=0)
+ap.add_argument("--sleep", type=float, default=0.0)
+a = ap.parse_args()
+if a.mode == "updown-server":
+    L = socket.socket()
+    L.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    L.bind(("10.99.0.2", a.port))
+    L.listen(1)
+    L.settimeout(30)
+    c, _ = L.accept()
+    L.close()
+    c.settimeout(30)
+    up, down = map(int, recv_line(c).split()[1::2])
+    if recv_exact(c, up) != pattern(up):
+        raise SystemExit("upload corrupted")
+    c.sendall(pattern(down))
+    c.close()
+elif a.mode == "updown-client":
+    s = connect(a)
+    s.sendall(b"UP %d DOWN %d\n" % (a.up, a.down) + pattern(a.up))
+    n = recv_eof(s)
+    if n != a.down:
+        raise SystemExit("download: %d of %d bytes" % (n, a.down))
+    s.close()
+else:
+    s = connect(a, a.rcvbuf)
+    s.sendall(b"GET %d\n" % a.down)
+    time.sleep(a.sleep)
+    n = recv_eof(s)
+    if n != a.down:
+        raise SystemExit("slow-client: %d of %d bytes" % (n, a.down))
+    s.close()
+EOF
+}
+
+wait_listen_rs() { # PORT: wait until something listens on it in the relay topology's server ns
+    local i
+    for i in $(seq 100); do
+        if ip netns exec $RSNS ss -Htln "sport = :$1" | grep -q .; then return 0; fi
+        sleep 0.05
+    done
+    echo "nothing listens on port $1 in $RSNS" >&2
+    return 1
+}
+
+rs_server() { # PORT PROGRAM ARGS...: start a server in plrs
+    local port=$1
+    shift
+    ip netns exec $RSNS "$@" &
+    PIDS+=($!)
+    wait_listen_rs "$port"
+}
+
+rc_client() { ip netns exec $RCNS "$@"; }
+
+# relay_start ARGS...: start lossy_relay in plr (plr0 = client side)
+relay_start() {
+    : >"$WORK/relay.err"
+    : >"$WORK/relay.log"
+    ip netns exec $RNS "$WORK/lossy_relay" --client-if $RIF_C --server-if $RIF_S \
+        --log "$WORK/relay.log" --max-seconds 60 "$@" 2>"$WORK/relay.err" &
+    RELAY_PID=$!
+    local i
+    for i in $(seq 100); do
+        grep -q 'ready' "$WORK/relay.err" && return 0
+        kill -0 $RELAY_PID 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$WORK/relay.err" >&2
+    return 1
+}
+
+# relay_stop: stop the relay; fails if its sockets dropped anything (the only
+# loss must be the planned one). Prints its counters and its drop/hold log.
+relay_stop() {
+    local rc=0
+    kill -TERM $RELAY_PID
+    wait $RELAY_PID || rc=$?
+    RELAY_PID=
+    sed 's/^/    /' "$WORK/relay.err" >&2
+    sed 's/^/    relay.log: /' "$WORK/relay.log" >&2
+    [[ $rc -eq 0 ]] || fail "lossy_relay exited with $rc (socket drops?)"
+}
+
+# rcap_start FILE [TCPDUMP-ARGS...]: tcpdump in plrc on plc0 (client side)
+rcap_start() {
+    local f=$1
+    shift
+    : >"$WORK/cap.err"
+    ip netns exec $RCNS tcpdump -i $CIF --immediate-mode -U -w "$f" "$@" tcp 2>"$WORK/cap.err" &
+    CAP_PID=$!
+    wait_capture
+}
 
 # ------------------------------------------------------------------ checks
 # Robust properties of each capture (not exact ACK counts, which may vary
@@ -536,6 +738,91 @@ cap_tcp_ipv6() {
     expect tcp-ipv6.pcap 'http.response.code==200' 1
 }
 
+# --------------------------------------------------- network trouble
+# FILE PORT SEQ: PORT sent a FIN at relative sequence SEQ, i.e. after exactly
+# SEQ-1 payload bytes (the FIN may ride on the last data segment; a
+# retransmitted FIN is fine)
+expect_fin_at() {
+    expect_min "$1" "tcp.srcport==$2 && $FIN && tcp.nxtseq==$(($3 + 1))" 1
+}
+# FILE PORT MIN: at least MIN data segments from PORT carry only bytes that
+# the capture already saw from PORT (true retransmissions at the capture point)
+expect_resent() {
+    local n
+    n=$(tshark -r "$OUT/$1" -Y "tcp.srcport==$2 && tcp.len>0" -T fields -e tcp.seq -e tcp.len 2>/dev/null |
+        awk '{ e = $1 + $2; if (e <= hi) n++; if (e > hi) hi = e } END { print n + 0 }')
+    [[ $n -ge $3 ]] || fail "$1: $n segments from port $2 resend captured bytes, expected >= $3"
+}
+relay_count() { grep -c " $1 $2 " "$WORK/relay.log" || true; } # DIR ACTION
+
+# ~400 KB with loss on both sides of the capture point: the client uploads
+# 100 KiB, then the server sends 300 KiB. lossy_relay drops 5 % of the
+# client's and 3 % of the server's data frames (seed 26). Captured on the
+# client's plc0: dropped
+# server->client frames never reach the capture point (holes, dup ACKs with
+# SACK, then the retransmissions fill them); dropped client->server frames
+# were captured on their way out and are retransmitted (same bytes twice).
+cap_tcp_loss() {
+    local f=tcp-loss.pcap
+    setup_relay_net
+    relay_start --seed 26 --drop-c2s 5 --drop-s2c 3
+    rs_server 9201 $PY "$WORK/trouble_peer.py" updown-server --port 9201
+    rcap_start "$OUT/$f" -s 128
+    rc_client $PY "$WORK/trouble_peer.py" updown-client --port 9201 --lport 40211 --up 102400 --down 307200
+    wait_servers
+    cap_stop
+    relay_stop
+    [[ $(relay_count c2s drop) -ge 1 ]] || fail "$f: the relay dropped no client->server frame"
+    [[ $(relay_count s2c drop) -ge 1 ]] || fail "$f: the relay dropped no server->client frame"
+    expect $f "$SYN" 1
+    expect $f "$RST" 0
+    expect_fin_at $f 40211 102423 # 22-byte request line + 102400 bytes
+    expect_fin_at $f 9201 307201
+    expect_min $f 'tcp.srcport==9201 && tcp.analysis.lost_segment' 1
+    expect_min $f 'tcp.srcport==40211 && tcp.len==0 && tcp.options.sack_le' 1 # SACK: holes seen
+    expect_resent $f 40211 1
+}
+
+# 300 KiB server->client; lossy_relay holds 3 % of the server's data frames
+# (seed 11) and sends each right after the next frame: out of order at the
+# capture point (client side), nothing lost.
+cap_tcp_reorder() {
+    local f=tcp-reorder.pcap
+    setup_relay_net
+    relay_start --seed 11 --reorder-s2c 3
+    rs_server 9211 $PY "$PEER" bulk-server --port 9211 --size 307200
+    rcap_start "$OUT/$f" -s 128
+    rc_client $PY "$PEER" bulk-client --port 9211 --lport 40221 --size 307200
+    wait_servers
+    cap_stop
+    relay_stop
+    [[ $(relay_count s2c hold) -ge 1 ]] || fail "$f: the relay reordered nothing"
+    [[ $(relay_count s2c drop) -eq 0 ]] || fail "$f: the relay dropped frames"
+    expect $f "$SYN" 1
+    expect $f "$RST" 0
+    expect_fin_at $f 9211 307201
+    expect_min $f 'tcp.srcport==9211 && tcp.analysis.out_of_order' 1
+}
+
+# Slow reader (two-namespace topology, captured on the server's pls0): the
+# server sends 1 MiB in one sendall(); the client set SO_RCVBUF 32768 before
+# connecting and sleeps 2 s before reading, so its window closes to zero and
+# the server's persist timer probes it; then it drains and closes.
+cap_tcp_zero_window() {
+    local f=tcp-zero-window.pcap
+    server bulk-server 9221 --size 1048576
+    cap_start "$OUT/$f" -s 128
+    inc $PY "$WORK/trouble_peer.py" slow-client --port 9221 --lport 40231 --down 1048576 --rcvbuf 32768 --sleep 2
+    wait_servers
+    cap_stop
+    expect $f "$SYN" 1
+    expect $f "$RST" 0
+    expect_fin_at $f 9221 1048577
+    expect_min $f 'tcp.srcport==40231 && tcp.analysis.zero_window' 1
+    expect_min $f 'tcp.srcport==9221 && tcp.analysis.keep_alive' 2 # Linux zero-window probes
+    expect_min $f 'tcp.srcport==40231 && tcp.analysis.window_update' 1
+}
+
 # name -> destination directory
 declare -A DEST=(
     [http-keepalive]=samples [http-mixed]=samples
@@ -546,12 +833,13 @@ declare -A DEST=(
     [tcp-simultaneous-close]=tests [http-pipelined]=tests [http-chunked]=tests
     [http-100-continue]=tests [http-head-304-204]=tests [http-upgrade-101]=tests
     [http10-close]=tests [tcp-ipv6]=tests
+    [tcp-loss]=tests [tcp-reorder]=tests [tcp-zero-window]=tests
 )
 ORDER=(http-keepalive http-mixed sll-any sll2-any http-nano tcp-client-close
     tcp-server-close tcp-rst-abort tcp-refused tcp-unanswered tcp-half-close
     tcp-keepalive tcp-port-reuse tcp-bulk tcp-simultaneous-close http-pipelined
     http-chunked http-100-continue http-head-304-204 http-upgrade-101
-    http10-close tcp-ipv6)
+    http10-close tcp-ipv6 tcp-loss tcp-reorder tcp-zero-window)
 
 main() {
     local names=("$@") n f
@@ -561,6 +849,7 @@ main() {
     done
     setup_net
     setup_www
+    write_trouble_peer
     start_nginx
     for n in "${names[@]}"; do
         log "capturing $n"

@@ -20,11 +20,25 @@ the (method, host, uri, status) tuples). A Zeek transaction passes when the
 aligned pcaplens transaction has the same method, host, uri and status; a
 transaction only one side has fails. '-' (unset) in Zeek and null in
 pcaplens are the same "no value"; Zeek's "(empty)" is the empty string.
+Status 0 is "a response without a status line" on both sides: Zeek logs
+status_code 0 for a reply it read as HTTP/0.9 (raw bytes); pcaplens reports
+such a reply with status null and a response_ts, which is compared as 0.
+
+Known differences: zeek_http_known_differences.tsv (beside this script)
+lists differing transactions that docs/conformance.md explains, each by
+capture, connection, transaction (zeek#DEPTH or pcaplens#INDEX) and the
+exact values both sides give, with a kind (zeek-quirk: Zeek logs what is not
+on the wire; definitional: a deliberate, documented pcaplens choice) and the
+reason. A difference matching an entry exactly is reported as "explained"; it
+never counts as agreement. An entry that matches nothing is reported as
+stale.
 
 Output: a markdown report (stdout, or --out FILE) ending with
   transactions: N compared, M agree (P%)
+  agree or explained: K of N (Q%); explained: E (...); unexplained: U
 With --check MIN_PERCENT it also prints "N passed, M failed" and exits 1
-when the agreement is below MIN_PERCENT.
+when the (raw) agreement is below MIN_PERCENT; --check-explained
+MIN_PERCENT does the same for "agree or explained".
 
 Python 3 standard library only; each tool run is limited to 30 s; captures
 pcaplens cannot read are skipped and listed.
@@ -47,6 +61,8 @@ TIMEOUT_S = 30
 ZEEK_UID_SEQUENCE = ["CHhAvVGS1DHFjwGM9", "ClEkJM2Vm5giqnMf4h", "C4J4Th3PJpwUYZZ6gc"]
 
 FIELDS = ("method", "host", "uri", "status")
+KNOWN_DIFFERENCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zeek_http_known_differences.tsv")
+KINDS = {"zeek-quirk": "Zeek quirk", "definitional": "definitional"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -199,7 +215,51 @@ def zeek_transaction(r):
 
 
 def pl_transaction(h):
-    return {f: h.get(f) for f in FIELDS}
+    t = {f: h.get(f) for f in FIELDS}
+    # A response without a status line (raw HTTP/0.9 reply): what Zeek logs as status_code 0.
+    if t["status"] is None and h.get("response_ts") is not None:
+        t["status"] = 0
+    return t
+
+
+def read_known(path):
+    """Entries of the known-differences table (TSV with a header line; '#' lines are comments)."""
+    out = []
+    if not path or not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8") as f:
+        head = None
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if head is None:
+                head = cols
+                continue
+            e = dict(zip(head, cols))
+            if len(cols) != len(head) or e["kind"] not in KINDS or not e["reason"].strip():
+                sys.exit("%s:%d: need %d tab-separated columns, kind in %s and a reason" % (path, n, len(head), sorted(KINDS)))
+            e["line"] = n
+            e["used"] = False
+            out.append(e)
+    return out
+
+
+def side_text(t, fields):
+    return " ".join(show(t[f]) for f in fields) if t is not None else "(none)"
+
+
+def explain(capture, x, known):
+    """The known-difference entry matching this differing row exactly, or None."""
+    z, p = x["zeek"], x["pl"]
+    which = "zeek#%s" % z["depth"] if z is not None else "pcaplens#%s" % x["pl_index"]
+    zt, pt = side_text(z, x["fields"]), side_text(p, x["fields"])
+    for e in known:
+        if (e["capture"], e["connection"], e["transaction"], e["zeek"], e["pcaplens"]) == (capture, x["conn"], which, zt, pt):
+            e["used"] = True
+            return e
+    return None
 
 
 # ---------------------------------------------------------------- compare
@@ -288,6 +348,9 @@ def compare_capture(capture, log, args):
         zs = [zeek_transaction(r) for r in rows]
         if all(t["depth"] is not None for t in zs):
             zs.sort(key=lambda t: t["depth"])
+        for k, t in enumerate(zs):   # logs without trans_depth: the position names the transaction
+            if t["depth"] is None:
+                t["depth"] = k + 1
         ps = [pl_transaction(h) for h in c.get("http", [])] if c is not None else []
         pairs.append((label, c, zs, ps))
 
@@ -300,10 +363,12 @@ def compare_capture(capture, log, args):
             pairs.append((label, c, [], [pl_transaction(h) for h in c["http"]]))
 
     for label, c, zs, ps in pairs:
+        for k, p in enumerate(ps):
+            p["index"] = k + 1
         for z, p in align(zs, ps, cmp_fields):
             ok = z is not None and p is not None and all(z[f] == p[f] for f in cmp_fields)
             res["rows"].append({"conn": label, "pl_id": c["id"] if c else None, "zeek": z, "pl": p, "agree": ok,
-                                "fields": cmp_fields})
+                                "fields": cmp_fields, "pl_index": p["index"] if p is not None else None})
     if res["foreign"]:
         res["notes"].append("%d row(s) of other traces left out" % res["foreign"])
     if cmp_fields != FIELDS:
@@ -324,7 +389,7 @@ def baselines(corpus, only):
     return out
 
 
-def render(results, args):
+def render(results, args, known):
     out = ["# pcaplens vs Zeek http.log: HTTP transactions\n",
            "pcaplens: `%s`  \ncorpus: `%s`  \ncompared per transaction: method, host, uri, status\n"
            % (args.pcaplens, args.corpus),
@@ -333,10 +398,12 @@ def render(results, args):
            "|---|---|---:|---:|---:|---|"]
     total = agree = 0
     diffs = []
+    compared = set()
     for r in results:
         if r["skipped"]:
             out.append("| %s | %s | – | – | – | skipped: %s |" % (md(r["capture"]), md(os.path.basename(r["log"])), md(r["skipped"])))
             continue
+        compared.add(r["capture"])
         nz = sum(1 for x in r["rows"] if x["zeek"] is not None)
         npl = sum(1 for x in r["rows"] if x["pl"] is not None)
         ok = sum(1 for x in r["rows"] if x["agree"])
@@ -346,24 +413,49 @@ def render(results, args):
                                                          len(r["rows"]), md("; ".join(r["notes"]))))
         diffs += [(r["capture"], x) for x in r["rows"] if not x["agree"]]
     out.append("")
-    out.append("## Differing transactions\n")
-    if not diffs:
-        out.append("None.\n")
-    else:
-        out.append("| capture | connection | pcaplens id | Zeek: method host uri status | pcaplens: method host uri status | differs in |")
-        out.append("|---|---|---:|---|---|---|")
-        for cap, x in diffs:
+    explained, unexplained = [], []
+    for cap, x in diffs:
+        e = explain(cap, x, known)
+        (explained if e else unexplained).append((cap, x, e))
+
+    def table(title, rows, with_reason):
+        out.append("## %s\n" % title)
+        if not rows:
+            out.append("None.\n")
+            return
+        head = "| capture | connection | transaction | pcaplens id | Zeek: method host uri status | pcaplens: method host uri status | differs in |"
+        out.append(head + (" kind | reason |" if with_reason else ""))
+        out.append("|---|---|---|---:|---|---|---|" + ("---|---|" if with_reason else ""))
+        for cap, x, e in rows:
             z, p = x["zeek"], x["pl"]
-            zt = " ".join(show(z[f]) for f in x["fields"]) if z is not None else "(none)"
-            pt = " ".join(show(p[f]) for f in x["fields"]) if p is not None else "(none)"
+            which = "zeek#%s" % z["depth"] if z is not None else "pcaplens#%s" % x["pl_index"]
             what = ", ".join(f for f in x["fields"] if z[f] != p[f]) if z is not None and p is not None else \
                 ("only Zeek" if p is None else "only pcaplens")
-            out.append("| %s | %s | %s | %s | %s | %s |" % (md(cap), md(x["conn"]), x["pl_id"] if x["pl_id"] else "–",
-                                                         md(zt), md(pt), what))
+            line = "| %s | %s | %s | %s | %s | %s | %s |" % (md(cap), md(x["conn"]), which, x["pl_id"] if x["pl_id"] else "–",
+                                                        md(side_text(z, x["fields"])), md(side_text(p, x["fields"])), what)
+            if with_reason:
+                line += " %s | %s |" % (KINDS[e["kind"]], md(e["reason"]))
+            out.append(line)
+        out.append("")
+
+    table("Unexplained differences", unexplained, False)
+    table("Explained differences (%s)" % os.path.basename(KNOWN_DIFFERENCES), explained, True)
+    stale = [e for e in known if not e["used"] and e["capture"] in compared]
+    if stale:
+        out.append("## Stale known differences\n")
+        out.append("These entries matched no differing transaction (fixed, or the values changed): update the table.\n")
+        for e in stale:
+            out.append("- line %d: %s %s %s: Zeek `%s`, pcaplens `%s`" % (e["line"], md(e["capture"]), md(e["connection"]),
+                                                                      e["transaction"], md(e["zeek"]), md(e["pcaplens"])))
         out.append("")
     pct = 100.0 * agree / total if total else 0.0
+    ok_or_explained = agree + len(explained)
+    pct2 = 100.0 * ok_or_explained / total if total else 0.0
+    by_kind = ", ".join("%s %d" % (name, sum(1 for _, _, e in explained if e["kind"] == k)) for k, name in KINDS.items())
     out.append("transactions: %d compared, %d agree (%.1f%%)" % (total, agree, pct))
-    return "\n".join(out) + "\n", total, agree, pct
+    out.append("agree or explained: %d of %d (%.1f%%); explained: %d (%s); unexplained: %d"
+               % (ok_or_explained, total, pct2, len(explained), by_kind, len(unexplained)))
+    return "\n".join(out) + "\n", total, agree, pct, pct2
 
 
 def main():
@@ -373,6 +465,9 @@ def main():
     ap.add_argument("--corpus", default=default_corpus(), help="corpus directory holding MANIFEST.tsv")
     ap.add_argument("--out", help="write the markdown report here instead of stdout")
     ap.add_argument("--check", type=float, metavar="MIN_PERCENT", help="exit 1 when agreement is below MIN_PERCENT")
+    ap.add_argument("--check-explained", type=float, metavar="MIN_PERCENT",
+                    help="exit 1 when 'agree or explained' is below MIN_PERCENT")
+    ap.add_argument("--known", default=KNOWN_DIFFERENCES, help="known-differences table (default: %(default)s)")
     ap.add_argument("--timeout", type=int, default=TIMEOUT_S, help="seconds per tool run (default 30)")
     ap.add_argument("files", nargs="*", help="only these captures (paths relative to the corpus)")
     args = ap.parse_args()
@@ -381,18 +476,22 @@ def main():
     if not os.path.exists(args.pcaplens):
         sys.exit("pcaplens binary not found: %s" % args.pcaplens)
     results = [compare_capture(cap, log, args) for cap, log in baselines(args.corpus, set(args.files))]
-    text, total, agree, pct = render(results, args)
+    text, total, agree, pct, pct2 = render(results, args, read_known(args.known))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)
     else:
         sys.stdout.write(text)
+    rc = 0
     if args.check is not None:
         print("%d passed, %d failed" % (agree, total - agree))
-        if pct < args.check:
+        if pct < args.check or total == 0:
             print("agreement %.1f%% is below %.1f%%" % (pct, args.check), file=sys.stderr)
-            return 1
-    return 0
+            rc = 1
+    if args.check_explained is not None and (pct2 < args.check_explained or total == 0):
+        print("agree or explained %.1f%% is below %.1f%%" % (pct2, args.check_explained), file=sys.stderr)
+        rc = 1
+    return rc
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 // and findings.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -664,6 +665,24 @@ std::vector<Conversation> corpus() {
         {"not http, smtp", {S("220 mail ESMTP\r\n"), C("EHLO x\r\n"), S("250 ok\r\n"), EndC(), EndS()}},
         {"malformed and lowercase",
          {C(kGet), S(kOk0), C("get / HTTP/1.1\r\n\r\n"), S(kOk0), C("\x01\x02\x03\r\n" + kGet), S(kOk0), EndC(), EndS()}},
+        {"malformed first line with header block",
+         {C("OPTIONS HTTP/1.1\nHost: a\nUser-Agent: u\nContent-Length: 4\n\nbody"),
+          S("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), C(get("/x")), S(kOk0), EndC(), EndS()}},
+        {"malformed lines with header blocks",
+         {C(kGet), S(kOk0),
+          C("POST /a b HTTP/1.1\r\nHost: one\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.\nHost: two\n\n"
+            "GET /x y HTTP/1.1\r\n" + std::string(150, 'T') + "\r\nGET /c d HTTP/1.1\r\nGET /e f HTTP/1.1\r\n\r\n" + get("/ok")),
+          S("HTTP/1.1 400 A\r\nContent-Length: 0\r\n\r\nHTTP/1.1 400 B\r\nContent-Length: 0\r\n\r\n"), S(kOk0 + kOk0 + ok("k")),
+          EndC(), EndS()}},
+        {"http/0.9 raw response", {C("GET /zeek.html\n"), S("\r\n<html>\n  The Zeek\n</html>\n"), S("more"), EndS(), EndC()}},
+        {"http/0.9 typed, status-line answer",
+         {C("GET /\r\n\r\n"), S("\r\nHTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\nok"), EndS(), EndC()}},
+        {"http/0.9 then request lines", {C("GET /a\r\nGET /b HTTP/1.1\r\n\r\nGET /c\r\nX"), S(ok("x") + kOk0), EndC(), EndS()}},
+        {"versionless line with header fields",
+         {C("GET /HTTP/1.1\nHost: www.google.com\nUser-Agent: x\n\n"), S("HTTP/1.0 403 Forbidden\r\nContent-Length: 3\r\n\r\nbad"),
+          C("HEAD http://h/x\r\nHost: y\r\n\r\n"), S("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n"), EndC(), EndS()}},
+        {"versionless line, gap, then a request", {C("GET /x\r\n"), GapC(10), C("GET /y HTTP/1.1\r\n\r\n"), S("raw"), EndS(), EndC()}},
+        {"not http, short versionless lines", {C("T /zeek.html\n"), S("bad method\n"), EndS(), EndC()}},
     };
     return v;
 }
@@ -691,14 +710,33 @@ std::string compare(const Result& a, const Result& b) {
 TEST_CASE("property: the corpus conversations do what they are named for") {
     // Guards against the property test passing vacuously.
     for (const auto& c : corpus()) {
-        CAPTURE(c.name);
-        const Result r = run(c.evs, c.cfg);
         const std::string name = c.name;
+        CAPTURE(name);
+        const Result r = run(c.evs, c.cfg);
+        INFO(txs_text(r));
+        INFO(kinds(r));
         if (name.rfind("not http", 0) == 0) {
             CHECK_FALSE(r.http);
         } else {
             CHECK(r.http);
             CHECK_FALSE(r.txs.empty());
+        }
+        auto any_tx = [&r](auto&& pred) { return std::any_of(r.txs.begin(), r.txs.end(), pred); };
+        if (name.find("http/0.9") != std::string::npos) {
+            CHECK(any_tx([](const HttpTransaction& t) { return t.version == "HTTP/0.9" && t.has_response; }));
+        }
+        if (name.find("header block") != std::string::npos || name.find("header fields") != std::string::npos) {
+            // the header block after the malformed or versionless line filled its transaction
+            CHECK(count(r, AnomalyKind::http_malformed_request) >= 1);
+            CHECK(any_tx([](const HttpTransaction& t) {
+                const bool bad_line = t.version != "HTTP/1.1" || t.uri.empty() || t.uri.find(' ') != std::string::npos;
+                return bad_line && !t.host.empty() && t.request_complete;
+            }));
+        }
+        if (name == "http/0.9 raw response") {
+            REQUIRE(r.txs.size() == 1);
+            CHECK(r.txs[0].status == 0);
+            CHECK(r.txs[0].response_body_bytes == 32);
         }
     }
 }

@@ -370,18 +370,251 @@ TEST_CASE("malformed request line: reported, queued for its answer, then resync 
     CHECK(f->frame == 3);
     CHECK(f->detail.find("GET /a b HTTP/1.1") != std::string::npos);
     REQUIRE(r.txs.size() == 3);
-    // The malformed line is kept (best effort) so that the 400 pairs with it.
+    // The malformed line is kept (best effort) so that the 400 pairs with it,
+    // and the header block after it is read into it (its framing found /next).
     CHECK(r.txs[1].method == "GET");
     CHECK(r.txs[1].uri == "/a b");
     CHECK(r.txs[1].version == "HTTP/1.1");
-    CHECK_FALSE(r.txs[1].request_complete);
+    CHECK(r.txs[1].host == "x");
+    CHECK(r.txs[1].request_complete);
     CHECK(r.txs[1].status == 400);
     CHECK(r.txs[2].uri == "/next");
-    CHECK(r.txs[2].uncertain);
+    CHECK_FALSE(r.txs[2].uncertain);
     CHECK(r.txs[2].status == 200);
     CHECK_FALSE(r.txs[0].uncertain);
     CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
     CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+}
+
+TEST_CASE("header block after a malformed request line: parsed into the queued request") {
+    // zeek/http-methods.pcap: servers (and Zeek) read the header block after
+    // such a line; Host, User-Agent and the body framing come from it.
+    struct Case {
+        const char* line;
+        const char* uri;
+    };
+    for (const Case& c : {Case{"OPTIONS HTTP/1.1\n", ""}, Case{"GET / HTTP/1.\n", "/"}, Case{"GET /a b HTTP/1.1\r\n", "/a b"}}) {
+        CAPTURE(c.line);
+        SUBCASE("first line of the connection") {
+            const auto r = run({C(std::string(c.line) + "Host: www.google.com\nUser-Agent: curl/7\nContent-Length: 4\n\nbody"),
+                                S("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+            INFO(kinds(r));
+            CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
+            REQUIRE(r.txs.size() == 1);
+            CHECK(r.txs[0].uri == c.uri);
+            CHECK(r.txs[0].host == "www.google.com");
+            CHECK(r.txs[0].user_agent == "curl/7");
+            CHECK(r.txs[0].request_body_bytes == 4);
+            CHECK(r.txs[0].request_complete);
+            CHECK(r.txs[0].request_end_ts == ts_of(0));
+            CHECK(r.txs[0].status == 400);
+        }
+        SUBCASE("after a request: the body framing finds the next request") {
+            // Without the header block, "body" + the next line would be taken
+            // as one garbage line and GET /next lost.
+            const auto r = run({C(kGet), S(kOk0),
+                                C(std::string(c.line) + "Host: h2\nContent-Length: 4\n\nbodyGET /next HTTP/1.1\r\n\r\n"),
+                                S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + kOk0), EndC(), EndS()});
+            INFO(kinds(r));
+            CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
+            REQUIRE(r.txs.size() == 3);
+            CHECK(r.txs[1].host == "h2");
+            CHECK(r.txs[1].request_body_bytes == 4);
+            CHECK(r.txs[1].status == 400);
+            CHECK(r.txs[2].uri == "/next");
+            CHECK_FALSE(r.txs[2].uncertain);
+            CHECK(r.txs[2].status == 200);
+        }
+    }
+    SUBCASE("chunked body and a second malformed line, each salvaged") {
+        const auto r = run({C(kGet), S(kOk0),
+                            C("POST /a b HTTP/1.1\r\nHost: one\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                              "GET / HTTP/1.\r\nHost: two\r\n\r\n" + kGet),
+                            S("HTTP/1.1 400 A\r\nContent-Length: 0\r\n\r\nHTTP/1.1 400 B\r\nContent-Length: 0\r\n\r\n" + kOk0), EndC(),
+                            EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 2);
+        REQUIRE(r.txs.size() == 4);
+        CHECK(r.txs[1].host == "one");
+        CHECK(r.txs[1].request_chunked);
+        CHECK(r.txs[1].request_body_bytes == 3);
+        CHECK(r.txs[1].reason == "A");
+        CHECK(r.txs[2].host == "two");
+        CHECK(r.txs[2].reason == "B");
+        CHECK(r.txs[3].status == 200);
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+    }
+    SUBCASE("an empty line after it is an empty header block") {
+        const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\n\r\n" + kGet), S(kOk0 + kOk0), EndC(), EndS()});
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[1].request_complete);
+        CHECK(r.txs[1].host.empty());
+        CHECK_FALSE(r.txs[2].uncertain);
+    }
+    SUBCASE("the header block's findings and limits apply") {
+        HttpConfig cfg;
+        cfg.max_header_bytes = 64;
+        const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nHost: h\r\nCookie: " + std::string(100, 'c') + "\r\n\r\n"),
+                            S(kOk0), EndC(), EndS()},
+                           cfg);
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+        REQUIRE(r.txs.size() == 2);   // no extra transaction for the overflowing block
+        CHECK_FALSE(r.txs[1].request_complete);
+        const auto b = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nContent-Length: x\r\n\r\n" + kGet), S(kOk0 + kOk0), EndC(),
+                            EndS()});
+        INFO(kinds(b));
+        CHECK(count(b, AnomalyKind::http_bad_content_length) == 1);
+        REQUIRE(b.txs.size() == 3);   // the client direction stopped: the second answer has no request
+        CHECK_FALSE(b.txs[2].has_request);
+    }
+}
+
+TEST_CASE("malformed first line: after its header block, resync until the connection proves to be HTTP") {
+    // The first line is queued only when the server answers; a second bad line
+    // queued before that would take its place in the FIFO.
+    const auto r = run({C("OPTIONS HTTP/1.1\nHost: a\n\nGET / HTTP/1.\nHost: b\n\n"),
+                        S("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\nHTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE_FALSE(r.txs.empty());
+    CHECK(r.txs[0].method == "OPTIONS");
+    CHECK(r.txs[0].host == "a");
+    CHECK(r.txs[0].status == 400);
+    CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
+}
+
+TEST_CASE("after a malformed request line, a line that is not a header field is not a header block") {
+    SUBCASE("a request line: resync finds it, as before") {
+        const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\nGET /next HTTP/1.1\r\n\r\n"),
+                            S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + kOk0), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[1].host.empty());
+        CHECK_FALSE(r.txs[1].request_complete);
+        CHECK(r.txs[2].uri == "/next");
+        CHECK(r.txs[2].uncertain);
+        CHECK(r.txs[2].request_frame == 3);
+    }
+    SUBCASE("a token longer than 128 characters is not a field name") {
+        const std::string name(200, 'X');
+        const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\n" + name + ": 1\r\nGET /n HTTP/1.1\r\n\r\n"), S(kOk0 + kOk0),
+                            EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[2].uri == "/n");
+        CHECK(count(r, AnomalyKind::http_malformed_header) == 0);
+    }
+    SUBCASE("the held-back bytes keep the frame they arrived in") {
+        const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\n"), C("GE"), C("T /n HTTP/1.1\r\n\r\n"), S(kOk0 + kOk0), EndC(),
+                            EndS()});
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[2].uri == "/n");
+        CHECK(r.txs[2].request_frame == 4);
+        CHECK(r.txs[2].request_ts == ts_of(3));
+    }
+}
+
+TEST_CASE("HTTP/0.9 simple request with a raw response") {
+    // zeek/http-http_09.pcap
+    const auto r = run({C("GET /zeek.html\n"), S("<html>\n  The Zeek Network Security Monitor\n</html>\n"), EndS(), EndC()});
+    INFO(kinds(r));
+    CHECK(r.http);
+    CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+    CHECK(count(r, AnomalyKind::http_malformed_response) == 0);
+    CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+    REQUIRE(r.txs.size() == 1);
+    const HttpTransaction& t = r.txs[0];
+    CHECK(t.method == "GET");
+    CHECK(t.uri == "/zeek.html");
+    CHECK(t.version == "HTTP/0.9");
+    CHECK(t.host.empty());
+    CHECK(t.request_complete);
+    CHECK(t.request_end_ts == ts_of(0));
+    CHECK(t.has_response);
+    CHECK(t.status == 0);
+    CHECK(t.response_version == "HTTP/0.9");
+    CHECK(t.response_ts == ts_of(1));
+    CHECK(t.response_frame == 2);
+    CHECK(t.response_body_bytes == 51);
+    CHECK(t.response_complete);   // ended by the server's FIN
+    SUBCASE("any method of 3+ characters; ended by RST the response is incomplete") {
+        const auto p = run({C("POST /zeek.html\r\n"), S("\r\nbad method\n"), EndS(EndReason::rst), EndC()});
+        REQUIRE(p.txs.size() == 1);
+        CHECK(p.txs[0].method == "POST");
+        CHECK(p.txs[0].response_body_bytes == 13);   // the leading CRLF is part of the raw response
+        CHECK_FALSE(p.txs[0].response_complete);
+    }
+    SUBCASE("absolute-form target") {
+        const auto p = run({C("GET http://example.com/x\r\n"), S("hello"), EndS(), EndC()});
+        REQUIRE(p.txs.size() == 1);
+        CHECK(p.txs[0].uri == "http://example.com/x");
+        CHECK(p.txs[0].version == "HTTP/0.9");
+    }
+    SUBCASE("the line typed with an empty line after it; the server answers with a status line") {
+        // zeek/mixed-vlan-mpls.pcap sends "GET /\r\n\r\n"
+        const auto p = run({C("GET /\r\n\r\n"), S("HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"), EndS(), EndC()});
+        INFO(kinds(p));
+        CHECK(p.fs.empty());
+        REQUIRE(p.txs.size() == 1);
+        CHECK(p.txs[0].version == "HTTP/0.9");
+        CHECK(p.txs[0].status == 200);
+        CHECK(p.txs[0].response_body_bytes == 6);
+        CHECK(p.txs[0].content_type == "text/html");
+    }
+}
+
+TEST_CASE("HTTP/0.9-form line followed by header fields: an HTTP/1.x request missing its version") {
+    // zeek/http-methods.pcap: "GET /HTTP/1.1" (the SP before the version is missing)
+    const auto r = run({C("GET /HTTP/1.1\nHost: www.google.com\nContent-Length: 2\n\nab"),
+                        S("HTTP/1.0 403 Forbidden\r\nContent-Length: 3\r\n\r\nbad"), EndC(), EndS()});
+    INFO(kinds(r));
+    const Finding* f = find(r, AnomalyKind::http_malformed_request);
+    REQUIRE(f != nullptr);
+    CHECK(f->frame == 1);
+    CHECK(f->detail.find("'GET /HTTP/1.1'") != std::string::npos);
+    CHECK(f->detail.find("header fields follow") != std::string::npos);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].uri == "/HTTP/1.1");
+    CHECK(r.txs[0].version.empty());
+    CHECK(r.txs[0].host == "www.google.com");
+    CHECK(r.txs[0].request_body_bytes == 2);
+    CHECK(r.txs[0].request_complete);
+    CHECK(r.txs[0].status == 403);   // the status on the wire (Zeek logs 0 here)
+    CHECK(r.txs[0].response_body_bytes == 3);
+}
+
+TEST_CASE("lines that are not HTTP/0.9 simple requests") {
+    // zeek/http-http_09.pcap: Zeek rejects these too (method shorter than 3, no target).
+    for (const char* line : {"T /zeek.html\n", "T \n", "GET \n", "GET example.com\r\n", "OPTIONS *\r\n", "GET /x y\r\n"}) {
+        CAPTURE(line);
+        const auto r = run({C(line), S("bad method\n"), EndS(), EndC()});
+        CHECK_FALSE(r.http);
+        CHECK(r.txs.empty());
+    }
+    SUBCASE("not while resynchronising: a versionless line in garbage is no boundary") {
+        const auto r = run({C("\x01\x02\r\nGET /x\r\nGET /y HTTP/1.1\r\n\r\n"), S(kOk0), EndC(), EndS()});
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].uri == "/y");
+    }
+    SUBCASE("a status line answering a versionless request is parsed; garbage after an HTTP/1.1 request is not raw") {
+        const auto r = run({C(kGet), S("<html>\n"), EndS(), EndC()});
+        REQUIRE(r.txs.size() == 1);
+        CHECK_FALSE(r.txs[0].has_response);
+    }
+}
+
+TEST_CASE("HTTP/0.9 request followed by another request line on the same connection") {
+    const auto r = run({C("GET /a\r\nGET /b HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx" + kOk0), EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].version == "HTTP/0.9");
+    CHECK(r.txs[0].request_complete);
+    CHECK(r.txs[1].uri == "/b");
+    CHECK(r.txs[1].version == "HTTP/1.1");
+    CHECK_FALSE(r.txs[1].uncertain);
+    CHECK(r.txs[1].status == 200);
 }
 
 TEST_CASE("a line that is not an attempt at a request line is reported but not queued") {
@@ -676,6 +909,9 @@ struct RecordingSink final : http::ParserSink {
         if (h.chunked_final) s += " chunked";
         if (h.conn_close) s += " close";
         if (h.resynced) s += " resynced";
+        if (h.simple) s += " simple";
+        if (h.salvaged) s += " salvaged host=" + std::string(h.host);
+        if (h.raw) s += " raw";
         log.push_back(s);
         return action;
     }
@@ -683,10 +919,14 @@ struct RecordingSink final : http::ParserSink {
         log.push_back("end:" + std::string(e.complete ? "complete" : "incomplete") + " body=" + std::to_string(e.body_bytes) +
                       " wire=" + std::to_string(e.wire_body_bytes) + (e.partial ? " partial" : ""));
     }
+    http::BadLineAction bad_action = http::BadLineAction::resync;
+    bool raw = false;
     http::BadLineAction on_bad_start_line(http::Role, const http::RejectedLine& line) override {
-        log.push_back("bad:" + line.text + (line.line_like ? " (attempt)" : ""));
-        return http::BadLineAction::resync;
+        log.push_back("bad:" + line.text + (line.line_like ? " (attempt)" : "") +
+                      (line.versionless_with_fields ? " (versionless, fields follow)" : ""));
+        return bad_action;
     }
+    bool raw_response_expected() override { return raw; }
     void on_finding(http::Role, AnomalyKind k, std::string, int64_t, uint64_t) override {
         log.push_back("finding:" + std::string(kind_name(k)));
     }
@@ -753,6 +993,39 @@ TEST_CASE("a rejected line cut by FIN is still reported") {
     REQUIRE(f != nullptr);
     CHECK(f->detail == "not a request line: 'GET /a b HTTP/1.1'");
     CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+}
+
+TEST_CASE("parser alone: versionless line, salvaged header block, raw response") {
+    RecordingSink sink;
+    sink.bad_action = http::BadLineAction::salvage;   // as HttpStream answers for a queued line
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    feed(p, "GET /a\r\n");
+    feed(p, "Host");
+    feed(p, ": h\r\nContent-Length: 1\r\n\r\nx");
+    feed(p, "GET /b c HTTP/1.1\r\nHost: k\r\n\r\nGET /d\r\n\r\n");
+    p.finish(EndReason::fin, 2, 9);
+    const std::vector<std::string> want = {"detect:ok",
+                                           "req:GET /a simple",
+                                           "bad:GET /a (attempt) (versionless, fields follow)",
+                                           "req:  cl=1 salvaged host=h",
+                                           "end:complete body=1 wire=1",
+                                           "bad:GET /b c HTTP/1.1 (attempt)",
+                                           "req:  salvaged host=k",
+                                           "end:complete body=0 wire=0",
+                                           "req:GET /d simple",
+                                           "end:complete body=0 wire=0"};
+    INFO(join(sink.log));
+    CHECK(sink.log == want);
+
+    RecordingSink rs;
+    rs.raw = true;
+    http::MessageParser q(http::Role::response, http::ParserLimits{}, rs);
+    feed(q, "\r\nHTTP/1.1 2");
+    feed(q, "xx raw bytes");
+    q.finish(EndReason::fin, 2, 3);
+    const std::vector<std::string> want_raw = {"resp:0 raw", "end:complete body=24 wire=24"};
+    INFO(join(rs.log));
+    CHECK(rs.log == want_raw);
 }
 
 TEST_CASE("parser alone: stop() and hold ignore everything") {

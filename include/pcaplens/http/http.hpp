@@ -24,7 +24,7 @@ struct HttpConfig {
 
 struct HttpTransaction {
     // Request
-    std::string method, uri, version, host, user_agent;
+    std::string method, uri, version, host, user_agent;   // version "HTTP/0.9": a versionless request line
     int64_t request_ts = 0, request_end_ts = 0;   // first and last byte (0 = not seen)
     uint64_t request_frame = 0;
     uint64_t request_body_bytes = 0;              // decoded
@@ -32,7 +32,8 @@ struct HttpTransaction {
     bool request_chunked = false;
     bool has_request = false;
     // Response
-    int status = 0;                               // 0 = no response
+    bool has_response = false;                    // a final response was seen (with or without status line)
+    int status = 0;                               // 0 = no response, or a raw HTTP/0.9 response (has_response)
     std::string reason, response_version, content_type;
     int64_t response_ts = 0, response_end_ts = 0;
     uint64_t response_frame = 0;

@@ -1,0 +1,45 @@
+// GitHub Actions workflow commands: `::error title=pcaplens rule NAME::message`
+// for each failing rule (and `::notice` for passing ones on request).
+#include "pcaplens/check/evaluator.hpp"
+
+namespace pcaplens::check {
+
+std::string gh_escape(std::string_view s, bool property) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '%': out += "%25"; break;
+            case '\r': out += "%0D"; break;
+            case '\n': out += "%0A"; break;
+            case ':':
+                if (property) out += "%3A";
+                else out += c;
+                break;
+            case ',':
+                if (property) out += "%2C";
+                else out += c;
+                break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing) {
+    std::string out;
+    for (const CheckResult& r : results) {
+        if (r.passed && !notice_passing) continue;
+        std::string msg = (r.passed ? "passed: " : "failed: ") + summary_line(r);
+        if (!r.note.empty()) msg += "\n" + r.note;
+        for (const Evidence& e : r.evidence) {
+            msg += "\n" + evidence_line(e);
+            if (!e.display_filter.empty()) msg += "\n    wireshark: " + e.display_filter;
+        }
+        if (r.evidence_total > r.evidence.size()) msg += "\n... and " + std::to_string(r.evidence_total - r.evidence.size()) + " more";
+        out += r.passed ? "::notice" : "::error";
+        out += " title=" + gh_escape("pcaplens rule " + r.rule->name, true) + "::" + gh_escape(msg, false) + "\n";
+    }
+    return out;
+}
+
+}  // namespace pcaplens::check
