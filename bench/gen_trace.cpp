@@ -8,7 +8,8 @@
 //     requests; responses with Content-Length or chunked bodies, HEAD/304/204
 //     without bodies, POST/PUT request bodies;
 //   * MSS-sized segments (1448 payload bytes over IPv4 with TCP timestamps,
-//     1428 over IPv6), delayed ACKs every 2 segments, pure server ACKs;
+//     1428 over IPv6), client ACKs after every segment (85% of connections) or
+//     every second one, server ACKs during uploads and before slow responses;
 //   * loss and retransmission (a segment captured, then sent again), reordering
 //     (a segment held back and captured 1-3 segments late, with duplicate ACKs),
 //     client and server resets, refused connections (SYN -> RST), unanswered
@@ -326,6 +327,7 @@ struct Conn {
     // hold-back of one segment (reordering, or a copy for a retransmission)
     bool hold = false, hold_dup = false;
     uint8_t hold_countdown = 0;
+    uint8_t hold_passed = 0;      // later segments captured while this one was held
     uint32_t hold_seq = 0;
     uint16_t hold_len = 0;
     uint8_t hold_buf[1448];
@@ -868,10 +870,10 @@ private:
             if (dup) {
                 ++t_.retransmitted_segments;
                 t_.retransmitted_bytes += c.hold_len;
-            } else {
+            } else if (c.hold_passed > 0) {  // held back as the last segment, nothing overtook it: in order
                 ++t_.reordered_segments;
             }
-            return after_data(c, false);
+            return after_data(c);
         }
         if (!c.resp.active) {
             if (c.q_len == 0) return after_ack(c);  // only a held segment was left
@@ -895,6 +897,7 @@ private:
             c.hold_seq = seq;
             c.hold_len = static_cast<uint16_t>(n);
             c.hold_countdown = static_cast<uint8_t>(rng_.range(1, 3));
+            c.hold_passed = 0;
             emitted = false;
         } else {
             finish(c, f, false, done ? PSH | ACK : ACK, seq, c.cseq, n, true);
@@ -906,20 +909,23 @@ private:
                 c.hold_seq = seq;
                 c.hold_len = static_cast<uint16_t>(n);
                 c.hold_countdown = static_cast<uint8_t>(rng_.range(2, 6));
+                c.hold_passed = 0;
             }
         }
-        if (was_holding && emitted && c.hold_countdown > 0) --c.hold_countdown;
+        if (was_holding && emitted) {
+            if (c.hold_countdown > 0) --c.hold_countdown;
+            if (c.hold_passed < 255) ++c.hold_passed;
+        }
         if (done) {
             ++t_.transactions;
             if (c.hold) c.hold_countdown = 0;  // the held segment goes out before the response is over
         }
-        return after_data(c, done);
+        return after_data(c);
     }
 
-    int64_t after_data(Conn& c, bool message_done) {
+    int64_t after_data(Conn& c) {
         ++c.segs_unacked;
         ++c.segs_in_burst;
-        (void)message_done;
         if (!c.resp.active && !c.hold) {  // the response is complete on the wire
             c.resp_complete_unacked = true;
             c.phase = P_CACK;

@@ -53,6 +53,13 @@ def check(truth_path):
         rows.append((f"http method {k}", v, summary["http"]["by_method"].get(k, 0), False))
     for k, v in t_http["by_status_class"].items():
         rows.append((f"http status {k}", v, summary["http"]["by_status_class"].get(k, 0), False))
+    an = summary.get("anomalies", {})
+    t_tcp = truth.get("tcp", {})
+    if t_tcp:
+        rows.append(("bytes_retransmitted", t_tcp["retransmitted_bytes"], summary["bytes_retransmitted"], False))
+        rows.append(("retransmitted segments (all kinds)", t_tcp["retransmitted_segments"],
+                     an.get("retransmission", 0) + an.get("fast_retransmission", 0) + an.get("spurious_retransmission", 0), False))
+        rows.append(("out_of_order segments", t_tcp["reordered_segments"], an.get("out_of_order", 0), False))
     rows.append(("http requests_without_response", 0, summary["http"]["requests_without_response"], False))
     rows.append(("http responses_without_request", 0, summary["http"]["responses_without_request"], False))
     rows.append(("bytes_missing (capture gaps)", 0, summary["bytes_missing"], False))

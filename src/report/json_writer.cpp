@@ -11,6 +11,14 @@ void json_escape(std::string_view s, std::string& out) {
     const size_t n = s.size();
     size_t i = 0;
     while (i < n) {
+        // Fast path: copy a run of plain printable ASCII at once.
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != '"' && p[run] != '\\') ++run;
+        if (run > i) {
+            out.append(s.data() + i, run - i);
+            i = run;
+            if (i == n) break;
+        }
         const unsigned char c = p[i];
         if (c < 0x80) {
             switch (c) {
