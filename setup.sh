@@ -10,8 +10,9 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(build-essential cmake pkg-config git libpcap-dev libcli11-dev nlohmann-json3-dev doctest-dev)
 # Test-only: tshark for cross-checks against Wireshark, python3-jsonschema to validate the JSON
-# Schema, tcpdump/iproute2/nginx/curl for the live end-to-end test, man-db for `man -l` checks.
-TEST_DEPS=(python3 python3-jsonschema tshark tcpdump iproute2 nginx curl man-db jq)
+# Schema, tcpdump/iproute2/nginx/curl for the live end-to-end test, man-db for `man -l` checks,
+# tmux for the README tour replayed in a terminal.
+TEST_DEPS=(python3 python3-jsonschema tshark tcpdump iproute2 nginx curl man-db jq tmux clang libclang-rt-14-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -52,6 +53,10 @@ case "${1:-}" in
         build build-asan -DPCAPLENS_WERROR=ON -DPCAPLENS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
         (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             ctest --output-on-failure)
+        tests/packaging/deb.sh build   # the .deb: build, dpkg -i, check, dpkg -r
+        # Hostile input: every libFuzzer target for 30 s (two at a time, clang
+        # build in build-fuzz/); any crash, sanitizer report, leak or hang fails.
+        PCAPLENS_FUZZ_BUILD="$PWD/build-fuzz" fuzz/run-all.sh 30
         ;;
     *)
         echo "usage: $0 demo|test|deps" >&2

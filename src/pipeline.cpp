@@ -26,10 +26,15 @@ struct Analysis::Impl final : ConnectionObserver {
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
     uint64_t next_to_emit = 1;
+    bool follow_found = false;
+
+    bool following(uint64_t id) const { return cfg.follow_connection != 0 && id == cfg.follow_connection && cfg.follow_writer; }
 
     std::unique_ptr<StreamConsumer> make_consumer(const TcpConnectionFacts& conn) override {
-        if (!cfg.http_enabled) return nullptr;
-        return std::make_unique<HttpStream>(cfg.http, conn.id);
+        std::unique_ptr<StreamConsumer> http;
+        if (cfg.http_enabled) http = std::make_unique<HttpStream>(cfg.http, conn.id);
+        if (following(conn.id)) return std::make_unique<FollowStream>(conn, std::move(http), cfg.follow_writer, cfg.follow_options);
+        return http;
     }
 
     void capture_finding(Finding&& f) {
@@ -52,7 +57,18 @@ struct Analysis::Impl final : ConnectionObserver {
     void on_finished(TcpConnectionFacts&& facts, std::unique_ptr<StreamConsumer> consumer) override {
         ConnectionRecord rec;
         rec.tcp = std::move(facts);
-        if (auto* http = dynamic_cast<HttpStream*>(consumer.get())) {
+        StreamConsumer* inner = consumer.get();
+        if (following(rec.tcp.id)) {
+            follow_found = true;
+            if (auto* follow = dynamic_cast<FollowStream*>(consumer.get())) {
+                follow->finish(rec.tcp);
+                inner = follow->inner();
+            } else {
+                // No byte was ever exchanged (refused, unanswered): say so.
+                FollowStream(rec.tcp, nullptr, cfg.follow_writer, cfg.follow_options).finish(rec.tcp);
+            }
+        }
+        if (auto* http = dynamic_cast<HttpStream*>(inner)) {
             rec.http_total = http->transactions_total();
             rec.http = http->take_transactions();
             for (Finding& f : http->take_findings()) {
@@ -288,5 +304,6 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
 }
 
 const Summary& Analysis::summary() const { return impl_->sum; }
+bool Analysis::follow_found() const { return impl_->follow_found; }
 
 }  // namespace pcaplens

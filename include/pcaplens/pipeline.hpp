@@ -9,6 +9,7 @@
 #include "pcaplens/capture/source.hpp"
 #include "pcaplens/decode/decoder.hpp"
 #include "pcaplens/http/http.hpp"
+#include "pcaplens/report/follow.hpp"
 #include "pcaplens/report/record.hpp"
 #include "pcaplens/tcp/analyzer.hpp"
 
@@ -22,6 +23,11 @@ struct AnalysisConfig {
     uint64_t max_packets = 0;              // -c: 0 = all
     uint32_t max_capture_findings = 1000;  // kept in the report; all are counted
     uint32_t reorder_window = 4096;        // finished connections held to report in id order
+    // --follow: the reassembled bytes of this connection (0 = none) go to
+    // follow_writer as they are delivered, formatted by follow_options.
+    uint64_t follow_connection = 0;
+    FollowWriter follow_writer;
+    FollowOptions follow_options;
 };
 
 struct Progress {
@@ -46,6 +52,8 @@ public:
     void run(PacketSource& source, const RunInfo& run, const std::atomic<bool>* stop = nullptr,
              const std::function<void(const Progress&)>& on_progress = {});
     const Summary& summary() const;
+    // With follow_connection: whether that connection was in the capture.
+    bool follow_found() const;
 
 private:
     struct Impl;

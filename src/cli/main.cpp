@@ -1,6 +1,8 @@
 // pcaplens command line: tcpdump's habits (FILE... then a BPF expression,
 // -r, -c, -w style options), CLI11 for parsing.
+#include <arpa/inet.h>
 #include <pcap/pcap.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "pcaplens/capture/source.hpp"
@@ -39,7 +42,7 @@ const char* kExitHelp =
     "  2  usage error (bad option, bad filter expression, unknown anomaly kind, bad rules file)\n"
     "  3  input damaged: a file is truncated or corrupt; everything read before the damage is reported\n"
     "  4  input unreadable (missing file, not a capture) or the report could not be written\n"
-    "When several apply, the highest-numbered one but 1 wins over 1 (2 > 4 > 3 > 1).\n";
+    "When several apply, the first of 2, 4, 3, 1 wins.\n";
 
 std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM; the only process-wide state
 void on_signal(int) { g_stop.store(true); }
@@ -48,6 +51,54 @@ bool is_regular_or_fifo(const std::string& p) {
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
 }
+
+// Columns of the terminal `fd` is, or 0 when it is not one: COLUMNS if set,
+// else TIOCGWINSZ.
+unsigned terminal_width(int fd) {
+    if (!::isatty(fd)) return 0;
+    if (const char* c = std::getenv("COLUMNS")) {
+        char* end = nullptr;
+        const long v = std::strtol(c, &end, 10);
+        if (end && *end == '\0' && v > 0 && v < 100000) return static_cast<unsigned>(v);
+    }
+    struct winsize ws {};
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 0;
+}
+
+bool utf8_locale() {
+    for (const char* v : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+        const char* s = std::getenv(v);
+        if (s && *s) {
+            std::string l(s);
+            for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            return l.find("utf-8") != std::string::npos || l.find("utf8") != std::string::npos;
+        }
+    }
+    return false;
+}
+
+std::optional<pl::IpAddress> parse_address(std::string t) {
+    pl::IpAddress a;
+    if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
+    if (::inet_pton(AF_INET, t.c_str(), a.bytes.data()) == 1) {
+        a.family = 4;
+        return a;
+    }
+    if (::inet_pton(AF_INET6, t.c_str(), a.bytes.data()) == 1) {
+        a.family = 6;
+        return a;
+    }
+    return std::nullopt;
+}
+
+// --follow replaces the report: connections are analysed, not listed.
+class NullSink final : public pl::ReportSink {
+public:
+    void begin(const pl::RunInfo&) override {}
+    void connection(const pl::ConnectionRecord&) override {}
+    void end(const pl::FinalReport&) override {}
+};
 
 void print_catalogue(const std::string& format) {
     if (format == "markdown") {
@@ -80,10 +131,10 @@ struct CommonOptions {
 };
 
 void add_input_options(CLI::App& app, CommonOptions& o) {
-    app.add_option("-r,--read", o.read_files, "Read packets from FILE (repeatable; pcap or pcapng)")->group("Input");
-    app.add_option("files", o.positional, "Capture files, then an optional BPF expression (as tcpdump)")->group("Input");
-    app.add_option("-f,--filter", o.filter, "BPF filter expression (alternative to the trailing expression)")->group("Input");
-    app.add_option("-c,--count", o.count, "Stop after N packets (after filtering)")->group("Input");
+    app.add_option("-r,--read", o.read_files, "Read packets from FILE (repeatable; pcap or pcapng)")->type_name("FILE")->group("Input");
+    app.add_option("files", o.positional, "Capture files, then an optional BPF expression (as tcpdump)")->type_name("FILE [EXPR]")->group("Input");
+    app.add_option("-f,--filter", o.filter, "BPF filter expression (alternative to the trailing expression)")->type_name("EXPR")->group("Input");
+    app.add_option("-c,--count", o.count, "Stop after N packets (after filtering)")->type_name("N")->group("Input");
     app.add_flag("--verify-checksums", o.verify_checksums, "Verify IP/TCP checksums (off: offload makes them wrong on senders)")->group("Input");
 }
 
@@ -132,6 +183,22 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     if (o.read_files.empty()) {
         for (; i < o.positional.size() && is_regular_or_fifo(o.positional[i]); ++i) files.push_back(o.positional[i]);
     }
+    if (i < o.positional.size() && !files.empty()) {
+        // "pcaplens a.pcap typo.pcap": a capture file name, not a filter.
+        const std::string& p = o.positional[i];
+        auto ends = [&p](const char* suf) {
+            const size_t n = std::strlen(suf);
+            return p.size() > n && p.compare(p.size() - n, n, suf) == 0;
+        };
+        if (ends(".pcap") || ends(".pcapng") || ends(".cap") || p.find('/') != std::string::npos) {
+            struct stat st {};
+            const bool exists = ::stat(p.c_str(), &st) == 0;
+            std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", p.c_str(),
+                         !exists ? "no such file" : S_ISDIR(st.st_mode) ? "is a directory, not a capture file" : "not a regular file",
+                         help_cmd);
+            return kExitUnreadable;
+        }
+    }
     for (; i < o.positional.size(); ++i) expr += (expr.empty() ? "" : " ") + o.positional[i];
     if (!expr.empty() && !o.filter.empty()) {
         std::fprintf(stderr, "pcaplens: both -f '%s' and a trailing expression '%s' given\n", o.filter.c_str(), expr.c_str());
@@ -140,10 +207,18 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     filter = o.filter.empty() ? expr : o.filter;
     if (files.empty()) {
         if (!o.positional.empty()) {
-            std::fprintf(stderr, "pcaplens: %s: no such file\n", o.positional[0].c_str());
+            const std::string& p = o.positional[0];
+            struct stat st {};
+            if (::stat(p.c_str(), &st) != 0) {
+                std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", p.c_str(), errno == ENOENT ? "no such file" : std::strerror(errno), help_cmd);
+            } else if (S_ISDIR(st.st_mode)) {
+                std::fprintf(stderr, "pcaplens: %s: is a directory, not a capture file (give the .pcap/.pcapng files in it)\n", p.c_str());
+            } else {
+                std::fprintf(stderr, "pcaplens: %s: not a regular file (try %s)\n", p.c_str(), help_cmd);
+            }
             return kExitUnreadable;
         }
-        std::fprintf(stderr, "pcaplens: no capture file given\nTry '%s'.\n", help_cmd);
+        std::fprintf(stderr, "pcaplens: no capture file given (try %s)\n", help_cmd);
         return kExitUsage;
     }
     return kExitOk;
@@ -248,7 +323,7 @@ int run_check(int argc, char** argv) {
         ->group("Output");
     app.add_flag("--annotate-passing", annotate_passing, "With --annotations github: ::notice lines for passing rules too")->group("Output");
     app.add_option("--max-evidence", max_evidence, "Offending connections/transactions listed per rule (default 20)")->group("Output");
-    app.add_option("--color", color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
+    app.add_option("--color", color, "Colour in text output: auto (only a terminal, unless NO_COLOR is set), always, never")->type_name("WHEN")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
     add_limit_options(app, o);
 
     app.positionals_at_end(false);
@@ -257,7 +332,7 @@ int run_check(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "pcaplens check: %s\nTry 'pcaplens check --help'.\n", e.what());
+        std::fprintf(stderr, "pcaplens check: %s (try pcaplens check --help)\n", e.what());
         return kExitUsage;
     }
     if (!server_port_text.empty()) {
@@ -292,7 +367,7 @@ int run_check(int argc, char** argv) {
     }
     if (max_evidence) set.max_evidence = max_evidence;
     if (set.rules.empty()) {
-        std::fprintf(stderr, "pcaplens check: no rules: give --rules FILE and/or rule options\nTry 'pcaplens check --help'.\n");
+        std::fprintf(stderr, "pcaplens check: no rules: give --rules FILE and/or rule options (try pcaplens check --help)\n");
         return kExitUsage;
     }
     const bool to_stdout = output.empty() || output == "-";
@@ -408,11 +483,21 @@ int main(int argc, char** argv) {
 
     CLI::App app{"pcaplens — per-connection TCP and HTTP/1.1 analysis of packet captures", "pcaplens"};
     app.footer(std::string("Examples:\n"
-                           "  pcaplens capture.pcap                         text report\n"
-                           "  pcaplens --format json capture.pcap | jq .     one JSON document\n"
-                           "  pcaplens rot-*.pcap 'tcp port 80'              rotated files merged by time, BPF filter\n"
-                           "  pcaplens --timeline --conn 3 capture.pcap      ladder of connection 3\n"
-                           "  pcaplens --fail-on rst_abort,syn_unanswered capture.pcap\n\n"
+                           "  Look at a capture\n"
+                           "    pcaplens capture.pcap                            text report\n"
+                           "    pcaplens rot-*.pcap 'tcp port 80'                rotated files merged by time, BPF filter\n"
+                           "  Narrow the report down\n"
+                           "    pcaplens --host 10.0.0.2 --port 443 capture.pcap connections to/from that host and port\n"
+                           "    pcaplens --only-anomalous capture.pcap           only connections with warnings or errors\n"
+                           "    pcaplens --timeline --conn 3 capture.pcap        ladder diagram of connection 3\n"
+                           "  Read what was said\n"
+                           "    pcaplens --follow 3 capture.pcap                 both directions of connection 3, escaped\n"
+                           "    pcaplens --follow 3 --follow-format raw capture.pcap > conn3.bin\n"
+                           "  Feed other tools\n"
+                           "    pcaplens --format json capture.pcap | jq .       one JSON document\n"
+                           "    pcaplens --format ndjson capture.pcap            a line per connection, then a summary\n"
+                           "  Fail a pipeline\n"
+                           "    pcaplens --fail-on rst_abort,syn_unanswered capture.pcap\n\n"
                            "CI check mode (rules, JUnit XML, GitHub annotations): pcaplens check FILE... [RULES]\n"
                            "  pcaplens check capture.pcap --rules ci-rules.json --junit pcaplens.xml\n"
                            "  see 'pcaplens check --help'\n\n") +
@@ -426,24 +511,37 @@ int main(int argc, char** argv) {
     std::string fail_on;
     bool version = false, list_anomalies = false, quiet = false;
     int verbose = 0;
-    uint64_t only_conn = 0;
+    uint64_t only_conn = 0, follow = 0;
     bool only_anomalous = false, http_only = false;
+    std::string host, follow_format = "ascii";
+    uint16_t port = 0;
 
     add_input_options(app, o);
     app.add_option("--format", format, "Report format: text, json, ndjson (markdown with --list-anomalies)")
+        ->type_name("FORMAT")
         ->check(CLI::IsMember({"text", "json", "ndjson", "markdown"}))
         ->group("Output");
-    app.add_option("-o,--output", output, "Write the report to FILE instead of standard output")->group("Output");
+    app.add_option("-o,--output", output, "Write the report (or the followed stream) to FILE instead of standard output")->type_name("FILE")->group("Output");
     app.add_flag("--timeline", o.timeline, "Ladder diagram per connection (text) / timeline array (JSON)")->group("Output");
-    app.add_option("--color", color, "Colour in text output")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
+    app.add_option("--color", color, "Colour in text output: auto (only a terminal, unless NO_COLOR is set), always, never")->type_name("WHEN")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
     app.add_flag("-q,--quiet", quiet, "Connection lines and summary only")->group("Output");
     app.add_flag("-v,--verbose", verbose, "More detail (repeat for all anomalies)")->group("Output");
-    app.add_option("--conn", only_conn, "Report only connection ID")->group("Output");
-    app.add_flag("--only-anomalous", only_anomalous, "Report only connections with warning/error anomalies")->group("Output");
-    app.add_flag("--http-only", http_only, "Report only connections that carried HTTP")->group("Output");
     app.add_flag("--list-anomalies", list_anomalies, "Print the anomaly catalogue (with --format markdown: the docs table)")->group("Output");
+    app.add_option("--conn", only_conn, "Report only connection ID")->type_name("ID")->group("Select connections (in the report)");
+    app.add_option("--host", host, "Report only connections whose client or server is ADDR")->type_name("ADDR")->group("Select connections (in the report)");
+    auto* port_opt = app.add_option("--port", port, "Report only connections whose client or server port is N")
+                         ->type_name("N")
+                         ->group("Select connections (in the report)");
+    app.add_flag("--only-anomalous", only_anomalous, "Report only connections with warning/error anomalies")->group("Select connections (in the report)");
+    app.add_flag("--http-only", http_only, "Report only connections that carried HTTP")->group("Select connections (in the report)");
+    app.add_option("--follow", follow, "Print the reassembled bytes of connection ID instead of the report")->type_name("ID")->group("Follow a stream");
+    auto* follow_format_opt = app.add_option("--follow-format", follow_format, "ascii (escaped text), hex (dump), raw (bytes as they are; not to a terminal)")
+                                  ->type_name("FORMAT")
+                                  ->check(CLI::IsMember({"ascii", "hex", "raw"}))
+                                  ->capture_default_str()
+                                  ->group("Follow a stream");
 
-    app.add_option("--fail-on", fail_on, "Exit 1 if any of these anomaly kinds (comma-separated) is found")->group("Checks");
+    app.add_option("--fail-on", fail_on, "Exit 1 if any of these anomaly kinds (comma-separated) is found")->type_name("KIND,...")->group("Checks");
 
     add_limit_options(app, o);
     pl::cli::LiveCli live;
@@ -456,7 +554,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "pcaplens: %s\nTry 'pcaplens --help'.\n", e.what());
+        std::fprintf(stderr, "pcaplens: %s (try pcaplens --help)\n", e.what());
         return kExitUsage;
     }
     if (live.list) return pl::cli::print_interfaces();
@@ -472,6 +570,34 @@ int main(int argc, char** argv) {
     if (format == "markdown") {
         std::fprintf(stderr, "pcaplens: --format markdown is only for --list-anomalies\n");
         return kExitUsage;
+    }
+    std::optional<pl::IpAddress> host_addr;
+    if (!host.empty()) {
+        host_addr = parse_address(host);
+        if (!host_addr) {
+            std::fprintf(stderr, "pcaplens: --host '%s': not an IP address (give an IPv4 or IPv6 address, e.g. --host 10.0.0.2)\n", host.c_str());
+            return kExitUsage;
+        }
+    }
+    if (follow_format_opt->count() > 0 && follow == 0) {
+        std::fprintf(stderr, "pcaplens: --follow-format needs --follow ID (the connection id from the report)\n");
+        return kExitUsage;
+    }
+    if (follow != 0) {
+        if (app.get_option("--format")->count() > 0) {
+            std::fprintf(stderr, "pcaplens: --follow prints the stream, not a report; use --follow-format ascii|hex|raw instead of --format\n");
+            return kExitUsage;
+        }
+        if (!live.interface.empty()) {
+            std::fprintf(stderr, "pcaplens: --follow reads capture files, not a live interface (capture with -w FILE, then follow in the file)\n");
+            return kExitUsage;
+        }
+        const bool to_terminal = (output.empty() || output == "-") && ::isatty(STDOUT_FILENO);
+        if (follow_format == "raw" && to_terminal) {
+            std::fprintf(stderr, "pcaplens: --follow-format raw writes the bytes as they are and standard output is a terminal; "
+                                 "redirect it, use -o FILE, or --follow-format ascii\n");
+            return kExitUsage;
+        }
     }
 
     std::vector<std::string> files;
@@ -550,10 +676,22 @@ int main(int argc, char** argv) {
     ropt.only_conn = only_conn;
     ropt.only_anomalous = only_anomalous;
     ropt.http_only = http_only;
+    ropt.host = host_addr;
+    if (port_opt->count() > 0) ropt.port = port;
     ropt.flush_each = source->is_live();
     const bool tty = ::isatty(::fileno(out)) != 0;
     ropt.color = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
-    std::unique_ptr<pl::ReportSink> sink = format == "json"     ? pl::make_json_reporter(out, ropt)
+    // Fit the terminal; a file or a pipe gets every line whole.
+    ropt.width = terminal_width(::fileno(out));
+    if (utf8_locale()) ropt.ellipsis = "\u2026";
+    if (follow != 0) {
+        cfg.follow_connection = follow;
+        cfg.follow_options.format = follow_format == "hex" ? pl::FollowFormat::hex : follow_format == "raw" ? pl::FollowFormat::raw : pl::FollowFormat::ascii;
+        cfg.follow_options.color = ropt.color;
+        cfg.follow_writer = [out](std::string_view b) { std::fwrite(b.data(), 1, b.size(), out); };
+    }
+    std::unique_ptr<pl::ReportSink> sink = follow != 0          ? std::make_unique<NullSink>()
+                                           : format == "json"   ? pl::make_json_reporter(out, ropt)
                                            : format == "ndjson" ? pl::make_ndjson_reporter(out, ropt)
                                                                 : pl::make_text_reporter(out, ropt);
     std::signal(SIGINT, on_signal);
@@ -586,6 +724,12 @@ int main(int argc, char** argv) {
     }
 
     int status = report_damage(source->file_stats());
+    if (follow != 0 && !analysis.follow_found()) {
+        std::fprintf(stderr, "pcaplens: --follow %llu: no connection %llu in the capture (it has %llu; the report lists their ids)\n",
+                     static_cast<unsigned long long>(follow), static_cast<unsigned long long>(follow),
+                     static_cast<unsigned long long>(analysis.summary().connections));
+        if (status == kExitOk) status = kExitUsage;
+    }
     if (status == kExitOk) {
         for (pl::AnomalyKind k : fail_kinds) {
             if (analysis.summary().anomalies[static_cast<size_t>(k)] > 0) {

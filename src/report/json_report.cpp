@@ -414,6 +414,8 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
 
 bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt) {
     if (opt.only_conn && rec.tcp.id != opt.only_conn) return false;
+    if (opt.host && !(rec.tcp.client.ip == *opt.host) && !(rec.tcp.server.ip == *opt.host)) return false;
+    if (opt.port && rec.tcp.client.port != *opt.port && rec.tcp.server.port != *opt.port) return false;
     if (opt.http_only && rec.http.empty()) return false;
     if (opt.only_anomalous) {
         bool any = false;

@@ -48,6 +48,43 @@ std::string printable(std::string_view s) {
     return out;
 }
 
+std::string fit_width(const std::string& line, unsigned width, const std::string& ellipsis) {
+    if (width == 0) return line;
+    // Visible columns: every byte but those of ESC [ ... letter sequences.
+    auto visible = [](const std::string& s) {
+        size_t n = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '\033') {
+                while (i < s.size() && !(s[i] >= '@' && s[i] <= '~' && s[i] != '[')) ++i;
+                continue;
+            }
+            if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;  // UTF-8 continuation bytes take no column
+        }
+        return n;
+    };
+    if (visible(line) <= width) return line;
+    const size_t ell = visible(ellipsis);
+    const size_t keep = width > ell ? width - ell : 0;
+    std::string out;
+    bool colour = false;
+    size_t n = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '\033') {
+            const size_t start = i;
+            while (i < line.size() && !(line[i] >= '@' && line[i] <= '~' && line[i] != '[')) ++i;
+            out.append(line, start, i - start + 1);
+            colour = true;
+            continue;
+        }
+        if (n >= keep) break;
+        out += line[i];
+        ++n;
+    }
+    out += ellipsis;
+    if (colour) out += "\033[0m";
+    return out;
+}
+
 namespace {
 
 std::string ep(const Endpoint& e) {
@@ -87,13 +124,13 @@ public:
         if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
         else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
         const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
-        say("  #%-4" PRIu64 " %s -> %s  %s  rtt %s  up %s  down %s  %s%s%s", t.id, ep(t.client).c_str(), ep(t.server).c_str(),
+        add("  #%-4" PRIu64 " %s -> %s  %s  rtt %s  up %s  down %s  %s%s%s", t.id, ep(t.client).c_str(), ep(t.server).c_str(),
             ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6).c_str(), rtt ? ms(*rtt).c_str() : "-",
             format_bytes(t.dir[0].payload_bytes).c_str(), format_bytes(t.dir[1].payload_bytes).c_str(), col, close.c_str(), reset());
-        if (t.midstream) say("  midstream%s", t.roles_inferred ? " (roles inferred)" : "");
-        if (rec.http_total) say("  http %" PRIu64, rec.http_total);
-        if (t.anomalies_total) say("  anomalies %" PRIu64, t.anomalies_total);
-        say("\n");
+        if (t.midstream) add("  midstream%s", t.roles_inferred ? " (roles inferred)" : "");
+        if (rec.http_total) add("  http %" PRIu64, rec.http_total);
+        if (t.anomalies_total) add("  anomalies %" PRIu64, t.anomalies_total);
+        end_line();
         if (opt_.verbosity >= 0) {
             for (const HttpTransaction& x : rec.http) http_line(x);
             anomalies(t);
@@ -182,6 +219,32 @@ private:
         std::vfprintf(out_, fmt, ap);
         va_end(ap);
     }
+    // A line built piecewise with add(), written by end_line() cut to the
+    // terminal width (when there is one).
+    void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+        va_list ap;
+        va_start(ap, fmt);
+        char buf[512];
+        va_list ap2;
+        va_copy(ap2, ap);
+        const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+        if (n >= 0 && static_cast<size_t>(n) < sizeof buf) {
+            line_.append(buf, static_cast<size_t>(n));
+        } else if (n >= 0) {
+            std::string big(static_cast<size_t>(n) + 1, '\0');
+            std::vsnprintf(big.data(), big.size(), fmt, ap2);
+            big.pop_back();
+            line_ += big;
+        }
+        va_end(ap2);
+        va_end(ap);
+    }
+    void end_line() {
+        const std::string l = fit_width(line_, opt_.width, opt_.ellipsis);
+        std::fwrite(l.data(), 1, l.size(), out_);
+        std::fputc('\n', out_);
+        line_.clear();
+    }
     const char* bold() const { return opt_.color ? "\033[1m" : ""; }
     const char* red() const { return opt_.color ? "\033[31m" : ""; }
     const char* green() const { return opt_.color ? "\033[32m" : ""; }
@@ -191,25 +254,25 @@ private:
 
     void http_line(const HttpTransaction& x) {
         std::string req = x.has_request ? printable(x.method) + " " + printable(x.uri) : "(no request)";
-        say("        %s -> ", req.c_str());
+        add("        %s -> ", req.c_str());
         if (x.has_response) {
             if (x.status) {
-                say("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(),
+                add("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(),
                     printable(x.reason).c_str(), format_bytes(x.response_body_bytes).c_str());
             } else {
-                say("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
+                add("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
             }
-            if (x.request_end_ts && x.response_ts) say(", ttfb %s", ms(static_cast<double>(x.response_ts - x.request_end_ts) / 1e6).c_str());
-            if (x.request_ts && x.response_end_ts) say(", %s", ms(static_cast<double>(x.response_end_ts - x.request_ts) / 1e6).c_str());
+            if (x.request_end_ts && x.response_ts) add(", ttfb %s", ms(static_cast<double>(x.response_ts - x.request_end_ts) / 1e6).c_str());
+            if (x.request_ts && x.response_end_ts) add(", %s", ms(static_cast<double>(x.response_end_ts - x.request_ts) / 1e6).c_str());
         } else {
-            say("(no response)");
+            add("(no response)");
         }
-        if (x.pipelined) say(" [pipelined]");
-        if (x.partial) say(" [partial]");
-        if (x.uncertain) say(" [uncertain]");
-        if (x.upgraded) say(" [upgraded]");
-        if (x.tunnel) say(" [tunnel]");
-        say("\n");
+        if (x.pipelined) add(" [pipelined]");
+        if (x.partial) add(" [partial]");
+        if (x.uncertain) add(" [uncertain]");
+        if (x.upgraded) add(" [upgraded]");
+        if (x.tunnel) add(" [tunnel]");
+        end_line();
     }
 
     void anomalies(const TcpConnectionFacts& t) {
@@ -220,7 +283,8 @@ private:
             const CatalogueEntry& c = catalogue(f.kind);
             if (opt_.verbosity <= 0 && c.severity == Severity::info) continue;
             if (shown < opt_.max_anomalies_text || opt_.verbosity > 1) {
-                say("        ! %s%s%s frame %" PRIu64 ": %s\n", sev_color(c.severity), c.name, reset(), f.frame, printable(f.detail).c_str());
+                add("        ! %s%s%s frame %" PRIu64 ": %s", sev_color(c.severity), c.name, reset(), f.frame, printable(f.detail).c_str());
+                end_line();
                 ++shown;
             } else {
                 auto it = std::find_if(rest.begin(), rest.end(), [&](const auto& e) { return e.first == f.kind; });
@@ -254,6 +318,7 @@ private:
     ReportOptions opt_;
     RunInfo run_;
     bool header_done_ = false;
+    std::string line_;
 };
 
 }  // namespace

@@ -451,7 +451,6 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
                 o.unseen.emplace_back(unseen_from, static_cast<uint64_t>(ack_off));
             }
             feeding_ = other(from);
-            ensure_consumer();
             o.reasm.advance_to(static_cast<uint64_t>(ack_off), pkt.ts_ns, *this);
             maybe_end_stream(other(from), pkt.ts_ns);
         }
@@ -535,7 +534,6 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         add_finding(AnomalyKind::data_before_handshake, pkt, from,
                     std::string("data while the ") + role_name(from) + " is in " + state_name(s.state));
     }
-    ensure_consumer();
     feeding_ = from;
     // A segment starting below the furthest byte captured so far, beyond the
     // next one to deliver, lands inside a hole (before data already seen).
@@ -700,14 +698,27 @@ void Connection::ensure_consumer() {
     if (consumer_made_) return;
     consumer_made_ = true;
     consumer = obs_.make_consumer(facts);
+    // A direction can end (a FIN before any byte flowed) before the consumer
+    // exists; it still gets that direction's end, once, before anything else.
+    if (!consumer) return;
+    for (Role r : {Role::client, Role::server}) {
+        const Side& s = side_[idx(r)];
+        if (s.stream_ended) consumer->on_end(static_cast<StreamDir>(r), s.end_reason, s.end_ts);
+    }
 }
 
+// The consumer is made when the first byte or gap is delivered, not when
+// data is first buffered: a connection whose bytes all wait behind a hole
+// holds no parser state (100,000 such connections would otherwise hold
+// ~350 MB of idle HttpStreams).
 void Connection::data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) {
+    ensure_consumer();
     if (consumer) consumer->on_data(static_cast<StreamDir>(feeding_), p, n, ts, frame);
 }
 
 void Connection::gap(uint64_t n, int64_t ts) {
     facts.dir[idx(feeding_)].missing_bytes += n;
+    ensure_consumer();
     if (consumer) consumer->on_gap(static_cast<StreamDir>(feeding_), n, ts);
 }
 
@@ -720,6 +731,8 @@ void Connection::end_stream(Role r, EndReason why, int64_t ts) {
     Side& s = side_[idx(r)];
     if (s.stream_ended) return;
     s.stream_ended = true;
+    s.end_reason = why;
+    s.end_ts = ts;
     if (consumer) consumer->on_end(static_cast<StreamDir>(r), why, ts);
 }
 

@@ -23,6 +23,8 @@ struct Side {
     bool fin_acked = false;        // the peer acknowledged our FIN
     bool got_peer_fin = false;     // saw the peer's FIN arrive
     bool stream_ended = false;     // consumer told
+    EndReason end_reason = EndReason::fin;  // why and when it ended, for a consumer made later
+    int64_t end_ts = 0;
     bool rst_sent = false;
     bool ack_seen = false;
     uint32_t last_ack = 0;

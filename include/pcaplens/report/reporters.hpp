@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pcaplens/report/record.hpp"
@@ -21,6 +22,12 @@ struct ReportOptions {
     uint64_t only_conn = 0;       // --conn ID
     bool only_anomalous = false;
     bool http_only = false;
+    std::optional<IpAddress> host;  // --host ADDR: the client's or the server's address
+    std::optional<uint16_t> port;   // --port N: the client's or the server's port
+    // Text: lines wider than this are cut with `ellipsis` (0 = never; set
+    // only when standard output is a terminal).
+    unsigned width = 0;
+    std::string ellipsis = "...";
 };
 
 extern const char* const kSchemaVersion;
@@ -35,6 +42,9 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
 std::string format_ts(int64_t ns);          // "2026-11-25 13:20:01.123456" UTC
 std::string format_bytes(uint64_t n);       // "15.2 kB"
 std::string printable(std::string_view s);  // terminal-safe: control and non-UTF-8 bytes escaped
+// Cuts `line` (ASCII text with ANSI SGR colour sequences) to `width` visible
+// columns, ending with `ellipsis` when cut; colour is reset after a cut.
+std::string fit_width(const std::string& line, unsigned width, const std::string& ellipsis);
 
 // Whether a record passes the report post-filters.
 bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt);

@@ -1,0 +1,300 @@
+// Everyday use: report post-filters (--host, --port), --follow on real
+// captures, terminal manners (colour, width, one-line errors).
+#include <doctest/doctest.h>
+
+#include <numeric>
+#include <set>
+
+#include "e2e_support.hpp"
+
+namespace {
+
+// Runs a shell command line; stdout captured, stderr folded into it when asked.
+e2e::Run shell(const std::string& cmd) {
+    e2e::Run r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    std::array<char, 65536> buf{};
+    size_t got;
+    while ((got = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), got);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
+
+bool have(const char* prog) { return shell(std::string("command -v ") + prog + " >/dev/null 2>&1").status == 0; }
+
+// Runs pcaplens with stdout on a pseudo-terminal (util-linux script), the
+// environment given first; returns what the terminal showed.
+e2e::Run on_terminal(const std::string& env, const std::vector<std::string>& args) {
+    std::string inner = env + " " + e2e::quote(PCAPLENS_BINARY);
+    for (const auto& a : args) inner += " " + e2e::quote(a);
+    inner += " 2>/dev/null";
+    return shell("script -qec " + e2e::quote(inner) + " /dev/null </dev/null");
+}
+
+std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> v;
+    std::istringstream in(s);
+    for (std::string l; std::getline(in, l);) {
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        v.push_back(l);
+    }
+    return v;
+}
+
+std::set<uint64_t> ids(const e2e::Run& r) {
+    std::set<uint64_t> s;
+    const auto j = r.json();  // kept alive: a range-for over a temporary's member dangles
+    for (const auto& c : j["connections"]) s.insert(c["id"].get<uint64_t>());
+    return s;
+}
+
+// Sum of the "N bytes" of the follow chunk markers in one direction.
+uint64_t chunk_bytes(const std::string& out, const std::string& marker) {
+    uint64_t sum = 0;
+    for (const auto& l : lines(out)) {
+        if (l.rfind(marker, 0) != 0 || l.find(" bytes") == std::string::npos || l.find("missing") != std::string::npos) continue;
+        const size_t e = l.rfind(" bytes");
+        const size_t b = l.rfind(' ', e - 1);
+        sum += std::stoull(l.substr(b + 1, e - b - 1));
+    }
+    return sum;
+}
+
+const std::string kKeepalive = e2e::source("samples/http-keepalive.pcap");
+const std::string kMixed = e2e::source("samples/http-mixed.pcapng");
+const std::string kBulk = e2e::source("tests/captures/tcp-bulk.pcap");
+
+}  // namespace
+
+TEST_CASE("--host and --port select connections in every report format") {
+    // http-mixed: four connections from 10.99.0.1:40011..40014 to 10.99.0.2:80.
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--port", "40014", kMixed})) == std::set<uint64_t>{4});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--port", "80", kMixed})) == std::set<uint64_t>{1, 2, 3, 4});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "10.99.0.1", kMixed})) == std::set<uint64_t>{1, 2, 3, 4});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "10.99.0.2", "--port", "40012", kMixed})) == std::set<uint64_t>{2});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "10.99.0.9", kMixed})).empty());
+    // Combined with the other post-filters.
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--port", "80", "--only-anomalous", kMixed})) == std::set<uint64_t>{3, 4});  // 404 is info
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--port", "40013", "--conn", "4", kMixed})).empty());
+    // A post-filter, not a packet filter: the summary still counts everything.
+    const auto j = e2e::pcaplens({"--format", "json", "--port", "40014", kMixed}).json();
+    CHECK(j["summary"]["connections"]["total"] == 4);
+
+    // IPv6, written either way.
+    const std::string v6 = e2e::source("tests/captures/tcp-ipv6.pcap");
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "fd99::2", v6})) == std::set<uint64_t>{1});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "[fd99:0::2]", v6})) == std::set<uint64_t>{1});
+    CHECK(ids(e2e::pcaplens({"--format", "json", "--host", "10.99.0.2", v6})).empty());
+
+    // NDJSON and text honour them too.
+    const auto nd = e2e::pcaplens({"--format", "ndjson", "--port", "40012", kMixed}).ndjson();
+    REQUIRE(nd.size() == 2);
+    CHECK(nd[0]["id"] == 2);
+    const auto text = e2e::pcaplens({"-q", "--port", "40013", kMixed});
+    CHECK(text.out.find("#3 ") != std::string::npos);
+    CHECK(text.out.find("#1 ") == std::string::npos);
+
+    const auto bad = e2e::pcaplens({"--host", "example.org", kMixed});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("--host 'example.org': not an IP address") != std::string::npos);
+    CHECK(e2e::pcaplens({"--port", "70000", kMixed}).status == 2);
+}
+
+TEST_CASE("--follow: the keep-alive connection's three requests and responses, bytes adding up") {
+    const auto r = e2e::pcaplens({"--follow", "1", kKeepalive});
+    REQUIRE(r.status == 0);
+    const auto rep = e2e::pcaplens({"--format", "json", kKeepalive}).json();
+    const auto& c = rep["connections"][0];
+
+    // Header, the three GETs in order, each response, both ends, the footer.
+    CHECK(r.out.rfind("=== connection 1: 10.99.0.1:40001 (client) <-> 10.99.0.2:80 (server), ascii\n", 0) == 0);
+    const size_t a = r.out.find("GET /a.html HTTP/1.1\n"), b = r.out.find("GET /b.html HTTP/1.1\n"), cc = r.out.find("GET /c.html HTTP/1.1\n");
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    REQUIRE(cc != std::string::npos);
+    CHECK(a < b);
+    CHECK(b < cc);
+    size_t gets = 0;
+    for (const auto& l : lines(r.out)) gets += l.rfind("GET /", 0) == 0;
+    CHECK(gets == 3);
+    // Each response comes after its request (stream order of arrival).
+    const size_t resp_a = r.out.find("HTTP/1.1 200 OK", a);
+    CHECK(resp_a < b);
+    CHECK(r.out.find(">>> client -> server  2026-11-25 13:41:13.935163  frame 4  79 bytes\n") != std::string::npos);
+    CHECK(r.out.find("<<< server -> client  ") != std::string::npos);
+    CHECK(r.out.find("end (fin)") != std::string::npos);
+
+    // The chunk sizes add up to the payload the report counts, direction by direction.
+    CHECK(chunk_bytes(r.out, ">>> ") == c["payload_bytes"]["client_to_server"].get<uint64_t>());
+    CHECK(chunk_bytes(r.out, "<<< ") == c["payload_bytes"]["server_to_client"].get<uint64_t>());
+    // The Content-Length of the responses add up to the bodies the HTTP layer measured.
+    uint64_t content_length = 0;
+    for (const auto& l : lines(r.out)) {
+        if (l.rfind("Content-Length: ", 0) == 0) content_length += std::stoull(l.substr(16));
+    }
+    uint64_t bodies = 0;
+    for (const auto& x : c["http"]) bodies += x["response_body_bytes"].get<uint64_t>();
+    CHECK(content_length == 2048 + 3072 + 4096);
+    CHECK(content_length == bodies);
+    CHECK(r.out.find("=== connection 1: client -> server 237 bytes, server -> client 9913 bytes; nothing missing; close: fin by client\n") !=
+          std::string::npos);
+    // CR LF shown as line breaks: no escaped \r in a clean HTTP exchange.
+    CHECK(r.out.find("\\r") == std::string::npos);
+}
+
+TEST_CASE("--follow-format raw and hex") {
+    const auto raw = e2e::pcaplens({"--follow", "1", "--follow-format", "raw", kKeepalive});
+    REQUIRE(raw.status == 0);
+    CHECK(raw.out.size() == 237 + 9913);
+    CHECK(raw.out.rfind("GET /a.html HTTP/1.1\r\nHost: 10.99.0.2\r\n", 0) == 0);
+    CHECK(raw.out.find("===") == std::string::npos);
+    // -o FILE is the same bytes.
+    const auto path = e2e::temp_dir() / "follow.bin";
+    REQUIRE(e2e::pcaplens({"--follow", "1", "--follow-format", "raw", "-o", path.string(), kKeepalive}).status == 0);
+    std::ifstream in(path, std::ios::binary);
+    std::string file((std::istreambuf_iterator<char>(in)), {});
+    CHECK(file == raw.out);
+
+    const auto hex = e2e::pcaplens({"--follow", "1", "--follow-format", "hex", kKeepalive});
+    REQUIRE(hex.status == 0);
+    CHECK(hex.out.find("00000000  47 45 54 20 2f 61 2e 68  74 6d 6c 20 48 54 54 50  |GET /a.html HTTP|") != std::string::npos);
+    CHECK(hex.out.find(", hex\n") != std::string::npos);
+}
+
+TEST_CASE("--follow shows the snaplen cuts of tcp-bulk as missing bytes and escapes binary") {
+    const auto r = e2e::pcaplens({"--follow", "1", kBulk});
+    REQUIRE(r.status == 0);
+    const auto c = e2e::pcaplens({"--format", "json", kBulk}).json()["connections"][0];
+    CHECK(r.out.find("<<< server -> client  ") != std::string::npos);
+    CHECK(r.out.find(" bytes missing]") != std::string::npos);
+    // Every gap line, added up, is the report's missing byte count.
+    uint64_t missing = 0;
+    for (const auto& l : lines(r.out)) {
+        const size_t p = l.find("  [");
+        if (p == std::string::npos || l.find(" bytes missing]") == std::string::npos) continue;
+        missing += std::stoull(l.substr(p + 3));
+    }
+    CHECK(missing == c["missing_bytes"]["server_to_client"].get<uint64_t>());
+    CHECK(chunk_bytes(r.out, "<<< ") + missing == c["payload_bytes"]["server_to_client"].get<uint64_t>());
+    // The payload is binary (0x00..0xff): nothing but printable ASCII, LF and TAB reaches the terminal.
+    for (unsigned char ch : r.out) {
+        CAPTURE(static_cast<int>(ch));
+        CHECK(((ch >= 0x20 && ch < 0x7F) || ch == '\n' || ch == '\t'));
+        if (!((ch >= 0x20 && ch < 0x7F) || ch == '\n' || ch == '\t')) break;
+    }
+    CHECK(r.out.find("\\x00\\x01\\x02\\x03") != std::string::npos);
+    CHECK(r.out.find("\\x1b") != std::string::npos);  // ESC, escaped
+}
+
+TEST_CASE("--follow errors") {
+    const auto none = e2e::pcaplens({"--follow", "9", kKeepalive});
+    CHECK(none.status == 2);
+    CHECK(none.err == "pcaplens: --follow 9: no connection 9 in the capture (it has 1; the report lists their ids)\n");
+    CHECK(none.out.empty());
+    CHECK(e2e::pcaplens({"--follow-format", "hex", kKeepalive}).status == 2);
+    CHECK(e2e::pcaplens({"--follow", "1", "--format", "json", kKeepalive}).status == 2);
+    CHECK(e2e::pcaplens({"--follow", "1", "--follow-format", "utf8", kKeepalive}).status == 2);
+    // A refused connection exchanged no bytes: header and footer only.
+    const auto refused = e2e::pcaplens({"--follow", "1", e2e::source("tests/captures/tcp-refused.pcap")});
+    CHECK(refused.status == 0);
+    CHECK(refused.out.find("client -> server 0 bytes, server -> client 0 bytes") != std::string::npos);
+}
+
+TEST_CASE("raw follow output never goes to a terminal") {
+    if (!have("script")) return;
+    const auto r = shell("script -qec " +
+                         e2e::quote(e2e::quote(PCAPLENS_BINARY) + " --follow 1 --follow-format raw " + e2e::quote(kKeepalive)) +
+                         " /dev/null </dev/null; echo \"status=$?\"");
+    CHECK(r.out.find("standard output is a terminal") != std::string::npos);
+    CHECK(r.out.find("GET /a.html") == std::string::npos);
+}
+
+TEST_CASE("colour: --color always and never, auto off in a pipe, NO_COLOR") {
+    const auto always = e2e::pcaplens({"--color", "always", kMixed});
+    const auto never = e2e::pcaplens({"--color", "never", kMixed});
+    const auto piped = e2e::pcaplens({kMixed});
+    CHECK(always.out.find("\033[") != std::string::npos);
+    CHECK(always.out.find("\033[31mrst by client\033[0m") != std::string::npos);
+    CHECK(never.out.find('\033') == std::string::npos);
+    CHECK(piped.out.find('\033') == std::string::npos);
+    // Without escapes, always and never say the same.
+    std::string stripped;
+    for (size_t i = 0; i < always.out.size(); ++i) {
+        if (always.out[i] == '\033') {
+            while (i < always.out.size() && always.out[i] != 'm') ++i;
+            continue;
+        }
+        stripped += always.out[i];
+    }
+    CHECK(stripped == never.out);
+    if (have("script")) {
+        const auto tty = on_terminal("COLUMNS=200", {kMixed});
+        CHECK(tty.out.find("\033[1mConnections") != std::string::npos);
+        const auto no_color = on_terminal("NO_COLOR=1 COLUMNS=200", {kMixed});
+        CHECK(no_color.out.find('\033') == std::string::npos);
+        const auto follow = on_terminal("COLUMNS=200", {"--follow", "1", kKeepalive});
+        CHECK(follow.out.find("\033[31m>>> client -> server") != std::string::npos);
+    }
+}
+
+TEST_CASE("text fits the terminal width, and is never cut in a file or pipe") {
+    // Not a terminal: COLUMNS is ignored, lines stay whole.
+    const auto piped = shell("COLUMNS=40 " + e2e::quote(PCAPLENS_BINARY) + " -q " + e2e::quote(kMixed));
+    bool long_line = false;
+    for (const auto& l : lines(piped.out)) long_line |= l.size() > 40;
+    CHECK(long_line);
+    CHECK(piped.out.find("...") == std::string::npos);
+    if (!have("script")) return;
+    const auto tty = on_terminal("LANG=C LC_ALL=C COLUMNS=60", {"--color", "never", kMixed});
+    size_t cut = 0;
+    for (const auto& l : lines(tty.out)) {
+        if (l.rfind("  #", 0) != 0) continue;
+        CAPTURE(l);
+        CHECK(l.size() <= 60);
+        if (l.size() >= 3 && l.compare(l.size() - 3, 3, "...") == 0) ++cut;
+    }
+    CHECK(cut == 4);
+    CHECK(tty.out.find("  #4    10.99.0.1:40014 -> 10.99.0.2:80  100.6 ms  rtt 0....\r\n") != std::string::npos);
+    // A UTF-8 terminal gets a real ellipsis.
+    const auto utf8 = on_terminal("LC_ALL=C.UTF-8 COLUMNS=60", {"--color", "never", kMixed});
+    CHECK(utf8.out.find("100.6 ms  rtt 0.03\u2026\r\n") != std::string::npos);
+    // Colour sequences take no columns and are closed after a cut.
+    const auto col = on_terminal("LANG=C LC_ALL=C COLUMNS=60", {"--color", "always", kMixed});
+    CHECK(col.out.find("...\033[0m") != std::string::npos);
+}
+
+TEST_CASE("errors are one line naming the file, with a hint") {
+    const auto missing = e2e::pcaplens({"nosuch.pcap"});
+    CHECK(missing.status == 4);
+    CHECK(missing.err == "pcaplens: nosuch.pcap: no such file (try pcaplens --help)\n");
+    // A second name that is not a file is not taken for a filter expression.
+    const auto second = e2e::pcaplens({kKeepalive, "nosuch.pcap"});
+    CHECK(second.status == 4);
+    CHECK(second.err == "pcaplens: nosuch.pcap: no such file (try pcaplens --help)\n");
+    const auto dir = e2e::pcaplens({e2e::source("samples")});
+    CHECK(dir.status == 4);
+    CHECK(dir.err.find("samples: is a directory, not a capture file") != std::string::npos);
+    const auto text = e2e::temp_dir() / "notes.txt";
+    std::ofstream(text) << "not a capture\n";
+    const auto notcap = e2e::pcaplens({text.string()});
+    CHECK(notcap.status == 4);
+    CHECK(notcap.err == "pcaplens: " + text.string() + ": not a pcap or pcapng capture (unknown file format)\n");
+    const auto bogus = e2e::pcaplens({"--bogus", kKeepalive});
+    CHECK(bogus.status == 2);
+    CHECK(bogus.err.find("(try pcaplens --help)\n") != std::string::npos);
+    for (const auto* r : {&missing, &second, &dir, &notcap, &bogus}) {
+        CHECK(std::count(r->err.begin(), r->err.end(), '\n') == 1);
+    }
+}
+
+TEST_CASE("--help is grouped by task with examples") {
+    const auto r = e2e::pcaplens({"--help"});
+    REQUIRE(r.status == 0);
+    for (const char* s : {"Input:", "Output:", "Select connections (in the report):", "Follow a stream:", "Live capture", "Limits:",
+                          "Examples:", "pcaplens --follow 3 capture.pcap", "--host ADDR"}) {
+        CAPTURE(s);
+        CHECK(r.out.find(s) != std::string::npos);
+    }
+}
