@@ -5,6 +5,7 @@
 //   pcaplens_adversarial OUT_DIR [TRACE...]     (no TRACE: all of them)
 // Traces:
 //   syn-flood          1,000,000 SYNs, each from a distinct client address/port
+//   request-flood      300,000 connections, each one GET request, never closed
 //   seq-holes          100,000 connections, each leaving a 1 GiB sequence hole
 //                      then sending 1,400 bytes beyond it
 //   overlap-storm      1,000 connections x 200 segments overlapping one range
@@ -119,6 +120,20 @@ void seq_holes(StreamingPcap& w) {
         const pw::Ipv4Addr c = client_addr(i);
         handshake(w, ts, c, 30000, 1000, 5000);
         w.add(ts, frame4(c, 30000, kServer, 80, 1001u + (1u << 30), 5001, PSH | ACK, data));
+        ts += 10 * kUs;
+    }
+}
+
+// Many connections that each send one request and stay open: every one holds
+// connection state and an HTTP parser until the end (or the connection cap).
+void request_flood(StreamingPcap& w) {
+    int64_t ts = kStart;
+    const std::string req = "GET /index.html HTTP/1.1\r\nHost: example\r\nUser-Agent: flood\r\n\r\n";
+    const pw::Bytes data(req.begin(), req.end());
+    for (uint32_t i = 0; i < 300'000; ++i) {
+        const pw::Ipv4Addr c = client_addr(i);
+        handshake(w, ts, c, 35000, 1000, 5000);
+        w.add(ts, frame4(c, 35000, kServer, 80, 1001, 5001, PSH | ACK, data));
         ts += 10 * kUs;
     }
 }
@@ -257,7 +272,7 @@ int main(int argc, char** argv) {
     }
     const std::string out = argv[1];
     const std::vector<std::pair<std::string, std::function<void(StreamingPcap&)>>> traces = {
-        {"syn-flood", syn_flood},         {"seq-holes", seq_holes},         {"overlap-storm", overlap_storm},
+        {"syn-flood", syn_flood},         {"request-flood", request_flood}, {"seq-holes", seq_holes},         {"overlap-storm", overlap_storm},
         {"chunk-2p64", chunk_2p64},       {"header-10mb", header_10mb},     {"pipeline-100k", pipeline_100k},
         {"ts-backwards", ts_backwards},   {"frag-never-complete", frag_never_complete},
     };

@@ -7,7 +7,8 @@
 # are deleted after their run unless KEEP=1.
 #   fuzz/adversarial.sh PCAPLENS_BINARY [OUT_DIR] [TRACE...]
 # Fails when a run exits outside {0,3,4} or its peak RSS reaches RSS_LIMIT_MB
-# (default 1024).
+# (default 1024). PCAPLENS_ARGS adds options to every run (e.g.
+# "--max-connections 65536").
 set -euo pipefail
 FUZZ_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ_DIR/.." && pwd)
@@ -22,7 +23,7 @@ if [ ! -x "$gen" ] || [ "$FUZZ_DIR/adversarial.cpp" -nt "$gen" ]; then
     ${CXX:-c++} -O2 -std=c++20 -I "$ROOT/tests" "$FUZZ_DIR/adversarial.cpp" -o "$gen"
 fi
 traces=("$@")
-[ ${#traces[@]} -gt 0 ] || traces=(syn-flood seq-holes overlap-storm chunk-2p64 header-10mb pipeline-100k ts-backwards frag-never-complete)
+[ ${#traces[@]} -gt 0 ] || traces=(syn-flood request-flood seq-holes overlap-storm chunk-2p64 header-10mb pipeline-100k ts-backwards frag-never-complete)
 echo "| trace | packets | file size | exit | peak RSS | wall time | user+sys CPU |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 failed=0
@@ -31,7 +32,8 @@ for t in "${traces[@]}"; do
     packets=$(awk '{print $2}' "$out/$t.gen")
     size=$(du -m "$out/$t.pcap" | cut -f1)
     set +e
-    /usr/bin/time -v "$bin" --format json "$out/$t.pcap" >"$out/$t.json" 2>"$out/$t.time"
+    # shellcheck disable=SC2086
+    /usr/bin/time -v "$bin" --format json ${PCAPLENS_ARGS:-} "$out/$t.pcap" >"$out/$t.json" 2>"$out/$t.time"
     status=$?
     set -e
     rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/$t.time")
@@ -40,7 +42,7 @@ for t in "${traces[@]}"; do
     sys=$(sed -n 's/.*System time (seconds): //p' "$out/$t.time")
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.1f s", u+s}')
     rss_mb=$(( rss_kb / 1024 ))
-    echo "| $t | $packets | ${size} MB | $status | ${rss_mb} MiB | $wall | $cpu |"
+    echo "| $t${PCAPLENS_ARGS:+ (\`$PCAPLENS_ARGS\`)} | $packets | ${size} MB | $status | ${rss_mb} MiB | $wall | $cpu |"
     if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$status" -ne 4 ]; then
         echo "adversarial: $t: exit $status" >&2; grep -v '^\s' "$out/$t.time" | head -5 >&2; failed=1
     fi

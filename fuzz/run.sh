@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 if [ $# -lt 2 ] || ! is_target "$1"; then
-    echo "usage: $0 {${TARGETS[*]// /|}} SECONDS [libFuzzer flags...]" >&2
+    echo "usage: $0 {$(IFS='|'; echo "${TARGETS[*]}")} SECONDS [libFuzzer flags...]" >&2
     exit 2
 fi
 target=$1 seconds=$2
