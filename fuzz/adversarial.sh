@@ -47,6 +47,6 @@ for t in "${traces[@]}"; do
         echo "adversarial: $t: exit $status" >&2; grep -v '^\s' "$out/$t.time" | head -5 >&2; failed=1
     fi
     if [ "$rss_mb" -ge "$limit_mb" ]; then echo "adversarial: $t: peak RSS ${rss_mb} MiB >= ${limit_mb} MiB" >&2; failed=1; fi
-    [ "${KEEP:-0}" = 1 ] || rm -f "$out/$t.pcap"
+    [ "${KEEP:-0}" = 1 ] || rm -f "$out/$t.pcap" "$out/$t.json"
 done
 exit $failed

@@ -289,6 +289,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
             }
             continue;
         }
+        pkt.ts_ns = clamp_timestamp(pkt.ts_ns);  // sources clamp already; this is the gate for any other
         impl_->on_packet(pkt);
         const bool live_second = source.is_live() && (impl_->sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
         if (live_second) last_tick_progress = pkt.ts_ns;

@@ -78,10 +78,8 @@ int64_t to_ns(uint64_t units, const Interface& ifc) {
         }
     }
     i128 total = static_cast<i128>(ns) + static_cast<i128>(ifc.tsoffset_s) * 1000000000;
-    constexpr i128 kMax = std::numeric_limits<int64_t>::max();
-    constexpr i128 kMin = std::numeric_limits<int64_t>::min();
-    if (total > kMax) return std::numeric_limits<int64_t>::max();
-    if (total < kMin) return std::numeric_limits<int64_t>::min();
+    if (total > kMaxTimestampNs) return kMaxTimestampNs;
+    if (total < -kMaxTimestampNs) return -kMaxTimestampNs;
     return static_cast<int64_t>(total);
 }
 

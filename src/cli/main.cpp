@@ -139,18 +139,21 @@ void add_input_options(CLI::App& app, CommonOptions& o) {
 }
 
 void add_limit_options(CLI::App& app, CommonOptions& o) {
-    app.add_option("--idle-timeout", o.idle_timeout_s, "Evict connections idle this many seconds")->capture_default_str()->group("Limits");
-    app.add_option("--msl", o.msl_s, "Maximum segment lifetime in seconds (TIME_WAIT = 2*MSL)")->capture_default_str()->group("Limits");
-    app.add_option("--close-linger", o.linger_s, "Keep a closed connection this many seconds for late packets")->capture_default_str()->group("Limits");
+    // Durations are bounded (about three years) so that timestamp + duration
+    // cannot overflow; see kMaxTimestampNs.
+    const auto seconds = CLI::Range(0.0, 1e8);
+    app.add_option("--idle-timeout", o.idle_timeout_s, "Evict connections idle this many seconds")->capture_default_str()->check(seconds)->group("Limits");
+    app.add_option("--msl", o.msl_s, "Maximum segment lifetime in seconds (TIME_WAIT = 2*MSL)")->capture_default_str()->check(seconds)->group("Limits");
+    app.add_option("--close-linger", o.linger_s, "Keep a closed connection this many seconds for late packets")->capture_default_str()->check(seconds)->group("Limits");
     app.add_option("--max-connections", o.max_connections, "Connections tracked at once (least recently active evicted)")->capture_default_str()->group("Limits");
-    app.add_option("--max-buffer-mb", o.max_buffer_mb, "Out-of-order bytes buffered in total, MiB")->capture_default_str()->group("Limits");
-    app.add_option("--max-direction-buffer-mb", o.max_dir_buffer_mb, "Out-of-order bytes buffered per direction, MiB")->capture_default_str()->group("Limits");
+    app.add_option("--max-buffer-mb", o.max_buffer_mb, "Out-of-order bytes buffered in total, MiB")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 24))->group("Limits");
+    app.add_option("--max-direction-buffer-mb", o.max_dir_buffer_mb, "Out-of-order bytes buffered per direction, MiB")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 24))->group("Limits");
     app.add_option("--max-anomalies", o.max_anomalies, "Anomalies kept per connection (all are counted)")->capture_default_str()->group("Limits");
     app.add_flag("--no-http", o.no_http, "Do not parse HTTP")->group("HTTP");
     app.add_option("--http-max-header-bytes", o.http_max_header_bytes, "Largest HTTP header block")->capture_default_str()->group("HTTP");
     app.add_option("--http-max-headers", o.http_max_headers, "Most header lines in one block")->capture_default_str()->group("HTTP");
     app.add_option("--http-max-pipeline", o.http_max_pipeline, "Most outstanding requests per connection")->capture_default_str()->group("HTTP");
-    app.add_option("--http-slow-ms", o.http_slow_ms, "Report responses slower than this (time to first byte); 0 = off")->capture_default_str()->group("HTTP");
+    app.add_option("--http-slow-ms", o.http_slow_ms, "Report responses slower than this (time to first byte); 0 = off")->capture_default_str()->check(CLI::Range(0.0, 1e11))->group("HTTP");
 }
 
 pl::AnalysisConfig make_config(const CommonOptions& o) {

@@ -106,7 +106,6 @@ private:
     Role feeding_ = Role::client;
     bool consumer_made_ = false;
     bool roles_final_ = false;
-    bool any_payload_ = false;
     bool rst_seen_ = false;
     int64_t rst_ts_ = 0;
     uint64_t rst_frame_ = 0;

@@ -190,7 +190,7 @@ TEST_CASE("mutation sweep: truncated and bit-flipped captures keep exit status i
                 const size_t at = a + pick(b - a);
                 const int bit = static_cast<int>(pick(8));
                 v.bytes[at] ^= static_cast<uint8_t>(1u << bit);
-                v.name += " " + std::to_string(at) + ":" + std::to_string(bit);
+                v.name.append(1, ' ').append(std::to_string(at)).append(1, ':').append(std::to_string(bit));
             }
             v.text = (k % 4) == 0;
             variants.push_back(std::move(v));

@@ -14,7 +14,9 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -383,6 +385,35 @@ TEST_CASE("fires: timestamp_backwards") {
     CHECK(r.count(AnomalyKind::timestamp_backwards) == 1);
     CHECK(r.sum().timestamps_backwards == 1);
     CHECK(r.capture_finding(AnomalyKind::timestamp_backwards).detail.find("1000 us") != std::string::npos);
+}
+
+TEST_CASE("timestamps at the ends of time are clamped; durations never overflow") {
+    // A hostile pcapng can claim any 64-bit time. A full connection with
+    // TIME_WAIT at the largest time, then one at the epoch (a jump backwards
+    // of 2^62 ns): reported with clamped times, no overflow (UBSan runs this).
+    TempDir tmp;
+    pt::PcapngWriter w;
+    const uint32_t ns_if = w.add_interface(pt::linktype::ethernet, 9);
+    const int64_t huge = std::numeric_limits<int64_t>::max() - 10 * kMs;
+    for (const int64_t start : {huge, int64_t{0}}) {
+        pt::TcpConversation c("10.0.0.1", 40000, "10.0.0.2", 80, 1000, 5000, start, kMs);
+        c.syn();
+        c.synack();
+        c.ack();
+        c.client_fin();
+        c.server_fin();
+        c.client_ack();
+        for (const auto& [t, f] : c.packets()) w.add(ns_if, t, f);
+    }
+    const auto r = analyse({tmp.write("endoftime.pcapng", w.bytes())});
+    REQUIRE(r.conns.size() == 2);
+    for (const auto& c : r.conns) {
+        REQUIRE(c.tcp.time_wait.has_value());
+        CHECK(c.tcp.time_wait->end_ns >= c.tcp.time_wait->start_ns);
+        CHECK(std::llabs(c.tcp.time_wait->start_ns) <= pcaplens::kMaxTimestampNs);
+    }
+    CHECK(r.sum().last_ts == pcaplens::kMaxTimestampNs);
+    CHECK(r.sum().timestamps_backwards >= 1);
 }
 
 TEST_CASE("near miss: timestamp_backwards") {

@@ -5,6 +5,15 @@
 
 namespace pcaplens {
 
+// Capture timestamps are kept within +-(2^62 - 1) ns (years 1823..2116): a
+// hostile file can claim any 64-bit time, and every later stage subtracts
+// timestamps or adds configured durations (bounded to a few years by the
+// command line) to them, which must not overflow int64.
+inline constexpr int64_t kMaxTimestampNs = (int64_t{1} << 62) - 1;
+constexpr int64_t clamp_timestamp(int64_t ts_ns) {
+    return ts_ns > kMaxTimestampNs ? kMaxTimestampNs : ts_ns < -kMaxTimestampNs ? -kMaxTimestampNs : ts_ns;
+}
+
 struct PacketView {
     int64_t ts_ns = 0;           // capture timestamp, nanoseconds since the epoch
     uint64_t frame = 0;          // 1-based number in the (merged) stream, as Wireshark numbers them
