@@ -18,11 +18,6 @@ inline Role other(Role r) { return r == Role::client ? Role::server : Role::clie
 inline int idx(Role r) { return static_cast<int>(r); }
 inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
 
-bool endpoint_less(const IpAddress& a, uint16_t pa, const IpAddress& b, uint16_t pb) {
-    if (a != b) return a < b;
-    return pa < pb;
-}
-
 // First bytes that look like an HTTP request line ("GET ", "POST ", ...).
 bool looks_like_request(const uint8_t* p, uint32_t n) {
     uint32_t i = 0;
@@ -35,28 +30,43 @@ bool well_known(uint16_t port) { return port < 1024 || port == 8080 || port == 8
 
 }  // namespace
 
-size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
-    // FNV-1a over the tuple; IPv4 uses only 4 address bytes.
-    uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](const uint8_t* p, size_t n) {
-        for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    };
-    const size_t n = k.a.family == 4 ? 4 : 16;
-    mix(k.a.bytes.data(), n);
-    mix(k.b.bytes.data(), n);
-    const uint8_t ports[4] = {static_cast<uint8_t>(k.pa >> 8), static_cast<uint8_t>(k.pa), static_cast<uint8_t>(k.pb >> 8),
-                              static_cast<uint8_t>(k.pb)};
-    mix(ports, 4);
-    return static_cast<size_t>(h ^ (h >> 29));
+namespace {
+inline uint64_t mix64(uint64_t x) {  // murmur3's 64-bit finalizer
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+inline void load_words(const IpAddress& ip, uint64_t& w0, uint64_t& w1) {
+    std::memcpy(&w0, ip.bytes.data(), 8);
+    std::memcpy(&w1, ip.bytes.data() + 8, 8);
+}
+}  // namespace
+
+uint64_t hash_key(const ConnKey& k, uint64_t seed) {
+    uint64_t h = mix64(seed ^ k.ports_family);
+    h = mix64(h ^ k.a0) + k.a1;
+    h = mix64(h ^ k.b0) + k.b1;
+    return mix64(h);
 }
 
 ConnKey make_key(const TcpSegment& s) {
+    uint64_t s0, s1, d0, d1;
+    load_words(s.src, s0, s1);
+    load_words(s.dst, d0, d1);
+    // Canonical order: any total order on (address words, port) will do.
+    const bool src_first = s0 != d0 ? s0 < d0 : s1 != d1 ? s1 < d1 : s.sport <= s.dport;
     ConnKey k;
-    if (endpoint_less(s.src, s.sport, s.dst, s.dport)) {
-        k.a = s.src, k.pa = s.sport, k.b = s.dst, k.pb = s.dport;
+    if (src_first) {
+        k.a0 = s0, k.a1 = s1, k.b0 = d0, k.b1 = d1;
+        k.ports_family = uint64_t{s.sport} << 32 | uint64_t{s.dport} << 16;
     } else {
-        k.a = s.dst, k.pa = s.dport, k.b = s.src, k.pb = s.sport;
+        k.a0 = d0, k.a1 = d1, k.b0 = s0, k.b1 = s1;
+        k.ports_family = uint64_t{s.dport} << 32 | uint64_t{s.sport} << 16;
     }
+    k.ports_family |= s.src.family;
     return k;
 }
 
@@ -66,7 +76,7 @@ Connection::Connection(uint64_t id, const TcpConfig& cfg, ReassemblyBudget& budg
 }
 
 Role Connection::role_of(const TcpSegment& seg) const {
-    return (seg.src == facts.client.ip && seg.sport == facts.client.port) ? Role::client : Role::server;
+    return (seg.sport == facts.client.port && seg.src == facts.client.ip) ? Role::client : Role::server;
 }
 
 void Connection::init_roles(const TcpSegment& seg) {

@@ -1,6 +1,5 @@
 // Internal: one tracked connection while it is alive.
 #pragma once
-#include <list>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -42,18 +41,23 @@ struct Side {
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };
 
+// A flow's 4-tuple in canonical endpoint order, packed into words so that
+// comparing keys is five integer compares (no memcmp). Address bytes are
+// loaded as two native-order 64-bit words each; IPv4 uses the first four
+// bytes of the first word (the rest are zero).
 struct ConnKey {
-    IpAddress a, b;  // canonical order: (a, pa) < (b, pb)
-    uint16_t pa = 0, pb = 0;
+    uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    uint64_t ports_family = 0;  // pa << 32 | pb << 16 | family
     bool operator==(const ConnKey&) const = default;
 };
+// Multiply-xorshift mixing over the five words, keyed per table (`seed`) so
+// a crafted capture cannot aim many flows at one probe run.
+uint64_t hash_key(const ConnKey& k, uint64_t seed);
 struct ConnKeyHash {
-    size_t operator()(const ConnKey& k) const noexcept;
+    uint64_t seed = 0;
+    size_t operator()(const ConnKey& k) const noexcept { return static_cast<size_t>(hash_key(k, seed)); }
 };
 ConnKey make_key(const TcpSegment& s);
-
-class Connection;
-using LruList = std::list<Connection*>;
 
 class Connection final : public ReassemblySink {
 public:
@@ -69,7 +73,9 @@ public:
     TcpConnectionFacts facts;
     std::unique_ptr<StreamConsumer> consumer;
     ConnKey key;
-    LruList::iterator lru_pos;
+    uint64_t key_hash = 0;
+    Connection* lru_prev = nullptr;    // flow table's LRU lists (intrusive)
+    Connection* lru_next = nullptr;
     bool in_closing_list = false;
     int64_t last_active = 0;
     void note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns);

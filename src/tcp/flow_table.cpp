@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "connection_impl.hpp"
+#include "flow_index.hpp"
 
 namespace pcaplens {
 
@@ -15,29 +16,43 @@ struct TcpAnalyzer::Impl {
         Role side = Role::client;
     };
 
-    Impl(const TcpConfig& c, ConnectionObserver& o) : cfg(c), obs(o) {
+    Impl(const TcpConfig& c, ConnectionObserver& o)
+        // The hash seed varies per table (ASLR'd address): lookup cost must not
+        // be steerable by a crafted capture. Output never depends on it.
+        : cfg(c), obs(o), seed(reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ULL), tombs(64, ConnKeyHash{seed}) {
         budget.max_total = cfg.max_buffered_total;
         budget.max_per_direction = cfg.max_buffered_per_direction;
-        table.reserve(1024);
     }
+    ~Impl() {
+        for (IntrusiveList<Connection>* l : {&active, &closing})
+            while (!l->empty()) {
+                Connection* c = l->front();
+                l->remove(c);
+                delete c;
+            }
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     TcpConfig cfg;
     ConnectionObserver& obs;
+    uint64_t seed;
     ReassemblyBudget budget;
     TcpCounters counters;
-    std::unordered_map<ConnKey, std::unique_ptr<Connection>, ConnKeyHash> table;
-    LruList active;   // by last activity
-    LruList closing;  // closed connections lingering for stragglers
+    // Owns the connections (raw pointers: each is in exactly one LRU list and
+    // in the index until finish() deletes it).
+    FlowIndex<Connection> table;
+    IntrusiveList<Connection> active;   // by last activity
+    IntrusiveList<Connection> closing;  // closed connections lingering for stragglers
     std::unordered_map<ConnKey, Tombstone, ConnKeyHash> tombs;
     std::deque<std::pair<ConnKey, int64_t>> tomb_order;
     uint64_t next_id = 1;
     int64_t now = INT64_MIN;
 
     void touch(Connection& c) {
-        LruList& from = c.in_closing_list ? closing : active;
         const bool closed = c.closed();
-        LruList& to = closed ? closing : active;
-        to.splice(to.end(), from, c.lru_pos);
+        (c.in_closing_list ? closing : active).remove(&c);
+        (closed ? closing : active).push_back(&c);
         c.in_closing_list = closed;
         c.last_active = now;
     }
@@ -49,11 +64,9 @@ struct TcpAnalyzer::Impl {
             tombs[c.key] = Tombstone{tw.end_ns, c.facts.id, tw.side};
             tomb_order.emplace_back(c.key, tw.end_ns);
         }
-        (c.in_closing_list ? closing : active).erase(c.lru_pos);
-        ConnKey key = c.key;
-        auto it = table.find(key);
-        std::unique_ptr<Connection> owned = std::move(it->second);
-        table.erase(it);
+        (c.in_closing_list ? closing : active).remove(&c);
+        table.erase(&c, c.key_hash);
+        std::unique_ptr<Connection> owned(&c);
         --counters.open_now;
         obs.on_finished(std::move(owned->facts), std::move(owned->consumer));
     }
@@ -72,7 +85,7 @@ struct TcpAnalyzer::Impl {
     }
 
     void make_room(const PacketView& pkt) {
-        LruList& victims = closing.empty() ? active : closing;
+        IntrusiveList<Connection>& victims = closing.empty() ? active : closing;
         if (victims.empty()) return;
         Connection& v = *victims.front();
         ++counters.evicted_cap;
@@ -97,9 +110,9 @@ struct TcpAnalyzer::Impl {
             expire(now);
         }
         const ConnKey key = make_key(seg);
-        auto it = table.find(key);
-        if (it != table.end()) {
-            Connection& c = *it->second;
+        const uint64_t hash = hash_key(key, seed);
+        if (Connection* found = table.find(key, hash)) {
+            Connection& c = *found;
             if (!c.accepts_new_syn(seg)) {
                 c.on_segment(pkt, seg);
                 touch(c);
@@ -109,12 +122,12 @@ struct TcpAnalyzer::Impl {
         }
         if (table.size() >= cfg.max_connections) make_room(pkt);
         auto conn = std::make_unique<Connection>(next_id++, cfg, budget, obs);
-        Connection& c = *conn;
+        Connection& c = *conn.release();
         c.key = key;
+        c.key_hash = hash;
         c.last_active = now;
         active.push_back(&c);
-        c.lru_pos = std::prev(active.end());
-        table.emplace(key, std::move(conn));
+        table.insert(&c, hash);
         ++counters.connections;
         counters.peak_open = std::max<uint64_t>(counters.peak_open, ++counters.open_now);
         c.on_segment(pkt, seg);
@@ -132,7 +145,8 @@ struct TcpAnalyzer::Impl {
     void finish_all() {
         std::vector<Connection*> all;
         all.reserve(table.size());
-        for (auto& [k, c] : table) all.push_back(c.get());
+        active.for_each([&](Connection* c) { all.push_back(c); });
+        closing.for_each([&](Connection* c) { all.push_back(c); });
         std::sort(all.begin(), all.end(), [](const Connection* a, const Connection* b) { return a->facts.id < b->facts.id; });
         for (Connection* c : all) finish(*c, false);
     }

@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace pcaplens {
@@ -9,7 +10,13 @@ namespace pcaplens {
 struct IpAddress {
     uint8_t family = 0;  // 4 or 6
     std::array<uint8_t, 16> bytes{};
-    bool operator==(const IpAddress&) const = default;
+    // Word-wise: this compare runs for every packet (roles, flow keys).
+    bool operator==(const IpAddress& o) const {
+        uint64_t x[2], y[2];
+        std::memcpy(x, bytes.data(), 16);
+        std::memcpy(y, o.bytes.data(), 16);
+        return family == o.family && x[0] == y[0] && x[1] == y[1];
+    }
     auto operator<=>(const IpAddress&) const = default;
     std::string str() const;  // dotted quad or RFC 5952 text
 };

@@ -1,0 +1,129 @@
+// Internal: the flow table's containers, sized for the per-packet path.
+//  - FlowIndex: open-addressing hash index (linear probing, backward-shift
+//    deletion) from a flow key to the object that owns it. Each slot holds
+//    the full 64-bit hash next to the pointer, so a probe touches one cache
+//    line of slots and dereferences an object only on a hash match.
+//  - IntrusiveList: doubly linked list threaded through the objects
+//    themselves (LRU order); touching a connection is four pointer writes,
+//    no node allocation.
+// Both are templates over the element type so they can be tested alone.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pcaplens {
+
+// T has a `key` member comparable with ==.
+template <class T>
+class FlowIndex {
+public:
+    explicit FlowIndex(size_t initial_capacity = 1024) { rehash(round_up(initial_capacity)); }
+
+    template <class Key>
+    T* find(const Key& key, uint64_t hash) const {
+        for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (s.item == nullptr) return nullptr;
+            if (s.hash == hash && s.item->key == key) return s.item;
+        }
+    }
+
+    // `item` must not be in the index already (its key not present).
+    void insert(T* item, uint64_t hash) {
+        if ((size_ + 1) * 2 > slots_.size()) rehash(slots_.size() * 2);  // load factor <= 1/2
+        place(item, hash);
+        ++size_;
+    }
+
+    // Removes `item` (inserted with `hash`); a no-op when absent.
+    void erase(const T* item, uint64_t hash) {
+        size_t i = hash & mask_;
+        for (;; i = (i + 1) & mask_) {
+            if (slots_[i].item == nullptr) return;
+            if (slots_[i].item == item) break;
+        }
+        // Backward-shift deletion: move later members of the probe run into
+        // the hole when their home slot does not lie in (hole, j].
+        size_t hole = i;
+        for (size_t j = (hole + 1) & mask_; slots_[j].item != nullptr; j = (j + 1) & mask_) {
+            const size_t home = slots_[j].hash & mask_;
+            const bool stays = (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (!stays) {
+                slots_[hole] = slots_[j];
+                hole = j;
+            }
+        }
+        slots_[hole] = Slot{};
+        --size_;
+    }
+
+    size_t size() const { return size_; }
+    size_t capacity() const { return slots_.size(); }
+
+private:
+    struct Slot {
+        uint64_t hash = 0;
+        T* item = nullptr;
+    };
+
+    static size_t round_up(size_t n) {
+        size_t c = 16;
+        while (c < n) c *= 2;
+        return c;
+    }
+    void place(T* item, uint64_t hash) {
+        size_t i = hash & mask_;
+        while (slots_[i].item != nullptr) i = (i + 1) & mask_;
+        slots_[i] = Slot{hash, item};
+    }
+    void rehash(size_t capacity) {
+        std::vector<Slot> old(capacity);
+        old.swap(slots_);
+        mask_ = capacity - 1;
+        for (const Slot& s : old)
+            if (s.item != nullptr) place(s.item, s.hash);
+    }
+
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    size_t size_ = 0;
+};
+
+// T has `T* lru_prev` and `T* lru_next` members, null when unlinked.
+template <class T>
+class IntrusiveList {
+public:
+    bool empty() const { return head_ == nullptr; }
+    T* front() const { return head_; }
+    size_t size() const { return size_; }
+
+    void push_back(T* x) {
+        x->lru_prev = tail_;
+        x->lru_next = nullptr;
+        if (tail_ != nullptr) tail_->lru_next = x;
+        else head_ = x;
+        tail_ = x;
+        ++size_;
+    }
+    void remove(T* x) {
+        if (x->lru_prev != nullptr) x->lru_prev->lru_next = x->lru_next;
+        else head_ = x->lru_next;
+        if (x->lru_next != nullptr) x->lru_next->lru_prev = x->lru_prev;
+        else tail_ = x->lru_prev;
+        x->lru_prev = x->lru_next = nullptr;
+        --size_;
+    }
+    // Walks from the front; `f` must not unlink anything.
+    template <class F>
+    void for_each(F&& f) const {
+        for (T* x = head_; x != nullptr; x = x->lru_next) f(x);
+    }
+
+private:
+    T* head_ = nullptr;
+    T* tail_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace pcaplens

@@ -1,0 +1,119 @@
+// The flow table's containers (src/tcp/flow_index.hpp): the open-addressing
+// index against std::unordered_map under random insert/find/erase, with a
+// deliberately weak hash so probe runs collide, wrap around the end of the
+// slot array and are repaired by backward-shift deletion; and the intrusive
+// LRU list against std::list.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <list>
+#include <memory>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "tcp/flow_index.hpp"
+
+namespace {
+
+struct Item {
+    uint64_t key = 0;
+    Item* lru_prev = nullptr;
+    Item* lru_next = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("FlowIndex matches std::unordered_map under random operations, with colliding hashes") {
+    for (const uint64_t hash_bits : {uint64_t{3}, uint64_t{64}}) {
+        CAPTURE(hash_bits);
+        // hash_bits 3: only 8 distinct hashes, so long shared probe runs.
+        auto hash_of = [&](uint64_t k) {
+            const uint64_t h = k * 0x9E3779B97F4A7C15ULL;
+            return hash_bits == 64 ? h : (h >> 61);
+        };
+        pcaplens::FlowIndex<Item> index(16);
+        std::unordered_map<uint64_t, std::unique_ptr<Item>> ref;
+        std::mt19937_64 rng(42);
+        size_t max_capacity = 0;
+        for (int op = 0; op < 20000; ++op) {
+            const uint64_t k = rng() % 300;
+            const uint64_t h = hash_of(k);
+            Item* found = index.find(k, h);
+            auto it = ref.find(k);
+            REQUIRE((found != nullptr) == (it != ref.end()));
+            if (found) CHECK(found == it->second.get());
+            if (rng() % 3 != 0) {
+                if (!found) {
+                    auto item = std::make_unique<Item>();
+                    item->key = k;
+                    index.insert(item.get(), h);
+                    ref.emplace(k, std::move(item));
+                }
+            } else if (found) {
+                index.erase(found, h);
+                ref.erase(it);
+            }
+            REQUIRE(index.size() == ref.size());
+            max_capacity = std::max(max_capacity, index.capacity());
+        }
+        // Every member is still reachable, and nothing else is.
+        for (uint64_t k = 0; k < 300; ++k) {
+            Item* found = index.find(k, hash_of(k));
+            auto it = ref.find(k);
+            REQUIRE((found != nullptr) == (it != ref.end()));
+        }
+        CHECK(index.capacity() >= 2 * index.size());  // load factor kept <= 1/2
+        CHECK(max_capacity <= 1024);                   // grew with the population (<= 300), not with operations
+    }
+}
+
+TEST_CASE("FlowIndex: erase of an absent item and wrap-around at the end of the slots") {
+    pcaplens::FlowIndex<Item> index(16);
+    Item a{1}, b{2}, c{3}, absent{4};
+    // All three hash to the last slot: the run wraps to slots 0 and 1.
+    index.insert(&a, 15);
+    index.insert(&b, 15);
+    index.insert(&c, 15);
+    index.erase(&absent, 15);
+    CHECK(index.size() == 3);
+    index.erase(&a, 15);  // hole at 15: b and c shift back across the wrap
+    CHECK(index.find(uint64_t{2}, 15) == &b);
+    CHECK(index.find(uint64_t{3}, 15) == &c);
+    CHECK(index.find(uint64_t{1}, 15) == nullptr);
+    index.erase(&b, 15);
+    index.erase(&c, 15);
+    CHECK(index.size() == 0);
+    CHECK(index.find(uint64_t{3}, 15) == nullptr);
+}
+
+TEST_CASE("IntrusiveList keeps order like std::list under random push/remove") {
+    std::vector<Item> items(50);
+    pcaplens::IntrusiveList<Item> list;
+    std::list<Item*> ref;
+    std::vector<bool> linked(items.size(), false);
+    std::mt19937 rng(7);
+    for (int op = 0; op < 5000; ++op) {
+        const size_t i = rng() % items.size();
+        Item* x = &items[i];
+        if (linked[i]) {
+            list.remove(x);
+            ref.remove(x);
+            CHECK(x->lru_prev == nullptr);
+            CHECK(x->lru_next == nullptr);
+        }
+        if (rng() % 4 != 0) {  // touch: move to the back
+            list.push_back(x);
+            ref.push_back(x);
+            linked[i] = true;
+        } else {
+            linked[i] = false;
+        }
+        REQUIRE(list.size() == ref.size());
+        REQUIRE(list.empty() == ref.empty());
+        if (!ref.empty()) REQUIRE(list.front() == ref.front());
+    }
+    std::vector<Item*> walked;
+    list.for_each([&](Item* x) { walked.push_back(x); });
+    CHECK(walked == std::vector<Item*>(ref.begin(), ref.end()));
+}
