@@ -23,6 +23,8 @@ struct Analysis::Impl final : ConnectionObserver {
     Decoder decoder;
     TcpAnalyzer tcp;
     Summary sum;
+    int cur_link_type = 0;
+    uint64_t* cur_link_count = nullptr;  // into sum.link_types
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
     uint64_t next_to_emit = 1;
@@ -146,7 +148,12 @@ struct Analysis::Impl final : ConnectionObserver {
         sum.wire_bytes += pkt.wirelen;
         if (sum.packets == 1 || pkt.ts_ns < sum.first_ts) sum.first_ts = pkt.ts_ns;
         sum.last_ts = std::max(sum.last_ts, pkt.ts_ns);
-        ++sum.link_types[pkt.linktype];
+        // Map lookup only when the link type changes (map iterators are stable).
+        if (pkt.linktype != cur_link_type || cur_link_count == nullptr) {
+            cur_link_count = &sum.link_types.try_emplace(pkt.linktype, 0).first->second;
+            cur_link_type = pkt.linktype;
+        }
+        ++*cur_link_count;
         if (pkt.file_index >= last_ts_per_file.size()) last_ts_per_file.resize(pkt.file_index + 1, INT64_MIN);
         int64_t& last = last_ts_per_file[pkt.file_index];
         if (pkt.ts_ns < last) {

@@ -3,14 +3,25 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+
 #include "ip_reassembly.hpp"
 
 namespace pcaplens {
 
 std::string IpAddress::str() const {
     char buf[INET6_ADDRSTRLEN] = {0};
-    if (family == 4) inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
-    else if (family == 6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+    if (family == 4) {
+        // Dotted quad by hand: reports print two addresses per connection and
+        // inet_ntop formats IPv4 through sprintf.
+        char* p = buf;
+        for (int i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, buf + sizeof buf, bytes[static_cast<size_t>(i)]).ptr;
+        }
+        return std::string(buf, p);
+    }
+    if (family == 6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
     return buf;
 }
 

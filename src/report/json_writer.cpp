@@ -1,5 +1,7 @@
 #include "pcaplens/report/json_writer.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -111,26 +113,33 @@ JsonWriter& JsonWriter::str(std::string_view v) {
     out_ += '"';
     return *this;
 }
+// Numbers go through std::to_chars: same digits as printf's %lld/%llu/%.*f
+// (both are exact), without the format-string machinery on every call.
 JsonWriter& JsonWriter::num(int64_t v) {
     comma();
     char buf[24];
-    int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-    out_.append(buf, static_cast<size_t>(n));
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
     return *this;
 }
 JsonWriter& JsonWriter::num(uint64_t v) {
     comma();
     char buf[24];
-    int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    out_.append(buf, static_cast<size_t>(n));
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
     return *this;
 }
 JsonWriter& JsonWriter::real(double v, int decimals) {
     if (!std::isfinite(v)) return null();
     comma();
-    char buf[64];
-    int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    out_.append(buf, static_cast<size_t>(n));
+    char buf[400];  // fixed notation of the largest double needs 309 digits + decimals
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    if (r.ec == std::errc{}) {
+        out_.append(buf, r.ptr);
+    } else {
+        const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+        out_.append(buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
+    }
     return *this;
 }
 JsonWriter& JsonWriter::boolean(bool v) {
@@ -145,12 +154,19 @@ JsonWriter& JsonWriter::null() {
 }
 JsonWriter& JsonWriter::timestamp(int64_t ns) {
     comma();
-    char buf[48];
+    char buf[32];
+    char* p = buf;
     const bool neg = ns < 0;
     const uint64_t a = neg ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
-    int n = std::snprintf(buf, sizeof buf, "%s%llu.%09llu", neg ? "-" : "", static_cast<unsigned long long>(a / 1000000000ull),
-                          static_cast<unsigned long long>(a % 1000000000ull));
-    out_.append(buf, static_cast<size_t>(n));
+    if (neg) *p++ = '-';
+    p = std::to_chars(p, buf + 21, a / 1000000000ull).ptr;
+    *p++ = '.';
+    uint64_t frac = a % 1000000000ull;
+    for (int i = 8; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    out_.append(buf, p + 9);
     return *this;
 }
 

@@ -2,6 +2,7 @@
 // HTTP transactions and anomalies beneath), optional ladder, final summary.
 #include <algorithm>
 #include <cinttypes>
+#include <charconv>
 #include <cstdarg>
 #include <ctime>
 
@@ -22,13 +23,28 @@ std::string format_ts(int64_t ns) {
     return buf;
 }
 
+namespace {
+// "<v with `decimals` digits><unit>", the digits printf's %.Nf gives
+// (std::to_chars is specified to match it) without the format machinery:
+// the text report formats several of these per connection.
+std::string fixed_with_unit(double v, int decimals, std::string_view unit) {
+    char buf[400];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    std::string s(buf, r.ec == std::errc{} ? r.ptr : buf);
+    s += unit;
+    return s;
+}
+}  // namespace
+
 std::string format_bytes(uint64_t n) {
-    char buf[32];
-    if (n < 1000) std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
-    else if (n < 1000000) std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(n) / 1e3);
-    else if (n < 1000000000) std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / 1e6);
-    else std::snprintf(buf, sizeof buf, "%.2f GB", static_cast<double>(n) / 1e9);
-    return buf;
+    if (n < 1000) {
+        std::string s = std::to_string(n);
+        s += " B";
+        return s;
+    }
+    if (n < 1000000) return fixed_with_unit(static_cast<double>(n) / 1e3, 1, " kB");
+    if (n < 1000000000) return fixed_with_unit(static_cast<double>(n) / 1e6, 1, " MB");
+    return fixed_with_unit(static_cast<double>(n) / 1e9, 2, " GB");
 }
 
 std::string printable(std::string_view s) {
@@ -99,11 +115,9 @@ std::string ep(const Endpoint& e) {
 }
 
 std::string ms(double v) {
-    char b[32];
-    if (v < 1) std::snprintf(b, sizeof b, "%.3f ms", v);
-    else if (v < 1000) std::snprintf(b, sizeof b, "%.1f ms", v);
-    else std::snprintf(b, sizeof b, "%.2f s", v / 1000);
-    return b;
+    if (v < 1) return fixed_with_unit(v, 3, " ms");
+    if (v < 1000) return fixed_with_unit(v, 1, " ms");
+    return fixed_with_unit(v / 1000, 2, " s");
 }
 
 class TextReporter final : public ReportSink {

@@ -5,6 +5,7 @@
 // classification of non-TCP traffic, checksums, address formatting, and a
 // seeded random-input robustness loop (meant to run under ASan/UBSan).
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -1480,4 +1481,17 @@ TEST_CASE("decode: mutated valid packets never crash") {
     }
     CHECK(st.tcp > 1000u);  // mutations mostly keep the packet decodable
     CHECK(st.malformed > 0u);
+}
+
+TEST_CASE("IpAddress::str: dotted quads written by hand match inet_ntop for every octet value") {
+    for (int v = 0; v < 256; ++v) {
+        pcaplens::IpAddress a;
+        a.family = 4;
+        a.bytes = {static_cast<uint8_t>(v), static_cast<uint8_t>(255 - v), static_cast<uint8_t>(v / 7), 0};
+        char ref[INET_ADDRSTRLEN];
+        REQUIRE(inet_ntop(AF_INET, a.bytes.data(), ref, sizeof ref) != nullptr);
+        CHECK(a.str() == ref);
+    }
+    pcaplens::IpAddress none;
+    CHECK(none.str().empty());
 }

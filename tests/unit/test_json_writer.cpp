@@ -1,5 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "pcaplens/report/json_writer.hpp"
@@ -28,4 +36,48 @@ TEST_CASE("json escape: control bytes, quotes and invalid UTF-8 give valid JSON"
     nlohmann::json parsed;
     CHECK_NOTHROW(parsed = nlohmann::json::parse(doc));
     CHECK(parsed.is_string());
+}
+
+TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exactly") {
+    // The writer uses std::to_chars; printf is the reference it must equal.
+    std::mt19937_64 rng(99);
+    auto printf_str = [](const char* fmt, auto... args) {
+        char buf[512];
+        const int n = std::snprintf(buf, sizeof buf, fmt, args...);
+        return std::string(buf, static_cast<size_t>(n));
+    };
+    std::vector<int64_t> ints = {0, 1, -1, 9, 10, 999999999, 1000000000, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    for (int i = 0; i < 2000; ++i) ints.push_back(static_cast<int64_t>(rng()) >> (rng() % 64));
+    for (const int64_t v : ints) {
+        CAPTURE(v);
+        std::string a, b, c;
+        pcaplens::JsonWriter(a).num(v);
+        CHECK(a == printf_str("%lld", static_cast<long long>(v)));
+        pcaplens::JsonWriter(b).num(static_cast<uint64_t>(v));
+        CHECK(b == printf_str("%llu", static_cast<unsigned long long>(static_cast<uint64_t>(v))));
+        pcaplens::JsonWriter(c).timestamp(v);
+        const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+        CHECK(c == printf_str("%s%llu.%09llu", v < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ull),
+                              static_cast<unsigned long long>(mag % 1000000000ull)));
+    }
+    std::vector<double> reals = {0.0, -0.0, 0.0005, 0.0015, 0.0025, 1.0005, 2.5, -2.5, 123456.789, 1e-9, 1e300, -1e300, 0.1, 1.0 / 3};
+    for (int i = 0; i < 2000; ++i) {
+        uint64_t bits = rng();
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        if (std::isfinite(d)) reals.push_back(d);
+        reals.push_back(static_cast<double>(rng() % 10000000) / 1000.0);
+    }
+    for (const double v : reals) {
+        for (const int decimals : {0, 1, 3, 6}) {
+            CAPTURE(v);
+            CAPTURE(decimals);
+            std::string a;
+            pcaplens::JsonWriter(a).real(v, decimals);
+            CHECK(a == printf_str("%.*f", decimals, v));
+        }
+    }
+    std::string nan;
+    pcaplens::JsonWriter(nan).real(std::nan(""));
+    CHECK(nan == "null");
 }

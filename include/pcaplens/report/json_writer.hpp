@@ -44,7 +44,7 @@ public:
 private:
     void comma();
     std::string& out_;
-    std::vector<bool> first_;  // per open container: no element written yet
+    std::vector<char> first_;  // per open container: no element written yet
     bool after_key_ = false;
 };
 
