@@ -25,13 +25,17 @@ void endpoint(JsonWriter& w, const Endpoint& e) {
     w.begin_object().key("ip").str(e.ip.str()).key("port").num(static_cast<uint64_t>(e.port)).end_object();
 }
 
-void opt_ts(JsonWriter& w, std::string_view k, bool present, int64_t ts) {
+// Key parameters are references to literals so the writer copies them
+// without an escape scan.
+template <size_t N>
+void opt_ts(JsonWriter& w, const char (&k)[N], bool present, int64_t ts) {
     w.key(k);
     if (present) w.timestamp(ts);
     else w.null();
 }
 
-void opt_ms(JsonWriter& w, std::string_view k, const std::optional<double>& v) {
+template <size_t N>
+void opt_ms(JsonWriter& w, const char (&k)[N], const std::optional<double>& v) {
     w.key(k);
     if (v) w.real(*v, 3);
     else w.null();
@@ -52,8 +56,8 @@ void options(JsonWriter& w, const NegotiatedOptions& o, bool present) {
     w.key("sack_permitted").boolean(o.sack_permitted).key("timestamps").boolean(o.timestamps).end_object();
 }
 
-template <class F>
-void per_dir(JsonWriter& w, std::string_view k, const TcpConnectionFacts& t, F get) {
+template <size_t N, class F>
+void per_dir(JsonWriter& w, const char (&k)[N], const TcpConnectionFacts& t, F get) {
     w.key(k).begin_object().key("client_to_server").num(get(t.dir[0])).key("server_to_client").num(get(t.dir[1])).end_object();
 }
 
@@ -148,7 +152,8 @@ void file_json(JsonWriter& w, const FileStats& f) {
     w.end_array().end_object();
 }
 
-void percentiles(JsonWriter& w, std::string_view k, const LatencyHistogram& h) {
+template <size_t N>
+void percentiles(JsonWriter& w, const char (&k)[N], const LatencyHistogram& h) {
     w.key(k);
     if (h.count() == 0) {
         w.null();

@@ -1,11 +1,21 @@
 #include "pcaplens/report/json_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
 namespace pcaplens {
+
+namespace {
+// Bytes copied as they are: printable ASCII other than '"' and '\\'.
+constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x7F; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+    return t;
+}();
+}  // namespace
 
 void json_escape(std::string_view s, std::string& out) {
     static const char* hex = "0123456789abcdef";
@@ -15,7 +25,7 @@ void json_escape(std::string_view s, std::string& out) {
     while (i < n) {
         // Fast path: copy a run of plain printable ASCII at once.
         size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != '"' && p[run] != '\\') ++run;
+        while (run < n && kPlain[p[run]]) ++run;
         if (run > i) {
             out.append(s.data() + i, run - i);
             i = run;

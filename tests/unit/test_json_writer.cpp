@@ -81,3 +81,12 @@ TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exac
     pcaplens::JsonWriter(nan).real(std::nan(""));
     CHECK(nan == "null");
 }
+
+TEST_CASE("json writer: literal keys are copied, runtime keys are escaped") {
+    std::string out;
+    JsonWriter w(out);
+    const std::string wire_method = "GE\"T\x01";
+    w.begin_object().key("plain_key").num(1).key(wire_method).num(2).key(std::string_view("a\\b")).num(3).end_object();
+    CHECK(out == "{\"plain_key\":1,\"GE\\\"T\\u0001\":2,\"a\\\\b\":3}");
+    CHECK(nlohmann::json::parse(out).size() == 3);
+}

@@ -25,7 +25,18 @@ public:
     JsonWriter& end_object();
     JsonWriter& begin_array();
     JsonWriter& end_array();
-    JsonWriter& key(std::string_view k);
+    JsonWriter& key(std::string_view k);  // escaped: may hold wire bytes (e.g. HTTP methods)
+    // A key written as a string literal in our code is a plain identifier:
+    // it is copied without the escape scan (most keys of a report are these).
+    template <size_t N>
+    JsonWriter& key(const char (&literal)[N]) {
+        comma();
+        out_ += '"';
+        out_.append(literal, N - 1);
+        out_.append("\":", 2);
+        after_key_ = true;
+        return *this;
+    }
     JsonWriter& str(std::string_view v);
     JsonWriter& num(int64_t v);
     JsonWriter& num(uint64_t v);
