@@ -138,12 +138,32 @@ public:
         if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
         else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
         const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
-        add("  #%-4" PRIu64 " %s -> %s  %s  rtt %s  up %s  down %s  %s%s%s", t.id, ep(t.client).c_str(), ep(t.server).c_str(),
-            ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6).c_str(), rtt ? ms(*rtt).c_str() : "-",
-            format_bytes(t.dir[0].payload_bytes).c_str(), format_bytes(t.dir[1].payload_bytes).c_str(), col, close.c_str(), reset());
-        if (t.midstream) add("  midstream%s", t.roles_inferred ? " (roles inferred)" : "");
-        if (rec.http_total) add("  http %" PRIu64, rec.http_total);
-        if (t.anomalies_total) add("  anomalies %" PRIu64, t.anomalies_total);
+        // Built by appending (one line per connection, the text mode's main
+        // output): "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
+        std::string& l = line_;
+        l += "  #";
+        const size_t id_at = l.size();
+        l += std::to_string(t.id);
+        if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
+        l += ' ';
+        l += ep(t.client);
+        l += " -> ";
+        l += ep(t.server);
+        l += "  ";
+        l += ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+        l += "  rtt ";
+        l += rtt ? ms(*rtt) : std::string("-");
+        l += "  up ";
+        l += format_bytes(t.dir[0].payload_bytes);
+        l += "  down ";
+        l += format_bytes(t.dir[1].payload_bytes);
+        l += "  ";
+        l += col;
+        l += close;
+        l += reset();
+        if (t.midstream) l += t.roles_inferred ? "  midstream (roles inferred)" : "  midstream";
+        if (rec.http_total) (l += "  http ") += std::to_string(rec.http_total);
+        if (t.anomalies_total) (l += "  anomalies ") += std::to_string(t.anomalies_total);
         end_line();
         if (opt_.verbosity >= 0) {
             for (const HttpTransaction& x : rec.http) http_line(x);
