@@ -16,7 +16,8 @@ bool is_one_sided(const TcpConnectionFacts& t) {
 }
 
 struct Analysis::Impl final : ConnectionObserver {
-    Impl(const AnalysisConfig& c, ReportSink& s) : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this) {}
+    Impl(const AnalysisConfig& c, ReportSink& s)
+        : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this), heap_in_use(c.heap_in_use ? c.heap_in_use : heap_in_use_bytes) {}
 
     AnalysisConfig cfg;
     ReportSink& sink;
@@ -25,6 +26,7 @@ struct Analysis::Impl final : ConnectionObserver {
     Summary sum;
     int cur_link_type = 0;
     uint64_t* cur_link_count = nullptr;  // into sum.link_types
+    std::function<uint64_t()> heap_in_use;
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
     uint64_t next_to_emit = 1;
@@ -226,6 +228,13 @@ struct Analysis::Impl final : ConnectionObserver {
         }
     }
 
+    void check_memory(const PacketView& pkt) {
+        if (cfg.max_memory_bytes == 0 || !heap_in_use) return;
+        if (heap_in_use() <= cfg.max_memory_bytes) return;
+        tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
+        emit_ready();
+    }
+
     void finish(PacketSource& source) {
         tcp.finish();
         emit_ready(true);
@@ -233,6 +242,7 @@ struct Analysis::Impl final : ConnectionObserver {
         sum.peak_open_connections = tc.peak_open;
         sum.evicted_idle = tc.evicted_idle;
         sum.evicted_cap = tc.evicted_cap;
+        sum.evicted_memory = tc.evicted_memory;
         const DecodeCounters& dc = decoder.counters();
         const uint64_t incomplete = dc.fragments_expired + dc.fragments_dropped_cap + decoder.fragments_pending();
         if (incomplete > 0) {
@@ -298,6 +308,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
         }
         pkt.ts_ns = clamp_timestamp(pkt.ts_ns);  // sources clamp already; this is the gate for any other
         impl_->on_packet(pkt);
+        if ((impl_->sum.packets & 0x3FF) == 0) impl_->check_memory(pkt);
         const bool live_second = source.is_live() && (impl_->sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
         if (live_second) last_tick_progress = pkt.ts_ns;
         if ((impl_->sum.packets & 0xFFFF) == 0 || live_second) {

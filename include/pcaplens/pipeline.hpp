@@ -23,6 +23,12 @@ struct AnalysisConfig {
     uint64_t max_packets = 0;              // -c: 0 = all
     uint32_t max_capture_findings = 1000;  // kept in the report; all are counted
     uint32_t reorder_window = 4096;        // finished connections held to report in id order
+    // Memory cap on the heap in use (0 = none), checked every 1024 packets:
+    // above it, the least recently active connections are finished early.
+    // heap_in_use measures it (default: the allocator's own count, see
+    // heap_in_use_bytes); tests substitute their own.
+    uint64_t max_memory_bytes = 512ull << 20;
+    std::function<uint64_t()> heap_in_use;
     // --follow: the reassembled bytes of this connection (0 = none) go to
     // follow_writer as they are delivered, formatted by follow_options.
     uint64_t follow_connection = 0;
@@ -35,6 +41,10 @@ struct Progress {
     uint64_t bytes_read = 0, bytes_total = 0;
     uint64_t open_connections = 0;
 };
+
+// Bytes the C library allocator has handed out and not yet had back (glibc's
+// mallinfo2); 0 where that is not available, which disables the memory cap.
+uint64_t heap_in_use_bytes();
 
 // Only one direction of the connection was captured (asymmetric routing, a
 // one-sided tap): used by the capture-quality verdict.

@@ -124,7 +124,7 @@ struct CommonOptions {
     uint64_t count = 0;
     bool verify_checksums = false, no_http = false, timeline = false;
     double idle_timeout_s = 300, msl_s = 30, linger_s = 5;
-    uint64_t max_connections = 262144, max_buffer_mb = 512, max_dir_buffer_mb = 8;
+    uint64_t max_connections = 262144, max_buffer_mb = 256, max_dir_buffer_mb = 8, max_memory_mb = 512;
     uint32_t http_max_header_bytes = 64 * 1024, http_max_headers = 256, http_max_pipeline = 1024;
     double http_slow_ms = 0;
     uint32_t max_anomalies = 1000;
@@ -146,6 +146,9 @@ void add_limit_options(CLI::App& app, CommonOptions& o) {
     app.add_option("--msl", o.msl_s, "Maximum segment lifetime in seconds (TIME_WAIT = 2*MSL)")->capture_default_str()->check(seconds)->group("Limits");
     app.add_option("--close-linger", o.linger_s, "Keep a closed connection this many seconds for late packets")->capture_default_str()->check(seconds)->group("Limits");
     app.add_option("--max-connections", o.max_connections, "Connections tracked at once (least recently active evicted)")->capture_default_str()->group("Limits");
+    app.add_option("--max-memory-mb", o.max_memory_mb,
+                   "Heap cap, MiB: above it the least recently active connections are finished early; 0 = none")
+        ->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 24))->group("Limits");
     app.add_option("--max-buffer-mb", o.max_buffer_mb, "Out-of-order bytes buffered in total, MiB")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 24))->group("Limits");
     app.add_option("--max-direction-buffer-mb", o.max_dir_buffer_mb, "Out-of-order bytes buffered per direction, MiB")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 24))->group("Limits");
     app.add_option("--max-anomalies", o.max_anomalies, "Anomalies kept per connection (all are counted)")->capture_default_str()->group("Limits");
@@ -166,6 +169,7 @@ pl::AnalysisConfig make_config(const CommonOptions& o) {
     cfg.tcp.close_linger_ns = static_cast<int64_t>(o.linger_s * 1e9);
     cfg.tcp.max_connections = std::max<uint64_t>(1, o.max_connections);
     cfg.tcp.max_buffered_total = o.max_buffer_mb << 20;
+    cfg.max_memory_bytes = o.max_memory_mb << 20;
     cfg.tcp.max_buffered_per_direction = o.max_dir_buffer_mb << 20;
     cfg.tcp.max_anomalies_per_connection = o.max_anomalies;
     cfg.tcp.timeline = o.timeline;

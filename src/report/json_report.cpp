@@ -192,6 +192,7 @@ void summary_json(JsonWriter& w, const FinalReport& rep, const RunInfo& run) {
     w.end_object();
     w.key("connections").begin_object().key("total").num(s.connections).key("midstream").num(s.connections_midstream);
     w.key("peak_open").num(s.peak_open_connections).key("evicted_idle").num(s.evicted_idle).key("evicted_cap").num(s.evicted_cap);
+    w.key("evicted_memory").num(s.evicted_memory);
     w.key("by_close").begin_object();
     for (const auto& [k, n] : s.close_kinds) w.key(k).num(n);
     w.end_object().end_object();

@@ -206,6 +206,10 @@ public:
         say("  connections %" PRIu64, s.connections);
         for (const auto& [k, n] : s.close_kinds) say(", %s %" PRIu64, k.c_str(), n);
         say("\n");
+        if (s.evicted_idle + s.evicted_cap + s.evicted_memory > 0) {
+            say("  finished early: idle %" PRIu64 ", connection cap %" PRIu64 ", memory cap %" PRIu64 "\n", s.evicted_idle, s.evicted_cap,
+                s.evicted_memory);
+        }
         const HttpSummary& h = s.http;
         if (h.transactions) {
             say("  http %" PRIu64 " transactions", h.transactions);

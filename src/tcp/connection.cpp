@@ -129,7 +129,7 @@ void Connection::maybe_infer_roles_from_payload(Role from, const TcpSegment& seg
 void Connection::set_state(Role r, TcpState s, int64_t ts, uint64_t frame) {
     auto& v = facts.states[idx(r)];
     if (!v.empty() && v.back().state == s) return;
-    if (v.capacity() == 0) v.reserve(8);  // a full lifecycle is 5-7 states: one allocation, not four
+    if (v.capacity() == 0) v.reserve(6);  // a full lifecycle is 5-6 states: one allocation, not four
     v.push_back({s, ts, frame});
     if (row_) (r == Role::client ? row_->client_state : row_->server_state) = s;
     if (s == TcpState::TIME_WAIT) {

@@ -84,23 +84,39 @@ struct TcpAnalyzer::Impl {
         }
     }
 
-    void make_room(const PacketView& pkt) {
+    // Finishes the least recently active connection (lingering closed ones
+    // first) with a resource_cap finding: "<cap_what> reached; ...".
+    void evict_lru(const PacketView& pkt, const std::string& cap_what) {
         IntrusiveList<Connection>& victims = closing.empty() ? active : closing;
         if (victims.empty()) return;
         Connection& v = *victims.front();
-        ++counters.evicted_cap;
         Finding f;
         f.kind = AnomalyKind::resource_cap;
         f.ts_ns = pkt.ts_ns;
         f.frame = pkt.frame;
         f.connection = v.facts.id;
-        f.detail = "connection cap (" + std::to_string(cfg.max_connections) + ") reached; least recently active connection " +
-                   std::to_string(v.facts.id) + " evicted";
+        f.detail = cap_what + " reached; least recently active connection " + std::to_string(v.facts.id) + " evicted";
         v.facts.anomalies.push_back(f);
         ++v.facts.anomalies_total;
         obs.on_finding(std::move(f));
         v.cap_evicted = true;
         finish(v, true);
+    }
+
+    void make_room(const PacketView& pkt) {
+        if (active.empty() && closing.empty()) return;
+        ++counters.evicted_cap;
+        evict_lru(pkt, "connection cap (" + std::to_string(cfg.max_connections) + ")");
+    }
+
+    uint64_t shed(const PacketView& pkt, const std::string& cap_what) {
+        const uint64_t n = std::max<uint64_t>(1, table.size() / 8);
+        uint64_t done = 0;
+        for (; done < n && !(active.empty() && closing.empty()); ++done) {
+            ++counters.evicted_memory;
+            evict_lru(pkt, cap_what);
+        }
+        return done;
     }
 
     void process(const PacketView& pkt, const TcpSegment& seg) {
@@ -162,6 +178,7 @@ void TcpAnalyzer::expire(int64_t now_ns) {
     }
 }
 void TcpAnalyzer::finish() { impl_->finish_all(); }
+uint64_t TcpAnalyzer::shed(const PacketView& pkt, const std::string& cap_what) { return impl_->shed(pkt, cap_what); }
 const TcpCounters& TcpAnalyzer::counters() const {
     impl_->counters.reassembly_cap_hits = impl_->budget.cap_hits;
     return impl_->counters;

@@ -11,7 +11,7 @@ Reassembler::~Reassembler() {
 
 Reassembler::Reassembler(Reassembler&& o) noexcept
     : budget_(o.budget_), initialized_(o.initialized_), next_seq_(o.next_seq_), next_off_(o.next_off_), highest_(o.highest_),
-      buffered_(o.buffered_), chunks_(std::move(o.chunks_)), history_(o.history_), history_next_(o.history_next_) {
+      buffered_(o.buffered_), chunks_(std::move(o.chunks_)), history_(std::move(o.history_)), history_next_(o.history_next_) {
     o.buffered_ = 0;
     o.chunks_.clear();
 }
@@ -26,7 +26,7 @@ Reassembler& Reassembler::operator=(Reassembler&& o) noexcept {
         highest_ = o.highest_;
         buffered_ = o.buffered_;
         chunks_ = std::move(o.chunks_);
-        history_ = o.history_;
+        history_ = std::move(o.history_);
         history_next_ = o.history_next_;
         o.buffered_ = 0;
         o.chunks_.clear();
@@ -52,7 +52,8 @@ void Reassembler::deliver(const uint8_t* p, uint64_t n, bool missing, int64_t ts
         sink.gap(n, ts);
     } else {
         sink.data(p, n, ts, frame);
-        Delivered& h = history_[history_next_];
+        if (!history_) history_ = std::make_unique<std::array<Delivered, kHistory>>();
+        Delivered& h = (*history_)[history_next_];
         history_next_ = (history_next_ + 1) % kHistory;
         h.off = next_off_;
         h.len = static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX));
@@ -66,8 +67,9 @@ void Reassembler::deliver(const uint8_t* p, uint64_t n, bool missing, int64_t ts
 
 bool Reassembler::compare_history(uint64_t off, const uint8_t* data, uint64_t n) const {
     // True when a sampled byte of recently delivered data differs from `data`.
+    if (!history_) return false;
     const uint64_t end = off + n;
-    for (const Delivered& h : history_) {
+    for (const Delivered& h : *history_) {
         if (h.len == 0 || h.off >= end || h.off + h.len <= off) continue;
         const uint64_t head = std::min<uint64_t>(h.len, 16);
         for (uint64_t i = 0; i < head; ++i) {

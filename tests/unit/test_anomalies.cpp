@@ -650,6 +650,60 @@ TEST_CASE("near miss: resource_cap") {
     CHECK(r.sum().evicted_cap == 0);
 }
 
+TEST_CASE("fires: resource_cap (memory cap)") {
+    // Three connections, then UDP filler up to packet 1024, where the heap
+    // is checked. The (substituted) heap probe reports more than the cap:
+    // the least recently active connection (the first) is finished early.
+    TempDir tmp;
+    pt::PcapWriter w(pt::linktype::ethernet);
+    int64_t t = kT0;
+    for (uint16_t port : {40001, 40002, 40003}) {
+        auto c = conv(port, t);
+        handshake(c);  // 3 frames each: 1-9
+        c.copy_to(w);
+        t = c.ts();
+    }
+    for (int i = 10; i <= 1030; ++i) w.add(t + i * kMs, udp_frame(static_cast<uint16_t>(i)));
+    for (const bool over : {true, false}) {
+        CAPTURE(over);
+        pcaplens::AnalysisConfig cfg;
+        cfg.max_memory_bytes = 100 << 20;
+        int probes = 0;
+        cfg.heap_in_use = [&] {
+            ++probes;
+            return over ? cfg.max_memory_bytes + 1 : cfg.max_memory_bytes;
+        };
+        const auto r = analyse({tmp.write("mem.pcap", w.bytes())}, cfg);
+        CHECK(probes == 1);  // every 1024 packets
+        REQUIRE(r.conns.size() == 3);
+        if (over) {
+            CHECK(all(r.conns[0].tcp) == "resource_cap@1024");
+            CHECK(r.conns[0].tcp.close.kind == CloseKind::evicted);
+            CHECK(r.capture_finding(AnomalyKind::resource_cap).detail.find("memory cap (100 MiB") != std::string::npos);
+            CHECK(all(r.conns[1].tcp) == "open_at_end@6");  // the others stay until the end
+            CHECK(r.sum().evicted_memory == 1);
+            CHECK(r.sum().evicted_cap == 0);
+        } else {
+            CHECK(all(r.conns[0].tcp) == "open_at_end@3");
+            CHECK(r.count(AnomalyKind::resource_cap) == 0);
+            CHECK(r.sum().evicted_memory == 0);
+        }
+    }
+}
+
+TEST_CASE("heap_in_use_bytes follows allocations") {
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's allocator replaces glibc's: mallinfo2 does not see its blocks.
+    return;
+#endif
+    const uint64_t before = pcaplens::heap_in_use_bytes();
+    REQUIRE(before > 0);  // glibc: the cap is live in this build
+    auto block = std::make_unique<std::vector<char>>(64 << 20, 'x');
+    CHECK(pcaplens::heap_in_use_bytes() >= before + (60 << 20));
+    block.reset();
+    CHECK(pcaplens::heap_in_use_bytes() < before + (8 << 20));
+}
+
 // ===========================================================================
 // TCP: opening
 // ===========================================================================

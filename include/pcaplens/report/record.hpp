@@ -68,7 +68,7 @@ struct Summary {
     uint64_t connections = 0;
     uint64_t connections_midstream = 0;
     uint64_t peak_open_connections = 0;
-    uint64_t evicted_idle = 0, evicted_cap = 0;
+    uint64_t evicted_idle = 0, evicted_cap = 0, evicted_memory = 0;
     std::array<uint64_t, kAnomalyKindCount> anomalies{};  // by kind, all of them
     std::vector<Finding> capture_findings;           // not tied to a connection (capped)
     uint64_t capture_findings_total = 0;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "pcaplens/capture/packet.hpp"
 #include "pcaplens/decode/packet.hpp"
@@ -19,7 +20,7 @@ struct TcpConfig {
     int64_t close_linger_ns = 5'000'000'000LL;    // keep a closed connection this long for stragglers
     int64_t msl_ns = 30'000'000'000LL;            // TIME_WAIT = 2 MSL = 60 s, as Linux holds it
     uint64_t max_connections = 262'144;           // tracked at once; the least recently active is evicted
-    uint64_t max_buffered_total = 512ull << 20;   // out-of-order bytes buffered, all connections
+    uint64_t max_buffered_total = 256ull << 20;   // out-of-order bytes buffered, all connections
     uint64_t max_buffered_per_direction = 8ull << 20;
     uint32_t max_anomalies_per_connection = 1000; // beyond this only counts are kept
     bool timeline = false;                        // record the per-packet ladder
@@ -44,6 +45,7 @@ struct TcpCounters {
     uint64_t peak_open = 0;
     uint64_t evicted_idle = 0;
     uint64_t evicted_cap = 0;
+    uint64_t evicted_memory = 0;       // finished early because the memory cap was reached
     uint64_t reassembly_cap_hits = 0;
 };
 
@@ -57,6 +59,10 @@ public:
     void process(const PacketView& pkt, const TcpSegment& seg);
     // Evict what has been idle or lingering too long as of `now`.
     void expire(int64_t now_ns);
+    // The memory cap was reached: finish the least recently active eighth of
+    // the tracked connections (at least one), each with a resource_cap
+    // finding naming `cap_what`. Returns how many were finished.
+    uint64_t shed(const PacketView& pkt, const std::string& cap_what);
     // End of input: every connection still tracked is finished.
     void finish();
     const TcpCounters& counters() const;

@@ -11,13 +11,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace pcaplens {
 
 // Buffered-byte accounting shared by all reassemblers of one analysis.
 struct ReassemblyBudget {
-    uint64_t max_total = 512ull << 20;
+    uint64_t max_total = 256ull << 20;
     uint64_t max_per_direction = 8ull << 20;
     uint64_t buffered = 0;
     uint64_t cap_hits = 0;
@@ -100,7 +101,9 @@ private:
     uint64_t highest_ = 0;
     uint64_t buffered_ = 0;
     std::map<uint64_t, Chunk> chunks_;  // only out-of-order data; empty on the fast path
-    std::array<Delivered, kHistory> history_{};
+    // Allocated on the first delivery: connections that never carry data
+    // (SYN floods, scans) do not pay for it.
+    std::unique_ptr<std::array<Delivered, kHistory>> history_;
     size_t history_next_ = 0;
 };
 
