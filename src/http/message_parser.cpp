@@ -83,6 +83,23 @@ constexpr CharTables kChars;
 
 bool is_tchar(uint8_t c) { return kChars.tchar[c]; }
 
+// Length of the run of tchars at `s`, which the caller guarantees ends
+// inside the buffer. Four bytes a round: a tchar is never that end, so no
+// read goes past it.
+size_t tchar_run(const char* s) {
+    auto t = [s](size_t i) { return is_tchar(static_cast<uint8_t>(s[i])); };
+    size_t i = 0;
+    while (t(i) && t(i + 1) && t(i + 2) && t(i + 3)) i += 4;
+    while (t(i)) ++i;
+    return i;
+}
+
+// Lengths of the names apply_field() looks at (host, upgrade, connection,
+// user-agent, content-type, content-length, transfer-encoding): other fields
+// are skipped without a call.
+constexpr uint32_t kAppliedNameLengths = 1u << 4 | 1u << 7 | 1u << 10 | 1u << 12 | 1u << 14 | 1u << 17;
+bool may_apply(size_t name_len) { return name_len < 32 && ((kAppliedNameLengths >> name_len) & 1) != 0; }
+
 bool is_method_char(uint8_t c, bool strict, bool first) {
     if (!strict) return is_tchar(c);
     if (first) return is_upper(c);
@@ -875,7 +892,9 @@ void MessageParser::parse_fields(size_t from, size_t to) {
         finding(AnomalyKind::http_malformed_header, std::string(why) + ": '" + excerpt(line) + "'", msg_ts_, msg_frame_);
     };
     auto flush = [&] {
-        if (have) apply_field(name, folded_value ? std::string_view(value_buf_) : value, folded_value);
+        if (have && may_apply(name.size())) {
+            apply_field(name, folded_value ? std::string_view(value_buf_) : value, folded_value);
+        }
         have = folded_value = false;
     };
     size_t pos = from;
@@ -914,11 +933,10 @@ void MessageParser::parse_fields(size_t from, size_t to) {
         // Usual case: a run of tchars, then the colon. The line's CR or LF
         // follows it in the block and ends the run.
         const char* const text = line.data();   // text[line.size()] is that CR or LF, inside the block
-        size_t colon = 0;
-        while (is_tchar(static_cast<uint8_t>(text[colon]))) ++colon;
-        if (colon > 0 && colon < line.size() && line[colon] == ':') {
-            name = line.substr(0, colon);
-            value = trim(line.substr(colon + 1));
+        size_t colon = tchar_run(text);
+        if (colon > 0 && colon < line.size() && text[colon] == ':') {
+            name = std::string_view(text, colon);
+            value = trim(std::string_view(text + colon + 1, line.size() - colon - 1));
             have = true;
             continue;
         }
