@@ -83,6 +83,23 @@ constexpr CharTables kChars;
 
 bool is_tchar(uint8_t c) { return kChars.tchar[c]; }
 
+// Length of the run of tchars at `s`, which the caller guarantees ends
+// inside the buffer. Four bytes a round: a tchar is never that end, so no
+// read goes past it.
+size_t tchar_run(const char* s) {
+    auto t = [s](size_t i) { return is_tchar(static_cast<uint8_t>(s[i])); };
+    size_t i = 0;
+    while (t(i) && t(i + 1) && t(i + 2) && t(i + 3)) i += 4;
+    while (t(i)) ++i;
+    return i;
+}
+
+// Lengths of the names apply_field() looks at (host, upgrade, connection,
+// user-agent, content-type, content-length, transfer-encoding): other fields
+// are skipped without a call.
+constexpr uint32_t kAppliedNameLengths = 1u << 4 | 1u << 7 | 1u << 10 | 1u << 12 | 1u << 14 | 1u << 17;
+bool may_apply(size_t name_len) { return name_len < 32 && ((kAppliedNameLengths >> name_len) & 1) != 0; }
+
 bool is_method_char(uint8_t c, bool strict, bool first) {
     if (!strict) return is_tchar(c);
     if (first) return is_upper(c);
@@ -96,6 +113,36 @@ int hex_value(uint8_t c) {
     return -1;
 }
 
+// A field name against `lower`, a lower-case name of letters and '-' of the
+// same length. OR-ing 0x20 folds upper onto lower case; among tchars (names
+// are validated first) only the letters themselves fold onto a letter, and
+// only '-' onto '-', so this is an exact case-insensitive comparison, done
+// eight bytes at a time.
+bool name_is(std::string_view name, std::string_view lower) {
+    const size_t n = lower.size();
+    if (name.size() != n) return false;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a = 0, b = 0;
+        std::memcpy(&a, name.data() + i, 8);
+        std::memcpy(&b, lower.data() + i, 8);
+        if ((a | 0x2020202020202020ull) != b) return false;
+    }
+    for (; i < n; ++i) {
+        if ((static_cast<uint8_t>(name[i]) | 0x20) != static_cast<uint8_t>(lower[i])) return false;
+    }
+    return true;
+}
+
+void append_excerpt(std::string& out, std::string_view s, size_t max) {
+    const size_t n = std::min(s.size(), max);
+    for (size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.');
+    }
+    if (s.size() > max) out += "...";
+}
+
 // `b` is lower case.
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -106,9 +153,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
+    size_t b = 0, e = s.size();
+    while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+    return std::string_view(s.data() + b, e - b);
 }
 
 // Calls f(element) for each comma-separated element, trimmed.
@@ -141,14 +189,9 @@ std::string strip_eol(std::string_view s) {
 }  // namespace
 
 std::string excerpt(std::string_view s, size_t max) {
-    const size_t n = std::min(s.size(), max);
     std::string out;
-    out.reserve(n + 3);
-    for (size_t i = 0; i < n; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.');
-    }
-    if (s.size() > max) out += "...";
+    out.reserve(std::min(s.size(), max) + 3);
+    append_excerpt(out, s, max);
     return out;
 }
 
@@ -157,7 +200,7 @@ MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) :
 void MessageParser::stop() {
     st_ = St::dead;
     salvaged_msg_ = after_simple_ = false;
-    release_buffer();
+    free_buffers();   // nothing is parsed any more
 }
 
 void MessageParser::resume_after_hold() {
@@ -165,13 +208,44 @@ void MessageParser::resume_after_hold() {
 }
 
 void MessageParser::release_buffer() {
-    hbuf_.clear();
+    clear_head();
     if (hbuf_.capacity() > 16 * 1024) std::string().swap(hbuf_);
     if (value_buf_.capacity() > 16 * 1024) std::string().swap(value_buf_);
     line_start_ = start_line_len_ = 0;
     header_lines_ = 0;
     peek_.clear();
     salvaging_ = false;
+}
+
+void MessageParser::free_buffers() {
+    release_buffer();
+    for (std::string* b : {&hbuf_, &value_buf_, &host_buf_, &ua_buf_, &ctype_buf_, &cl_detail_, &te_detail_, &peek_,
+                           &simple_line_}) {
+        std::string().swap(*b);
+    }
+}
+
+// `p` continues the bytes of the current run() right after the head so far.
+void MessageParser::head_append(const uint8_t* p, size_t n) {
+    if (head_in_place_ != nullptr) {
+        head_in_place_len_ += n;
+    } else if (hbuf_.empty()) {
+        head_in_place_ = p;
+        head_in_place_len_ = n;
+    } else {
+        hbuf_.append(reinterpret_cast<const char*>(p), n);
+    }
+}
+
+// Copies an in-place head into hbuf_: its bytes are about to go away, or the
+// code that follows works on hbuf_.
+void MessageParser::keep_head() {
+    if (head_in_place_ == nullptr) return;
+    constexpr size_t kInitialCapacity = 512;   // typical heads fit: no regrowth as lines are added
+    if (hbuf_.capacity() < kInitialCapacity) hbuf_.reserve(kInitialCapacity);
+    hbuf_.assign(reinterpret_cast<const char*>(head_in_place_), head_in_place_len_);
+    head_in_place_ = nullptr;
+    head_in_place_len_ = 0;
 }
 
 void MessageParser::enter_resync(bool at_line_start) {
@@ -200,6 +274,11 @@ void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame,
 // Feeds bytes of the current call (ts_, frame_, seq_). Re-entered once, by
 // replay(), with bytes that hold no LF (so never reaching St::after_line again).
 void MessageParser::run(const uint8_t* p, size_t n) {
+    run_steps(p, n);
+    keep_head();   // a header block left incomplete must outlive `p`
+}
+
+void MessageParser::run_steps(const uint8_t* p, size_t n) {
     size_t i = 0;
     while (i < n) {
         switch (st_) {
@@ -217,7 +296,7 @@ void MessageParser::run(const uint8_t* p, size_t n) {
                 msg_lead_ = lead_;
                 lead_ = 0;
                 touch();
-                hbuf_.clear();
+                clear_head();
                 sl_ = role_ == Role::request ? SlState::method : SlState::version;
                 sl_n_ = 0;
                 sl_bare_lf_ = false;
@@ -385,35 +464,96 @@ int MessageParser::sl_step(uint8_t c) {
     return -1;
 }
 
-size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
-    touch();
-    // Validate in place, then copy the validated bytes at once.
-    const size_t room = lim_.max_header_bytes > hbuf_.size() ? lim_.max_header_bytes - hbuf_.size() : 0;
-    const size_t avail = std::min(n, room);
-    for (size_t i = 0; i < avail; ++i) {
-        const uint8_t c = p[i];
-        const int r = sl_step(c);
-        if (r == 0) continue;
-        hbuf_.append(reinterpret_cast<const char*>(p), i + 1);
-        if (r < 0) {
-            reject_start_line(c);
-            return i + 1;
+// The common case, a whole start line of the usual form within the first
+// `n` bytes, validated in one pass by the rules of sl_step(). Returns its
+// length including the LF, or 0 to leave the line to sl_step() byte by byte
+// (incomplete, of another form, or invalid: sl_step() decides and reports).
+size_t MessageParser::fast_start_line(const uint8_t* p, size_t n) {
+    static constexpr char kVersion[] = "HTTP/1.";
+    const bool strict = mode_ != LineMode::normal;
+    size_t i = 0;
+    if (role_ == Role::request) {
+        while (i < n && i < 32 && is_method_char(p[i], strict, i == 0)) ++i;   // sl_step: at most 32
+        if (i == 0 || i >= n || p[i] != ' ') return 0;
+        const size_t target = ++i;
+        while (i < n && p[i] > 0x20 && p[i] != 0x7f) ++i;
+        if (i == target || i >= n || p[i] != ' ') return 0;   // no target, or the HTTP/0.9 form
+        ++i;
+        if (n - i < 8 || std::memcmp(p + i, kVersion, 7) != 0 || !is_digit(p[i + 7])) return 0;
+        i += 8;
+    } else {
+        if (n < 13 || std::memcmp(p, kVersion, 7) != 0 || !is_digit(p[7]) || p[8] != ' ') return 0;
+        if (p[9] < '1' || p[9] > (strict ? '5' : '9') || !is_digit(p[10]) || !is_digit(p[11])) return 0;
+        i = 12;
+        if (p[i] == ' ') {
+            ++i;
+            while (i < n && (p[i] == '\t' || (p[i] >= 0x20 && p[i] != 0x7f))) ++i;
         }
-        start_line_len_ = line_start_ = hbuf_.size();
-        header_lines_ = 0;
-        msg_resynced_ = mode_ == LineMode::resync;
-        const bool detecting = mode_ == LineMode::detect;
-        mode_ = LineMode::normal;
-        st_ = St::headers;
-        if (detecting) sink_.on_detect(role_, true, nullptr);
-        if (sl_simple_ && st_ == St::headers) accept_simple_line();
+    }
+    if (i < n && p[i] == '\n') {
+        sl_bare_lf_ = true;
         return i + 1;
     }
-    hbuf_.append(reinterpret_cast<const char*>(p), avail);
+    if (n - i >= 2 && p[i] == '\r' && p[i + 1] == '\n') return i + 2;
+    return 0;
+}
+
+void MessageParser::start_line_accepted() {
+    start_line_len_ = line_start_ = head_size();
+    header_lines_ = 0;
+    msg_resynced_ = mode_ == LineMode::resync;
+    const bool detecting = mode_ == LineMode::detect;
+    mode_ = LineMode::normal;
+    st_ = St::headers;
+    if (detecting) sink_.on_detect(role_, true, nullptr);
+    if (sl_simple_ && st_ == St::headers) accept_simple_line();
+}
+
+size_t MessageParser::step_start_line(const uint8_t* p, size_t n) {
+    touch();
+    // Validate in place, then take the validated bytes at once.
+    const size_t have = head_size();
+    const size_t room = lim_.max_header_bytes > have ? lim_.max_header_bytes - have : 0;
+    const size_t avail = std::min(n, room);
+    if (have == 0) {
+        const size_t len = fast_start_line(p, avail);
+        if (len > 0) {
+            head_append(p, len);
+            start_line_accepted();
+            return len;
+        }
+    }
+    size_t i = 0;
+    while (i < avail) {
+        // Runs of bytes that sl_step() would accept without changing state:
+        // the rest of a target whose form is settled, and the reason phrase.
+        if (sl_ == SlState::target && sl_n_ > 0 && sl_tform_ <= 1) {
+            const size_t from = i;
+            while (i < avail && p[i] > 0x20 && p[i] != 0x7f) ++i;
+            sl_n_ += static_cast<uint32_t>(i - from);
+            if (i == avail) break;
+        } else if (sl_ == SlState::reason) {
+            while (i < avail && (p[i] == '\t' || (p[i] >= 0x20 && p[i] != 0x7f))) ++i;
+            if (i == avail) break;
+        }
+        const uint8_t c = p[i++];
+        const int r = sl_step(c);
+        if (r == 0) continue;
+        head_append(p, i);
+        if (r < 0) {
+            keep_head();   // the rejection paths work on hbuf_
+            reject_start_line(c);
+            return i;
+        }
+        start_line_accepted();
+        return i;
+    }
+    head_append(p, avail);
     if (avail == n) return n;
     // The line is still consistent but reached the limit.
+    keep_head();
     if (mode_ == LineMode::resync) {  // not a start line after all: keep scanning
-        hbuf_.clear();
+        clear_head();
         st_ = St::resync_skip;
         return avail;
     }
@@ -491,7 +631,7 @@ void MessageParser::finish_rejection(bool at_line_start) {
 
 void MessageParser::accept_simple_line() {
     reset_head_state();
-    std::string_view l(hbuf_);
+    std::string_view l = head();
     while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
     const size_t sp = l.find(' ');
     head_.method = l.substr(0, sp);
@@ -641,27 +781,35 @@ void MessageParser::start_raw_response() {
     st_ = St::body_close;
 }
 
+// Takes header lines up to the end of the block or of the bytes, checking
+// the limits line by line.
 size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
     touch();
-    const auto* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', n));
-    const size_t take = lf != nullptr ? static_cast<size_t>(lf - p) + 1 : n;
-    if (hbuf_.size() + take > lim_.max_header_bytes) {
-        header_too_large("header block larger than " + std::to_string(lim_.max_header_bytes) + " bytes");
-        return n;
+    size_t done = 0;
+    while (done < n) {
+        const auto* lf = static_cast<const uint8_t*>(std::memchr(p + done, '\n', n - done));
+        const size_t take = lf != nullptr ? static_cast<size_t>(lf - p) + 1 - done : n - done;
+        if (head_size() + take > lim_.max_header_bytes) {
+            header_too_large("header block larger than " + std::to_string(lim_.max_header_bytes) + " bytes");
+            return n;
+        }
+        head_append(p + done, take);
+        done += take;
+        if (lf == nullptr) break;
+        const std::string_view block = head();
+        const size_t len = block.size() - line_start_;
+        if (len == 1 || (len == 2 && block[line_start_] == '\r')) {
+            process_head();
+            break;
+        }
+        if (header_lines_ < kLineEnds) line_ends_[header_lines_] = static_cast<uint32_t>(block.size() - 1);
+        if (++header_lines_ > lim_.max_headers) {
+            header_too_large("more than " + std::to_string(lim_.max_headers) + " header lines");
+            return n;
+        }
+        line_start_ = block.size();
     }
-    hbuf_.append(reinterpret_cast<const char*>(p), take);
-    if (lf == nullptr) return take;
-    const size_t len = hbuf_.size() - line_start_;
-    if (len == 1 || (len == 2 && hbuf_[line_start_] == '\r')) {
-        process_head();
-        return take;
-    }
-    if (++header_lines_ > lim_.max_headers) {
-        header_too_large("more than " + std::to_string(lim_.max_headers) + " header lines");
-        return n;
-    }
-    line_start_ = hbuf_.size();
-    return take;
+    return done;
 }
 
 void MessageParser::header_too_large(std::string detail) {
@@ -669,7 +817,7 @@ void MessageParser::header_too_large(std::string detail) {
     if (st_ == St::headers && !salvaging_) {
         // The start line is complete: let the pairing know what we have.
         reset_head_state();
-        parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
+        parse_start_line(head().substr(0, start_line_len_));
         head_.headers_incomplete = true;
         sink_.on_head(head_);
         end_message(false, msg_last_ts_, msg_last_seq_);
@@ -725,13 +873,10 @@ void MessageParser::process_head() {
         salvaging_ = false;
         salvaged_msg_ = true;
     } else {
-        parse_start_line(std::string_view(hbuf_).substr(0, start_line_len_));
+        parse_start_line(head().substr(0, start_line_len_));
         if (sl_bare_lf_) bare_lf("start line");
     }
     parse_fields(start_line_len_, line_start_);
-    head_.host = host_buf_;
-    head_.user_agent = ua_buf_;
-    head_.content_type = ctype_buf_;
     head_.chunked_final = head_.has_transfer_encoding && te_last_chunked_ && te_chunked_count_ == 1;
     const HeadAction a = sink_.on_head(head_);
     if (st_ == St::dead) return;
@@ -740,21 +885,24 @@ void MessageParser::process_head() {
 }
 
 void MessageParser::parse_fields(size_t from, size_t to) {
-    const std::string_view block(hbuf_);
+    const std::string_view block = head();
     std::string_view name, value;   // value: a view into the block unless folded
     bool have = false, folded_value = false, folded = false;
     auto malformed = [&](const char* why, std::string_view line) {
         finding(AnomalyKind::http_malformed_header, std::string(why) + ": '" + excerpt(line) + "'", msg_ts_, msg_frame_);
     };
     auto flush = [&] {
-        if (have) apply_field(name, folded_value ? std::string_view(value_buf_) : value);
+        if (have && may_apply(name.size())) {
+            apply_field(name, folded_value ? std::string_view(value_buf_) : value, folded_value);
+        }
         have = folded_value = false;
     };
     size_t pos = from;
-    while (pos < to) {
-        size_t lf = block.find('\n', pos);
+    for (uint32_t k = 0; pos < to; ++k) {
+        size_t lf = k < kLineEnds ? line_ends_[k] : std::string_view::npos;
+        if (lf < pos || lf >= to) lf = block.find('\n', pos);   // beyond the recorded lines
         if (lf == std::string_view::npos || lf >= to) lf = to - 1;  // cannot happen: lines end in LF
-        std::string_view line = block.substr(pos, lf - pos);
+        std::string_view line(block.data() + pos, lf - pos);
         pos = lf + 1;
         if (!line.empty() && line.back() == '\r') {
             line.remove_suffix(1);
@@ -782,7 +930,17 @@ void MessageParser::parse_fields(size_t from, size_t to) {
             continue;
         }
         flush();
-        const size_t colon = line.find(':');
+        // Usual case: a run of tchars, then the colon. The line's CR or LF
+        // follows it in the block and ends the run.
+        const char* const text = line.data();   // text[line.size()] is that CR or LF, inside the block
+        size_t colon = tchar_run(text);
+        if (colon > 0 && colon < line.size() && text[colon] == ':') {
+            name = std::string_view(text, colon);
+            value = trim(std::string_view(text + colon + 1, line.size() - colon - 1));
+            have = true;
+            continue;
+        }
+        colon = line.find(':');
         if (colon == std::string_view::npos) {
             malformed("header line without a colon", line);
             continue;
@@ -807,17 +965,51 @@ void MessageParser::parse_fields(size_t from, size_t to) {
     flush();
 }
 
-void MessageParser::apply_field(std::string_view name, std::string_view value) {
-    // Only these names matter; most fields are rejected by their length.
+// `folded`: the value is in value_buf_, which the next folded field reuses.
+void MessageParser::apply_field(std::string_view name, std::string_view value, bool folded) {
+    // Only these names matter: one candidate per length (two for 10).
+    enum class Field : uint8_t { other, content_length, transfer_encoding, connection, upgrade, host, user_agent, content_type };
+    Field f = Field::other;
     switch (name.size()) {
-        case 4: case 7: case 10: case 12: case 14: case 17: break;
+        case 4: f = name_is(name, "host") ? Field::host : f; break;
+        case 7: f = name_is(name, "upgrade") ? Field::upgrade : f; break;
+        case 10:
+            f = name_is(name, "connection") ? Field::connection : name_is(name, "user-agent") ? Field::user_agent : f;
+            break;
+        case 12: f = name_is(name, "content-type") ? Field::content_type : f; break;
+        case 14: f = name_is(name, "content-length") ? Field::content_length : f; break;
+        case 17: f = name_is(name, "transfer-encoding") ? Field::transfer_encoding : f; break;
         default: return;
     }
-    if (iequals(name, "content-length")) {
+    // Kept values must outlive value_buf_'s next use.
+    auto keep = [&](std::string& buf) -> std::string_view {
+        if (!folded) return value;
+        buf.assign(value);
+        return buf;
+    };
+    switch (f) {
+        case Field::other:
+            return;
+        case Field::upgrade:
+            if (!value.empty()) head_.has_upgrade = true;
+            return;
+        case Field::host:
+            if (!have_host_) head_.host = keep(host_buf_), have_host_ = true;
+            return;
+        case Field::user_agent:
+            if (!have_ua_) head_.user_agent = keep(ua_buf_), have_ua_ = true;
+            return;
+        case Field::content_type:
+            if (!have_ctype_) head_.content_type = keep(ctype_buf_), have_ctype_ = true;
+            return;
+        default:
+            break;
+    }
+    if (f == Field::content_length) {
         head_.has_content_length = true;
         if (cl_detail_.size() < 64) {
             if (!cl_detail_.empty()) cl_detail_ += ", ";
-            cl_detail_ += excerpt(value, 64);
+            append_excerpt(cl_detail_, value, 64);
         }
         if (head_.content_length_bad) return;
         for_each_element(value, [&](std::string_view e) {
@@ -839,11 +1031,11 @@ void MessageParser::apply_field(std::string_view name, std::string_view value) {
             head_.content_length = v;
             cl_set_ = true;
         });
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (f == Field::transfer_encoding) {
         head_.has_transfer_encoding = true;
         if (te_detail_.size() < 64) {
             if (!te_detail_.empty()) te_detail_ += ", ";
-            te_detail_ += excerpt(value, 64);
+            append_excerpt(te_detail_, value, 64);
         }
         for_each_element(value, [&](std::string_view e) {
             const size_t semi = e.find(';');
@@ -852,19 +1044,11 @@ void MessageParser::apply_field(std::string_view name, std::string_view value) {
             te_last_chunked_ = iequals(e, "chunked");
             if (te_last_chunked_) ++te_chunked_count_;
         });
-    } else if (iequals(name, "connection")) {
+    } else {   // Field::connection
         for_each_element(value, [&](std::string_view e) {
             if (iequals(e, "close")) head_.conn_close = true;
             if (iequals(e, "keep-alive")) head_.conn_keep_alive = true;
         });
-    } else if (iequals(name, "upgrade")) {
-        if (!value.empty()) head_.has_upgrade = true;
-    } else if (iequals(name, "host")) {
-        if (!have_host_) host_buf_.assign(value), have_host_ = true;
-    } else if (iequals(name, "user-agent")) {
-        if (!have_ua_) ua_buf_.assign(value), have_ua_ = true;
-    } else if (iequals(name, "content-type")) {
-        if (!have_ctype_) ctype_buf_.assign(value), have_ctype_ = true;
     }
 }
 
@@ -1272,7 +1456,7 @@ void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
             break;
     }
     st_ = St::dead;
-    release_buffer();
+    free_buffers();
 }
 
 }  // namespace pcaplens::http

@@ -4,7 +4,9 @@
 // after garbage or capture gaps.
 //
 // Memory: only the current header block is buffered (bounded by
-// max_header_bytes / max_headers). Bodies are never stored: body bytes are
+// max_header_bytes / max_headers), and only when it spans feed() calls: a
+// block that lies whole in the bytes of one call is parsed where it is.
+// Buffers are freed once the direction ends. Bodies are never stored: body bytes are
 // skipped by length arithmetic, chunk framing is walked by a byte-wise state
 // machine that keeps no buffer (only a 64-byte excerpt for evidence).
 //
@@ -176,10 +178,13 @@ private:
     enum class SlState : uint8_t { method, target, version, status, after_status, reason, cr };
 
     size_t step_start_line(const uint8_t* p, size_t n);
+    size_t fast_start_line(const uint8_t* p, size_t n);
+    void start_line_accepted();
     size_t step_headers(const uint8_t* p, size_t n);
     size_t step_chunked(const uint8_t* p, size_t n);
     size_t step_after_line(const uint8_t* p, size_t n);
     void run(const uint8_t* p, size_t n);
+    void run_steps(const uint8_t* p, size_t n);
     void accept_simple_line();
     void begin_after_line(bool simple);
     void start_salvage();
@@ -194,7 +199,7 @@ private:
     void process_head();
     bool parse_start_line(std::string_view line);
     void parse_fields(size_t from, size_t to);
-    void apply_field(std::string_view name, std::string_view value);
+    void apply_field(std::string_view name, std::string_view value, bool folded);
     void begin_body(HeadAction action);
     void end_message(bool complete, int64_t end_ts, uint64_t end_seq);
     void start_chunk_size();
@@ -211,6 +216,23 @@ private:
     void touch() { msg_last_ts_ = ts_, msg_last_seq_ = seq_; }
     void reset_head_state();
     void release_buffer();
+    void free_buffers();
+
+    // The header block collected so far: in place in the bytes being fed
+    // (head_in_place_ set), else in hbuf_.
+    size_t head_size() const { return head_in_place_ != nullptr ? head_in_place_len_ : hbuf_.size(); }
+    std::string_view head() const {
+        return head_in_place_ != nullptr
+                   ? std::string_view(reinterpret_cast<const char*>(head_in_place_), head_in_place_len_)
+                   : std::string_view(hbuf_);
+    }
+    void head_append(const uint8_t* p, size_t n);
+    void keep_head();
+    void clear_head() {
+        hbuf_.clear();
+        head_in_place_ = nullptr;
+        head_in_place_len_ = 0;
+    }
     bool in_chunked_state() const { return st_ >= St::chunk_size && st_ <= St::trailer_end_lf; }
 
     Role role_;
@@ -224,10 +246,20 @@ private:
     uint64_t frame_ = 0, seq_ = 0;
 
     // Header block (start line + fields), bounded by lim_.max_header_bytes.
+    // While the whole block so far lies in the bytes of the current run() it
+    // is not copied: head_in_place_ points at its first byte there. run()
+    // copies it into hbuf_ (keep_head) before returning with the block
+    // incomplete, so the pointer never outlives the caller's buffer.
     std::string hbuf_;
+    const uint8_t* head_in_place_ = nullptr;
+    size_t head_in_place_len_ = 0;
     size_t line_start_ = 0;        // offset of the header line being collected
     size_t start_line_len_ = 0;    // bytes of the start line including its LF
     uint32_t header_lines_ = 0;
+    // Offsets of the LFs ending the first header lines, as step_headers found
+    // them: parse_fields does not search for them again.
+    static constexpr uint32_t kLineEnds = 32;
+    uint32_t line_ends_[kLineEnds] = {};
     SlState sl_ = SlState::method;
     uint32_t sl_n_ = 0;
     bool sl_bare_lf_ = false;
@@ -249,7 +281,9 @@ private:
     bool salvaging_ = false;       // St::headers collects a salvaged header block
     bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
 
-    // Head being built (values the MessageHead views point to).
+    // Head being built. Its views point into the header block, except for
+    // folded values, which are unfolded into value_buf_ (and copied out of it
+    // into host_buf_/ua_buf_/ctype_buf_ when kept).
     MessageHead head_;
     std::string value_buf_, host_buf_, ua_buf_, ctype_buf_, cl_detail_, te_detail_;
     bool have_host_ = false, have_ua_ = false, have_ctype_ = false;

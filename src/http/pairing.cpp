@@ -66,7 +66,10 @@
 //   packet after the hole), or the last frame seen there if none follows.
 // - After a direction stops on an unrecoverable framing error the other side
 //   is still parsed; its unpaired responses are reported as usual.
-#include <deque>
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <utility>
 
 #include "message_parser.hpp"
 #include "pcaplens/http/http.hpp"
@@ -88,6 +91,53 @@ http::ParserLimits limits(const HttpConfig& c) {
     l.max_headers = c.max_headers;
     return l;
 }
+
+// FIFO ring whose first N slots live inline: the outstanding requests of a
+// connection are usually 0-2, so most connections never allocate for them
+// (std::deque allocates two blocks up front). Deeper pipelines double the
+// ring on the heap. N is a power of two.
+template <class T, size_t N>
+class SmallFifo {
+    static_assert(N > 0 && (N & (N - 1)) == 0);
+
+public:
+    bool empty() const { return count_ == 0; }
+    size_t size() const { return count_; }
+    T& front() { return slots()[head_]; }
+    T& back() { return slots()[(head_ + count_ - 1) & (cap_ - 1)]; }
+    void push_back(T v) {
+        if (count_ == cap_) grow();
+        slots()[(head_ + count_) & (cap_ - 1)] = std::move(v);
+        ++count_;
+    }
+    void pop_front() {
+        slots()[head_] = T{};   // release what the element holds
+        head_ = (head_ + 1) & (cap_ - 1);
+        --count_;
+    }
+    void clear() {
+        while (!empty()) pop_front();
+        head_ = 0;
+    }
+    template <class F>
+    void for_each(F&& f) {
+        for (size_t i = 0; i < count_; ++i) f(slots()[(head_ + i) & (cap_ - 1)]);
+    }
+
+private:
+    T* slots() { return heap_ != nullptr ? heap_.get() : inline_.data(); }
+    void grow() {
+        auto bigger = std::make_unique<T[]>(cap_ * 2);
+        for (size_t i = 0; i < count_; ++i) bigger[i] = std::move(slots()[(head_ + i) & (cap_ - 1)]);
+        heap_ = std::move(bigger);
+        cap_ *= 2;
+        head_ = 0;
+    }
+
+    std::array<T, N> inline_{};
+    std::unique_ptr<T[]> heap_;
+    size_t cap_ = N, head_ = 0, count_ = 0;
+};
 
 }  // namespace
 
@@ -124,7 +174,7 @@ struct HttpStream::Impl final : http::ParserSink {
         uint64_t frame = 0;
         std::string label;             // "METHOD target" excerpt, kept only when tx < 0
     };
-    std::deque<Pending> outstanding;
+    SmallFifo<Pending, 4> outstanding;
 
     struct Current {                   // message being received in one direction
         bool active = false;
@@ -162,6 +212,8 @@ struct HttpStream::Impl final : http::ParserSink {
     int64_t new_tx() {
         ++total;
         if (txs.size() < cfg.max_transactions) {
+            // Connections mostly carry a few transactions: one allocation, not one per doubling.
+            if (txs.capacity() == 0) txs.reserve(std::min<size_t>(4, cfg.max_transactions));
             txs.emplace_back();
             return static_cast<int64_t>(txs.size()) - 1;
         }
@@ -173,7 +225,7 @@ struct HttpStream::Impl final : http::ParserSink {
         if (i < 0 || static_cast<uint64_t>(i) >= txs.size()) return scratch;
         return txs[static_cast<size_t>(i)];
     }
-    std::string clip(std::string_view s) const { return std::string(s.substr(0, cfg.max_field_bytes)); }
+    std::string_view clip(std::string_view s) const { return s.substr(0, cfg.max_field_bytes); }
 
     bool add(AnomalyKind k, FlowDir dir, int64_t ts, uint64_t frame, std::string detail, uint64_t frame2 = 0) {
         if (det == Det::quiet) return false;
@@ -447,7 +499,7 @@ struct HttpStream::Impl final : http::ParserSink {
         x.has_response = true;
         x.status = h.status;   // 0 for a raw HTTP/0.9 response
         x.reason = clip(h.reason);
-        x.response_version = h.raw ? "HTTP/0.9" : clip(h.version);
+        x.response_version = h.raw ? std::string_view("HTTP/0.9") : clip(h.version);
         x.content_type = clip(h.content_type);
         x.response_ts = h.ts;
         x.response_frame = h.frame;
@@ -624,10 +676,10 @@ struct HttpStream::Impl final : http::ParserSink {
         if (det != Det::http) {
             go_quiet();
         } else {
-            for (const Pending& p : outstanding) {
+            outstanding.for_each([this](const Pending& p) {
                 add(AnomalyKind::http_request_without_response, FlowDir::client_to_server, p.ts, p.frame,
                     label(p) + " got no response");
-            }
+            });
             outstanding.clear();
         }
         for (int d = 0; d < 2; ++d) {

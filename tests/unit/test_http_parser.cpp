@@ -5,6 +5,7 @@
 // bodies, CL+TE, obs-fold, bare LF, malformed lines, header limits, truncation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -1037,6 +1038,169 @@ TEST_CASE("parser alone: stop() and hold ignore everything") {
     p.finish(EndReason::fin, 1, 3);
     CHECK(sink.log.empty());
     CHECK(p.stopped());
+}
+
+// ---------------------------------------------------------------- fast paths
+// Heads that lie whole in one segment are parsed in place and start lines of
+// the usual form are validated in one pass; heads that arrive in pieces are
+// collected and validated byte by byte. Both must give the same result.
+
+namespace {
+
+// Feeds `evs`, each data event cut at the offsets in cuts[event index].
+Result run_cut(const std::vector<Ev>& evs, const std::vector<std::vector<size_t>>& cuts, const HttpConfig& cfg) {
+    HttpStream h(cfg, 42);
+    for (size_t i = 0; i < evs.size(); ++i) {
+        const Ev& e = evs[i];
+        if (e.k == Ev::K::end) {
+            h.on_end(e.dir, e.why, ts_of(i));
+            continue;
+        }
+        const auto* p = reinterpret_cast<const uint8_t*>(e.bytes.data());
+        size_t from = 0;
+        if (i < cuts.size()) {
+            for (const size_t at : cuts[i]) {
+                h.on_data(e.dir, p + from, at - from, ts_of(i), i + 1);
+                from = at;
+            }
+        }
+        h.on_data(e.dir, p + from, e.bytes.size() - from, ts_of(i), i + 1);
+    }
+    Result r;
+    r.txs = h.take_transactions();
+    r.fs = h.take_findings();
+    r.http = h.is_http();
+    r.total = h.transactions_total();
+    return r;
+}
+
+std::string differences(const Result& a, const Result& b) {
+    std::string d;
+    if (a.http != b.http || a.total != b.total) d += "http/total differ; ";
+    if (a.txs.size() != b.txs.size()) d += "transaction count differs; ";
+    for (size_t i = 0; i < std::min(a.txs.size(), b.txs.size()); ++i) {
+        if (!(a.txs[i] == b.txs[i])) d += "tx " + std::to_string(i) + " differs; ";
+    }
+    if (kinds(a) != kinds(b)) d += "findings: [" + kinds(a) + "] vs [" + kinds(b) + "]; ";
+    for (size_t i = 0; i < std::min(a.fs.size(), b.fs.size()); ++i) {
+        if (a.fs[i].frame != b.fs[i].frame || a.fs[i].ts_ns != b.fs[i].ts_ns) d += "finding evidence differs; ";
+    }
+    return d;
+}
+
+// Whole, byte by byte, and cut once at every offset of every data event.
+void check_every_cut(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) {
+    const Result whole = run_cut(evs, {}, cfg);
+    std::vector<std::vector<size_t>> bytewise(evs.size());
+    for (size_t i = 0; i < evs.size(); ++i) {
+        for (size_t at = 1; at < evs[i].bytes.size(); ++at) bytewise[i].push_back(at);
+    }
+    CHECK(differences(whole, run_cut(evs, bytewise, cfg)) == "");
+    for (size_t i = 0; i < evs.size(); ++i) {
+        for (size_t at = 1; at < evs[i].bytes.size(); ++at) {
+            std::vector<std::vector<size_t>> cuts(evs.size());
+            cuts[i] = {at};
+            const std::string d = differences(whole, run_cut(evs, cuts, cfg));
+            if (!d.empty()) {
+                CAPTURE(i);
+                CAPTURE(at);
+                FAIL_CHECK(d);
+                return;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("fast paths: a head in one segment and the same head split at every byte agree") {
+    SUBCASE("usual heads, folded and repeated fields, bodies after the head") {
+        const std::vector<Ev> evs = {
+            C("GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nUser-Agent: x/1\r\nAccept: */*\r\n"
+              "Connection: keep-alive\r\n\r\n"
+              "POST /up HTTP/1.1\r\nhost: h\r\nX-Long:  folded\r\n  on two lines\r\nContent-Length: 3, 3\r\n\r\nabc"),
+            S("HTTP/1.1 200 OK\r\nContent-Type: text/html;\r\n charset=utf-8\r\nContent-Length: 2\r\n\r\nhi"
+              "HTTP/1.1 201 \r\nCONTENT-LENGTH: 0\r\n\r\n"),
+            EndC(), EndS()};
+        const Result r = run(evs);
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].host == "example.com");
+        CHECK(r.txs[0].content_type == "text/html; charset=utf-8");
+        CHECK(r.txs[1].request_body_bytes == 3);
+        CHECK(r.txs[1].reason == "");
+        check_every_cut(evs);
+    }
+    SUBCASE("bare LF, malformed fields, lowercase method between messages, HTTP/0.9 form") {
+        const std::vector<Ev> evs = {
+            C("GET / HTTP/1.0\nHost: a\nBad Name: x\n: empty\nnocolon\n\n"
+              "get /lower HTTP/1.1\r\nHost: b\r\n\r\n"
+              "GET /simple\r\n\r\n"),
+            S("HTTP/1.0 200 OK\nContent-Length: 1\n\nxHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+              "raw"),
+            EndC(), EndS()};
+        const Result r = run(evs);
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_malformed_header) == 3);
+        CHECK(count(r, AnomalyKind::http_bare_lf) == 1);
+        check_every_cut(evs);
+    }
+    SUBCASE("start lines the one-pass validation leaves to the byte-wise one") {
+        const std::string method33(33, 'M');
+        const std::vector<Ev> evs = {C("GET / HTTP/1.1\r\n\r\n" + method33 + " / HTTP/1.1\r\n\r\nGET / HTTP/2.0\r\n\r\n"),
+                                     S("HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\rX\r\n\r\n"),
+                                     EndC(), EndS()};
+        check_every_cut(evs);
+    }
+    SUBCASE("detection: the first line validated strictly either way") {
+        check_every_cut({C("get / HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n"), S("HTTP/1.1 600 X\r\n\r\n"), EndC(), EndS()});
+        check_every_cut({C("GET / HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+    }
+}
+
+TEST_CASE("fast paths: header block and header count exactly at the caps, in one segment or split") {
+    const std::string head = "GET /cap HTTP/1.1\r\nHost: a\r\nX: 1\r\n\r\n";
+    // The response head is shorter than the request head: only the request meets the caps.
+    const auto evs = [&head] { return std::vector<Ev>{C(head), S("HTTP/1.1 204 X\r\n\r\n"), EndC(), EndS()}; };
+    HttpConfig cfg;
+    cfg.max_header_bytes = static_cast<uint32_t>(head.size());
+    {
+        const Result r = run(evs(), cfg);
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 0);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].host == "a");
+        check_every_cut(evs(), cfg);
+    }
+    cfg.max_header_bytes -= 1;
+    {
+        const Result r = run(evs(), cfg);
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+        check_every_cut(evs(), cfg);
+    }
+    cfg = HttpConfig{};
+    cfg.max_headers = 2;
+    {
+        const Result r = run(evs(), cfg);
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 0);
+        check_every_cut(evs(), cfg);
+    }
+    cfg.max_headers = 1;
+    {
+        const Result r = run(evs(), cfg);
+        CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
+        check_every_cut(evs(), cfg);
+    }
+    // More header lines than step_headers records LF offsets for (32).
+    std::string many = "GET /many HTTP/1.1\r\n";
+    for (int i = 0; i < 40; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+    many += "Host: late\r\n\r\n";
+    const std::vector<Ev> many_evs = {C(many), S(kOk0), EndC(), EndS()};
+    const Result r = run(many_evs);
+    REQUIRE(r.txs.size() == 1);
+    CHECK(r.txs[0].host == "late");
+    check_every_cut(many_evs);
 }
 
 }  // TEST_SUITE
