@@ -27,6 +27,7 @@ struct Analysis::Impl final : ConnectionObserver {
     int cur_link_type = 0;
     uint64_t* cur_link_count = nullptr;  // into sum.link_types
     std::function<uint64_t()> heap_in_use;
+    DecodedPacket decoded;
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
     uint64_t next_to_emit = 1;
@@ -169,7 +170,7 @@ struct Analysis::Impl final : ConnectionObserver {
         }
         last = std::max(last, pkt.ts_ns);
 
-        DecodedPacket d;
+        DecodedPacket& d = decoded;  // reused: decode() resets it
         decoder.decode(pkt, d);
         if (pkt.caplen < pkt.wirelen) {
             ++sum.truncated_packets;

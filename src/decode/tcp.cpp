@@ -7,6 +7,13 @@
 namespace pcaplens {
 
 void parse_tcp_options(const uint8_t* p, size_t len, TcpOptions& o) {
+    // Most segments of a modern stack carry exactly NOP, NOP, timestamps.
+    if (len == 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10) {
+        o.has_timestamps = true;
+        o.ts_val = load_be32(p + 4);
+        o.ts_ecr = load_be32(p + 8);
+        return;
+    }
     size_t i = 0;
     while (i < len) {
         const uint8_t kind = p[i];
@@ -97,8 +104,7 @@ void Decoder::decode_transport(uint8_t proto, const uint8_t* p, size_t caplen, s
         out.malformed_what = "TCP options cut short";
         return;
     }
-    t.options = TcpOptions{};
-    parse_tcp_options(p + 20, hlen - 20, t.options);
+    if (hlen > 20) parse_tcp_options(p + 20, hlen - 20, t.options);
     t.payload = p + hlen;
     t.payload_len = static_cast<uint32_t>(wirelen - hlen);
     t.captured_len = static_cast<uint32_t>(caplen - hlen);

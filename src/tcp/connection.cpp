@@ -31,26 +31,11 @@ bool well_known(uint16_t port) { return port < 1024 || port == 8080 || port == 8
 }  // namespace
 
 namespace {
-inline uint64_t mix64(uint64_t x) {  // murmur3's 64-bit finalizer
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 inline void load_words(const IpAddress& ip, uint64_t& w0, uint64_t& w1) {
     std::memcpy(&w0, ip.bytes.data(), 8);
     std::memcpy(&w1, ip.bytes.data() + 8, 8);
 }
 }  // namespace
-
-uint64_t hash_key(const ConnKey& k, uint64_t seed) {
-    uint64_t h = mix64(seed ^ k.ports_family);
-    h = mix64(h ^ k.a0) + k.a1;
-    h = mix64(h ^ k.b0) + k.b1;
-    return mix64(h);
-}
 
 ConnKey make_key(const TcpSegment& s) {
     uint64_t s0, s1, d0, d1;

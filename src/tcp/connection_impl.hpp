@@ -52,7 +52,20 @@ struct ConnKey {
 };
 // Multiply-xorshift mixing over the five words, keyed per table (`seed`) so
 // a crafted capture cannot aim many flows at one probe run.
-uint64_t hash_key(const ConnKey& k, uint64_t seed);
+inline uint64_t mix64(uint64_t x) {  // murmur3's 64-bit finalizer
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+inline uint64_t hash_key(const ConnKey& k, uint64_t seed) {
+    uint64_t h = mix64(seed ^ k.ports_family);
+    h = mix64(h ^ k.a0) + k.a1;
+    h = mix64(h ^ k.b0) + k.b1;
+    return mix64(h);
+}
 struct ConnKeyHash {
     uint64_t seed = 0;
     size_t operator()(const ConnKey& k) const noexcept { return static_cast<size_t>(hash_key(k, seed)); }

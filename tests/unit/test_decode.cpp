@@ -1495,3 +1495,28 @@ TEST_CASE("IpAddress::str: dotted quads written by hand match inet_ntop for ever
     pcaplens::IpAddress none;
     CHECK(none.str().empty());
 }
+
+TEST_CASE("decode: TCP options NOP,NOP,timestamps fast path agrees with the general parser") {
+    // The common 12-byte block takes a shortcut; the same option in another
+    // layout goes through the general loop. Both must give the same result.
+    const std::vector<uint8_t> fast = {1, 1, 8, 10, 0xDE, 0xAD, 0xBE, 0xEF, 0x01, 0x02, 0x03, 0x04};
+    const std::vector<uint8_t> general = {8, 10, 0xDE, 0xAD, 0xBE, 0xEF, 0x01, 0x02, 0x03, 0x04, 1, 1};
+    pcaplens::TcpOptions a, b;
+    pcaplens::parse_tcp_options(fast.data(), fast.size(), a);
+    pcaplens::parse_tcp_options(general.data(), general.size(), b);
+    CHECK(a.has_timestamps);
+    CHECK(a.ts_val == 0xDEADBEEFu);
+    CHECK(a.ts_ecr == 0x01020304u);
+    CHECK(a.has_timestamps == b.has_timestamps);
+    CHECK(a.ts_val == b.ts_val);
+    CHECK(a.ts_ecr == b.ts_ecr);
+    CHECK(a.malformed == b.malformed);
+    CHECK(a.mss == b.mss);
+    CHECK(a.sack_count == b.sack_count);
+    // A timestamps option with a wrong length in the same position is not taken by the shortcut.
+    const std::vector<uint8_t> bad = {1, 1, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0};
+    pcaplens::TcpOptions c;
+    pcaplens::parse_tcp_options(bad.data(), bad.size(), c);
+    CHECK(c.malformed);
+    CHECK_FALSE(c.has_timestamps);
+}
