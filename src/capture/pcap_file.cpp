@@ -35,7 +35,7 @@ constexpr uint32_t kMagicNsec = 0xa1b23c4du;
 constexpr uint32_t kMagicKuznetzov = 0xa1b2cd34u;  // usec, 24-byte record headers
 constexpr size_t kFileHeader = 24;
 constexpr uint32_t kMaxSnaplenDbus = 128u * 1024u * 1024u;  // the largest of max_snaplen_for_dlt
-constexpr size_t kMaxRecord = 24 + size_t{kMaxSnaplenDbus};
+constexpr size_t kMaxRecord = 24 + size_t{kMaxSnaplenDbus};  // the largest record the caplen check lets through
 
 // libpcap's max_snaplen_for_dlt(): records with a larger caplen are damage.
 uint32_t max_snaplen_for_dlt(int dlt) {
@@ -88,7 +88,7 @@ uint16_t load16(const uint8_t* p, bool swapped) {
 class PcapFileReader final : public FileReader {
 public:
     PcapFileReader(const std::string& path, int fd, size_t buffer_size)
-        : fd_(fd), buf_(std::make_unique<uint8_t[]>(buffer_size)), cap_(buffer_size) {
+        : fd_(fd), buf_(std::make_unique_for_overwrite<uint8_t[]>(buffer_size)), cap_(buffer_size) {
         stats_.path = path;
         struct stat st {};
         if (::fstat(fd_, &st) == 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
@@ -155,7 +155,6 @@ public:
             return damage("invalid packet capture length " + std::to_string(caplen) + ", bigger than " +
                           (caplen > snapshot_ ? "snaplen of " + std::to_string(snapshot_) : "maximum of " + std::to_string(max)));
         }
-        static_assert(kMaxRecord >= 24 + size_t{kMaxSnaplenDbus});
         if (!fill(record_header_ + caplen)) {
             const size_t got = end_ - begin_ - record_header_;
             if (read_errno_) return damage(read_error());
@@ -205,7 +204,7 @@ private:
             size_t grown = cap_ * 2;
             while (grown < n) grown *= 2;
             if (grown > kMaxRecord) grown = kMaxRecord;
-            auto bigger = std::make_unique<uint8_t[]>(grown);
+            auto bigger = std::make_unique_for_overwrite<uint8_t[]>(grown);  // pages untouched until read into
             std::memcpy(bigger.get(), buf_.get() + begin_, have);
             buf_ = std::move(bigger);
             cap_ = grown;
