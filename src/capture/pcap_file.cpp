@@ -118,7 +118,8 @@ public:
         linktype_ = linktype_to_dlt(load32(h + 20, swapped_) & 0x03FFFFFFu);
         if (libpcap_rewrites(linktype_, swapped_)) return false;
         // pcap_adjust_snapshot(): an absurd snaplen means "the maximum".
-        snapshot_ = (snaplen == 0 || snaplen > INT_MAX) ? max_snaplen_for_dlt(linktype_) : snaplen;
+        max_caplen_ = max_snaplen_for_dlt(linktype_);
+        snapshot_ = (snaplen == 0 || snaplen > INT_MAX) ? max_caplen_ : snaplen;
         record_header_ = 16;
         if (magic == kMagicKuznetzov) {
             record_header_ = 24;
@@ -150,10 +151,9 @@ public:
         uint32_t caplen = load32(h + 8, swapped_);
         uint32_t len = load32(h + 12, swapped_);
         if (lengths_ == Lengths::swapped || (lengths_ == Lengths::maybe_swapped && caplen > len)) std::swap(caplen, len);
-        const uint32_t max = max_snaplen_for_dlt(linktype_);
-        if (caplen > max) {
+        if (caplen > max_caplen_) {
             return damage("invalid packet capture length " + std::to_string(caplen) + ", bigger than " +
-                          (caplen > snapshot_ ? "snaplen of " + std::to_string(snapshot_) : "maximum of " + std::to_string(max)));
+                          (caplen > snapshot_ ? "snaplen of " + std::to_string(snapshot_) : "maximum of " + std::to_string(max_caplen_)));
         }
         if (!fill(record_header_ + caplen)) {
             const size_t got = end_ - begin_ - record_header_;
@@ -255,6 +255,7 @@ private:
     Lengths lengths_ = Lengths::as_is;
     size_t record_header_ = 16;
     uint32_t snapshot_ = 0;
+    uint32_t max_caplen_ = 0;  // max_snaplen_for_dlt(linktype_)
     int linktype_ = 0;
     uint64_t offset_ = 0;  // file offset of the next record
     FileStats stats_;
