@@ -8,7 +8,7 @@
 // the caplen checks imply). No mmap: a file truncated while mapped would
 // SIGBUS.
 //
-// It reproduces libpcap 1.10's sf-pcap.c exactly: the same header checks,
+// It reproduces libpcap 1.10.3's sf-pcap.c exactly: the same header checks,
 // link-type mapping, snaplen adjustment, caplen/len swap for old versions,
 // caplen limits and error messages, so reports and damage messages do not
 // change. Where libpcap rewrites packet bytes or lengths (pseudo-headers of
@@ -48,7 +48,8 @@ uint32_t max_snaplen_for_dlt(int dlt) {
 }
 
 // libpcap's linktype_to_dlt() on Linux: LINKTYPE_* values that are not the
-// DLT_* value of the same link layer (tests compare every value with libpcap).
+// DLT_* value of the same link layer (tests/unit/test_pcap_reader.cpp
+// compares link types 0-299 and others, with FCS bits, with libpcap).
 int linktype_to_dlt(uint32_t linktype) {
     switch (linktype) {
         case 100: return DLT_ATM_RFC1483;
