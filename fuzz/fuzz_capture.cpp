@@ -1,13 +1,16 @@
 // libFuzzer target: a whole capture file through the full pipeline. The
 // input is written to a memfd and opened by path (/proc/self/fd/N), so the
-// real readers run: libpcap for pcap, pcaplens's own reader for pcapng. The
-// Analysis reports into a tee of a discarding sink (which checks what it is
-// given) and the JSON, NDJSON and text reporters writing to /dev/null.
+// real readers run (pcaplens's own pcap and pcapng readers, libpcap for what
+// they leave to it). The Analysis reports into a tee of a discarding sink
+// (which checks what it is given) and the JSON, NDJSON and text reporters
+// writing to /dev/null. A classic pcap is then also read by pcaplens's reader
+// through a 64-byte buffer and by libpcap's, which must agree.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "pcaplens/pipeline.hpp"
@@ -60,6 +63,51 @@ private:
     std::vector<pl::ReportSink*> sinks_;
 };
 
+// pcaplens's pcap reader reads what libpcap reads: packets, stats, damage.
+// Byte offsets only where the old reader computed them right (not after a
+// record cut to the snaplen, not with Kuznetzov's 24-byte record headers).
+void compare_pcap_readers(const std::string& path, const uint8_t* data, size_t size) {
+    uint32_t magic = 0;
+    if (size < 4) return;
+    std::memcpy(&magic, data, 4);
+    const bool kuznetzov = magic == 0xa1b2cd34 || magic == 0x34cdb2a1;
+    if (!kuznetzov && magic != 0xa1b2c3d4 && magic != 0xd4c3b2a1 && magic != 0xa1b23c4d && magic != 0x4d3cb2a1) return;
+    std::unique_ptr<pl::FileReader> ours, ref;
+    std::string ours_error, ref_error;
+    try {
+        ours = pl::open_pcap_file(path, 64);
+    } catch (const pl::InputError& e) {
+        ours_error = e.what();
+    }
+    try {
+        ref = pl::open_libpcap_file(path);
+    } catch (const pl::InputError& e) {
+        ref_error = e.what();
+    }
+    if (!ours != !ref || ours_error != ref_error) __builtin_trap();
+    if (!ours) return;
+    bool offsets = !kuznetzov;
+    pl::PacketView a, b;
+    for (;;) {
+        const bool more = ours->next(a);
+        if (more != ref->next(b)) __builtin_trap();
+        if (!more) break;
+        if (a.ts_ns != b.ts_ns || a.caplen != b.caplen || a.wirelen != b.wirelen || a.linktype != b.linktype ||
+            (a.caplen && std::memcmp(a.data, b.data, a.caplen) != 0))
+            __builtin_trap();
+        if (a.caplen >= ref->stats().snaplen) offsets = false;
+    }
+    const pl::FileStats &x = ours->stats(), &y = ref->stats();
+    if (x.format != y.format || x.link_types != y.link_types || x.packets != y.packets || x.bytes != y.bytes ||
+        x.wire_bytes != y.wire_bytes || x.first_ts_ns != y.first_ts_ns || x.last_ts_ns != y.last_ts_ns ||
+        x.snaplen != y.snaplen || x.file_size != y.file_size || !x.damage != !y.damage)
+        __builtin_trap();
+    if (x.damage && (x.damage->kind != y.damage->kind || x.damage->packet != y.damage->packet ||
+                     x.damage->message != y.damage->message || (offsets && x.damage->offset != y.damage->offset)))
+        __builtin_trap();
+    if (offsets && ours->position() != ref->position()) __builtin_trap();
+}
+
 int g_fd = -1;
 std::FILE* g_null = nullptr;
 
@@ -110,5 +158,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (f.damage && f.damage->kind.empty()) __builtin_trap();
     }
     std::fflush(g_null);
+    compare_pcap_readers(path, data, size);
     return 0;
 }

@@ -1,5 +1,7 @@
-// FileReader over libpcap's offline reader (pcap in both resolutions and byte
-// orders, and pcapng whose interfaces share one link type).
+// FileReader over libpcap's offline reader, and the choice of reader per file.
+// Classic pcap normally goes to pcaplens's own reader (pcap_file.cpp); this
+// one reads what that reader leaves to libpcap (files whose bytes libpcap
+// rewrites) and words the error for files that are not readable captures.
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
@@ -43,7 +45,8 @@ public:
             if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
             std::fclose(raw);
         }
-        if (magic == 0x0a0d0d0a) stats_.format = "pcapng";
+        pcapng_ = magic == 0x0a0d0d0a;
+        if (pcapng_) stats_.format = "pcapng";
         else if (magic == 0xa1b23c4d || magic == 0x4d3cb2a1) stats_.format = "pcap-ns";
     }
     ~LibpcapFileReader() override {
@@ -61,7 +64,7 @@ public:
             // A pcap record's seconds field is unsigned 32-bit, but libpcap
             // reads it as signed: times from 2038-01-19 on come back negative.
             int64_t sec = static_cast<int64_t>(hdr->ts.tv_sec);
-            if (sec < 0 && stats_.format != "pcapng") sec += int64_t{1} << 32;
+            if (sec < 0 && !pcapng_) sec += int64_t{1} << 32;
             out.ts_ns = sec * 1000000000LL + static_cast<int64_t>(hdr->ts.tv_usec);
             out.caplen = hdr->caplen;
             out.wirelen = hdr->len;
@@ -69,8 +72,7 @@ public:
             // libpcap reports the link type per handle; for pcapng it refuses
             // files whose interfaces differ, so this is exact.
             out.linktype = linktype_;
-            stats_.link_types.insert(linktype_);
-            ++stats_.packets;
+            if (++stats_.packets == 1) stats_.link_types.insert(linktype_);
             stats_.bytes += hdr->caplen;
             stats_.wire_bytes += hdr->len;
             if (stats_.packets == 1) stats_.first_ts_ns = out.ts_ns;
@@ -89,7 +91,7 @@ public:
         d.offset = offset_;
         d.message = pcap_geterr(handle_);
         if (d.message.find("truncated") != std::string::npos) d.kind = "truncated_record";
-        else if (stats_.format == "pcapng") d.kind = "bad_block";
+        else if (pcapng_) d.kind = "bad_block";
         else d.kind = "bad_record_header";
         stats_.damage = d;
         return false;
@@ -100,6 +102,7 @@ public:
 private:
     pcap_t* handle_ = nullptr;
     int linktype_ = 0;
+    bool pcapng_ = false;
     bool done_ = false;
     uint64_t offset_ = 0;
     FileStats stats_;
@@ -112,18 +115,23 @@ std::unique_ptr<FileReader> open_libpcap_file(const std::string& path) {
 }
 
 std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
-    // pcapng goes to pcaplens's own reader (per-interface link types and
-    // timestamp resolutions); everything else to libpcap. The SHB block type
+    // pcapng and classic pcap go to pcaplens's own readers; anything else to
+    // libpcap, which says what is wrong with it. The pcapng SHB block type
     // 0x0A0D0D0A reads the same in both byte orders.
-    unsigned char magic[4] = {0, 0, 0, 0};
-    bool pcapng = false;
+    uint32_t magic = 0;
     if (FILE* raw = std::fopen(path.c_str(), "rb")) {
-        pcapng = std::fread(magic, 1, 4, raw) == 4 && magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d &&
-                 magic[3] == 0x0a;
+        if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
         std::fclose(raw);
     }
-    if (pcapng) return open_pcapng_file(path);
-    return open_libpcap_file(path);
+    if (magic == 0x0a0d0d0a) return open_pcapng_file(path);
+    switch (magic) {
+        case 0xa1b2c3d4: case 0xd4c3b2a1:  // microseconds
+        case 0xa1b23c4d: case 0x4d3cb2a1:  // nanoseconds
+        case 0xa1b2cd34: case 0x34cdb2a1:  // Kuznetzov's patched format
+            return open_pcap_file(path);
+        default:
+            return open_libpcap_file(path);
+    }
 }
 
 }  // namespace pcaplens

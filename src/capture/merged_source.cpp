@@ -34,6 +34,7 @@ bool MergedFileSource::accept(const PacketView& p) {
 }
 
 bool MergedFileSource::next(PacketView& out) {
+    if (readers_.size() == 1) return next_single(out);
     for (;;) {
         if (last_ != SIZE_MAX) {
             has_pending_[last_] = readers_[last_]->next(pending_[last_]);
@@ -49,6 +50,24 @@ bool MergedFileSource::next(PacketView& out) {
         out = pending_[best];
         out.frame = ++frame_;
         if (accept(out)) return true;
+        ++filtered_;
+    }
+}
+
+// One file: nothing to merge, so packets go straight from the reader to the
+// caller; only the first one (read ahead by the constructor) is pending.
+bool MergedFileSource::next_single(PacketView& out) {
+    for (;;) {
+        if (last_ == SIZE_MAX) {  // the read-ahead packet
+            last_ = 0;
+            if (!has_pending_[0]) return false;
+            out = pending_[0];
+        } else if (!readers_[0]->next(out)) {
+            return false;
+        }
+        out.file_index = 0;
+        out.frame = ++frame_;
+        if (bpf_.empty() || accept(out)) return true;
         ++filtered_;
     }
 }

@@ -405,13 +405,17 @@ private:
         ++stats_.packets;
         stats_.bytes += p.caplen;
         stats_.wire_bytes += p.wirelen;
-        stats_.link_types.insert(p.linktype);
+        if (stats_.packets == 1 || p.linktype != last_linktype_) {  // a set insert per packet is measurable
+            stats_.link_types.insert(p.linktype);
+            last_linktype_ = p.linktype;
+        }
         if (stats_.packets == 1) stats_.first_ts_ns = p.ts_ns;
         stats_.last_ts_ns = p.ts_ns;
     }
 
     std::FILE* file_ = nullptr;
     FileStats stats_;
+    int last_linktype_ = 0;                // last one added to stats_.link_types
     std::vector<uint8_t> buf_;             // the current block
     std::vector<Interface> interfaces_;    // of the current section
     uint64_t pos_ = 0;                     // offset of the next block

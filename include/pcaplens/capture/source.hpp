@@ -37,8 +37,8 @@ struct FileStats {
     uint64_t file_size = 0;
 };
 
-// Reads one file. Implementations: libpcap (pcap, pcapng single link type)
-// and pcaplens's own pcapng reader (several link types / resolutions).
+// Reads one file. Implementations: pcaplens's own pcap and pcapng readers,
+// and libpcap (for the few pcap files whose bytes libpcap rewrites).
 class FileReader {
 public:
     virtual ~FileReader() = default;
@@ -62,6 +62,10 @@ struct UsageError : std::runtime_error {
 // filtering happens in the source so frame numbers stay the file's own.
 std::unique_ptr<FileReader> open_capture_file(const std::string& path);
 std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
+// Classic pcap read into a buffer of `read_buffer` bytes (grown for larger
+// records); files this reader leaves to libpcap go to open_libpcap_file.
+inline constexpr size_t kPcapReadBuffer = size_t{1} << 20;
+std::unique_ptr<FileReader> open_pcap_file(const std::string& path, size_t read_buffer = kPcapReadBuffer);
 std::unique_ptr<FileReader> open_pcapng_file(const std::string& path);
 
 // A compiled BPF program for one link type (wraps libpcap's bpf_program).
@@ -115,12 +119,14 @@ public:
 
 private:
     bool accept(const PacketView& p);
+    bool next_single(PacketView& out);
     std::string bpf_;
     std::vector<std::pair<int, std::unique_ptr<BpfFilter>>> filters_;  // per link type
     std::vector<std::unique_ptr<FileReader>> readers_;
     std::vector<PacketView> pending_;
     std::vector<bool> has_pending_;
     size_t last_ = SIZE_MAX;  // reader whose packet was handed out last (must be advanced)
+                              // (one file: SIZE_MAX until the read-ahead packet is out)
     uint64_t frame_ = 0;
     uint64_t filtered_ = 0;
     uint64_t total_ = 0;
