@@ -3,8 +3,9 @@
 // Measured rather than estimated: every stage (flow table, reassembly
 // buffers, HTTP state, reports waiting to be written) allocates through the
 // C library, so its own count bounds them all without each keeping books.
-// glibc's mallinfo2 walks the arenas' bins (microseconds); the pipeline calls
-// it every 1024 packets.
+// glibc's mallinfo2 walks the arenas' free lists (up to ~100 us on a
+// fragmented heap), so the pipeline calls it only after every 1024 new
+// connections or 65536 packets (AnalysisConfig::memory_check_*).
 #include <malloc.h>
 
 #include "pcaplens/pipeline.hpp"

@@ -28,6 +28,7 @@ struct Analysis::Impl final : ConnectionObserver {
     uint64_t* cur_link_count = nullptr;  // into sum.link_types
     std::function<uint64_t()> heap_in_use;
     DecodedPacket decoded;
+    uint64_t mem_checked_packets = 0, mem_checked_connections = 0;  // counts at the last heap measurement
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
     uint64_t next_to_emit = 1;
@@ -229,9 +230,15 @@ struct Analysis::Impl final : ConnectionObserver {
         }
     }
 
-    void check_memory(const PacketView& pkt) {
-        if (cfg.max_memory_bytes == 0 || !heap_in_use) return;
-        if (heap_in_use() <= cfg.max_memory_bytes) return;
+    void maybe_check_memory(const PacketView& pkt) {
+        if (cfg.max_memory_bytes == 0) return;
+        const uint64_t conns = tcp.counters().connections;
+        if (sum.packets - mem_checked_packets < cfg.memory_check_packets && conns - mem_checked_connections < cfg.memory_check_connections) {
+            return;
+        }
+        mem_checked_packets = sum.packets;
+        mem_checked_connections = conns;
+        if (!heap_in_use || heap_in_use() <= cfg.max_memory_bytes) return;
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();
     }
@@ -309,7 +316,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
         }
         pkt.ts_ns = clamp_timestamp(pkt.ts_ns);  // sources clamp already; this is the gate for any other
         impl_->on_packet(pkt);
-        if ((impl_->sum.packets & 0x3FF) == 0) impl_->check_memory(pkt);
+        impl_->maybe_check_memory(pkt);
         const bool live_second = source.is_live() && (impl_->sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
         if (live_second) last_tick_progress = pkt.ts_ns;
         if ((impl_->sum.packets & 0xFFFF) == 0 || live_second) {

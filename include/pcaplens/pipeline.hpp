@@ -23,11 +23,15 @@ struct AnalysisConfig {
     uint64_t max_packets = 0;              // -c: 0 = all
     uint32_t max_capture_findings = 1000;  // kept in the report; all are counted
     uint32_t reorder_window = 4096;        // finished connections held to report in id order
-    // Memory cap on the heap in use (0 = none), checked every 1024 packets:
-    // above it, the least recently active connections are finished early.
-    // heap_in_use measures it (default: the allocator's own count, see
-    // heap_in_use_bytes); tests substitute their own.
+    // Memory cap on the heap in use (0 = none): above it, the least recently
+    // active connections are finished early. The heap is measured (see
+    // heap_in_use_bytes; tests substitute their own probe) after every
+    // memory_check_connections new connections or memory_check_packets
+    // packets, whichever comes first: the measurement walks the allocator's
+    // free lists, too slow for every packet.
     uint64_t max_memory_bytes = 512ull << 20;
+    uint64_t memory_check_packets = 65536;
+    uint64_t memory_check_connections = 1024;
     std::function<uint64_t()> heap_in_use;
     // --follow: the reassembled bytes of this connection (0 = none) go to
     // follow_writer as they are delivered, formatted by follow_options.

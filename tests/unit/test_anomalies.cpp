@@ -652,7 +652,7 @@ TEST_CASE("near miss: resource_cap") {
 
 TEST_CASE("fires: resource_cap (memory cap)") {
     // Three connections, then UDP filler up to packet 1024, where the heap
-    // is checked. The (substituted) heap probe reports more than the cap:
+    // is checked (memory_check_packets). The (substituted) heap probe reports more than the cap:
     // the least recently active connection (the first) is finished early.
     TempDir tmp;
     pt::PcapWriter w(pt::linktype::ethernet);
@@ -668,13 +668,14 @@ TEST_CASE("fires: resource_cap (memory cap)") {
         CAPTURE(over);
         pcaplens::AnalysisConfig cfg;
         cfg.max_memory_bytes = 100 << 20;
+        cfg.memory_check_packets = 1024;
         int probes = 0;
         cfg.heap_in_use = [&] {
             ++probes;
             return over ? cfg.max_memory_bytes + 1 : cfg.max_memory_bytes;
         };
         const auto r = analyse({tmp.write("mem.pcap", w.bytes())}, cfg);
-        CHECK(probes == 1);  // every 1024 packets
+        CHECK(probes == 1);  // after 1024 packets (3 connections: below the connection trigger)
         REQUIRE(r.conns.size() == 3);
         if (over) {
             CHECK(all(r.conns[0].tcp) == "resource_cap@1024");
@@ -689,6 +690,30 @@ TEST_CASE("fires: resource_cap (memory cap)") {
             CHECK(r.sum().evicted_memory == 0);
         }
     }
+}
+
+TEST_CASE("memory cap: the heap is measured after every N new connections") {
+    // 10 SYNs with memory_check_connections = 4: measured after the 4th and
+    // 8th new connection (and never by the packet count).
+    TempDir tmp;
+    pt::PcapWriter w(pt::linktype::ethernet);
+    for (uint16_t i = 0; i < 10; ++i) {
+        auto c = conv(static_cast<uint16_t>(41000 + i), kT0 + i * kMs);
+        c.syn();
+        c.copy_to(w);
+    }
+    pcaplens::AnalysisConfig cfg;
+    cfg.memory_check_connections = 4;
+    std::vector<uint64_t> at_packets;
+    uint64_t packets_seen = 0;
+    cfg.heap_in_use = [&] {
+        at_packets.push_back(++packets_seen);
+        return uint64_t{0};
+    };
+    const auto r = analyse({tmp.write("syns.pcap", w.bytes())}, cfg);
+    CHECK(r.conns.size() == 10);
+    CHECK(at_packets.size() == 2);
+    CHECK(r.sum().evicted_memory == 0);
 }
 
 TEST_CASE("heap_in_use_bytes follows allocations") {
