@@ -75,17 +75,6 @@ void json_escape(std::string_view s, std::string& out) {
     }
 }
 
-void JsonWriter::comma() {
-    if (after_key_) {
-        after_key_ = false;
-        return;
-    }
-    if (!first_.empty()) {
-        if (!first_.back()) out_ += ',';
-        first_.back() = false;
-    }
-}
-
 JsonWriter& JsonWriter::begin_object() {
     comma();
     out_ += '{';

@@ -53,7 +53,17 @@ public:
     }
 
 private:
-    void comma();
+    // Inline: called before every value and key of every report.
+    void comma() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (!first_.empty()) {
+            if (!first_.back()) out_ += ',';
+            first_.back() = false;
+        }
+    }
     std::string& out_;
     std::vector<char> first_;  // per open container: no element written yet
     bool after_key_ = false;
