@@ -104,6 +104,10 @@ void Connection::swap_roles() {
 void Connection::maybe_infer_roles_from_payload(Role from, const TcpSegment& seg) {
     if (roles_final_) return;
     roles_final_ = true;
+    // A consumer already told about a direction (gaps the peer's ACKs proved
+    // before any payload, or an end) pins the roles: swapping them now would
+    // turn its client-to-server stream into the server-to-client one.
+    if (consumer_made_) return;
     const uint32_t n = seg.captured_len;
     if ((from == Role::server && looks_like_request(seg.payload, n)) ||
         (from == Role::client && looks_like_response(seg.payload, n))) {
