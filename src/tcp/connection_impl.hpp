@@ -83,14 +83,15 @@ public:
     Role role_of(const TcpSegment& seg) const;
     bool closed() const;               // nothing more is expected (RST, both FINs acked, refused)
     bool accepts_new_syn(const TcpSegment& seg) const;  // a bare SYN that starts a new connection
-    TcpConnectionFacts facts;
-    std::unique_ptr<StreamConsumer> consumer;
+    // Flow-table fields first: the lookup of every packet reads them.
     ConnKey key;
     uint64_t key_hash = 0;
     Connection* lru_prev = nullptr;    // flow table's LRU lists (intrusive)
     Connection* lru_next = nullptr;
     bool in_closing_list = false;
     int64_t last_active = 0;
+    TcpConnectionFacts facts;
+    std::unique_ptr<StreamConsumer> consumer;
     void note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns);
     bool finished = false;
     bool cap_evicted = false;          // evicted by the connection cap, not for idleness
