@@ -74,13 +74,14 @@ def check(truth_path):
     return 0 if ok else 1
 
 
-TOOL_ORDER = ["floor", "pcaplens-text", "pcaplens-json", "pcaplens-ndjson", "tshark", "tcpflow"]
+TOOL_ORDER = ["floor", "pcaplens-text", "pcaplens-json", "pcaplens-ndjson", "tshark", "tcptrace", "tcpflow"]
 TOOL_DESC = {
     "floor": "floor (pcap_next_ex loop)",
     "pcaplens-text": "pcaplens -q (text summary)",
     "pcaplens-json": "pcaplens --format json",
     "pcaplens-ndjson": "pcaplens --format ndjson",
     "tshark": "tshark -q -z conv,tcp",
+    "tcptrace": "tcptrace -n F (brief per-connection list)",
     "tcpflow": "tcpflow -r F -o DIR",
 }
 
@@ -162,6 +163,12 @@ def report(path):
                 m = med.get((trace, tool))
                 if m:
                     out.append(f"\n{TOOL_DESC[tool]} is **{ts['wall'] / m['wall']:.1f}x** faster than tshark on this trace.")
+        tt = med.get((trace, "tcptrace"))
+        if tt and tt != "absent":
+            for tool in ("pcaplens-text", "pcaplens-json"):
+                m = med.get((trace, tool))
+                if m:
+                    out.append(f"\n{TOOL_DESC[tool]} runs at **{tt['wall'] / m['wall']:.2f}x** tcptrace's speed on this trace.")
         out.append("")
 
     loads = [r["load1"] for r in rows if r["load1"] == r["load1"]]
@@ -213,6 +220,13 @@ def report(path):
                 if m:
                     r = ts["wall"] / m["wall"]
                     out.append(f"| >= 20x tshark ({tool}) | {trace} | {r:.1f}x | {verdict(r >= 20)} |")
+        tt = med.get((trace, "tcptrace"))
+        if tt and tt != "absent":
+            for tool in ("pcaplens-text", "pcaplens-json"):
+                m = med.get((trace, tool))
+                if m:
+                    r = tt["wall"] / m["wall"]
+                    out.append(f"| >= 3x tcptrace ({tool}) | {trace} | {r:.2f}x | {verdict(r >= 3)} |")
     rss = {}
     for trace, (size, _) in traces.items():
         vals = [med[(trace, t)]["rss"] for t in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson")
