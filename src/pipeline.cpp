@@ -4,6 +4,7 @@
 #include "pcaplens/pipeline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 namespace pcaplens {
@@ -28,6 +29,10 @@ struct Analysis::Impl final : ConnectionObserver {
     uint64_t* cur_link_count = nullptr;  // into sum.link_types
     std::function<uint64_t()> heap_in_use;
     DecodedPacket decoded;
+    std::array<uint64_t, 8> close_kind_counts{};   // by CloseKind
+    std::array<uint64_t, 6> status_class_counts{}; // [1..5]: 1xx..5xx
+    std::string last_method;                        // a key of sum.http.by_method
+    uint64_t* last_method_count = nullptr;
     uint64_t mem_checked_packets = 0, mem_checked_connections = 0;  // counts at the last heap measurement
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
@@ -103,7 +108,7 @@ struct Analysis::Impl final : ConnectionObserver {
         const auto& t = rec.tcp;
         ++sum.connections;
         if (t.midstream) ++sum.connections_midstream;
-        ++sum.close_kinds[close_kind_name(t.close.kind)];
+        ++close_kind_counts[static_cast<size_t>(t.close.kind)];
         for (const Finding& f : t.anomalies) ++sum.anomalies[static_cast<size_t>(f.kind)];
         for (const auto& [k, n] : t.anomalies_dropped) sum.anomalies[static_cast<size_t>(k)] += n;
         for (const auto& d : t.dir) {
@@ -116,10 +121,10 @@ struct Analysis::Impl final : ConnectionObserver {
         HttpSummary& h = sum.http;
         h.transactions += rec.http_total;
         for (const HttpTransaction& x : rec.http) {
-            if (x.has_request) ++h.by_method[x.method.empty() ? "?" : x.method];
+            if (x.has_request) count_method(x.method.empty() ? std::string_view("?") : std::string_view(x.method));
             if (x.has_request && !x.has_response) ++h.requests_without_response;
             if (!x.has_request) ++h.responses_without_request;
-            if (x.status >= 100 && x.status <= 599) ++h.by_status_class[std::string(1, static_cast<char>('0' + x.status / 100)) + "xx"];
+            if (x.status >= 100 && x.status <= 599) ++status_class_counts[x.status / 100];
             if (x.pipelined) ++h.pipelined;
             if (x.partial) ++h.partial;
             if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
@@ -243,9 +248,45 @@ struct Analysis::Impl final : ConnectionObserver {
         emit_ready();
     }
 
+    // Methods come from the wire: at most kMaxMethods distinct ones are
+    // counted by name, the rest together, so a hostile capture cannot grow
+    // the summary without bound.
+    static constexpr size_t kMaxMethods = 64;
+    void count_method(std::string_view m) {
+        auto& by = sum.http.by_method;
+        if (last_method_count != nullptr && m == last_method) {
+            ++*last_method_count;
+            return;
+        }
+        auto it = by.find(std::string(m));
+        if (it == by.end()) {
+            if (by.size() >= kMaxMethods) {
+                ++by["(other)"];
+                return;
+            }
+            it = by.emplace(std::string(m), 0).first;
+        }
+        ++it->second;
+        last_method = it->first;
+        last_method_count = &it->second;
+    }
+
+    // Summary maps filled from the per-connection counters kept in arrays.
+    void materialize_counts() {
+        for (size_t k = 0; k < close_kind_counts.size(); ++k) {
+            if (close_kind_counts[k]) sum.close_kinds[close_kind_name(static_cast<CloseKind>(k))] += close_kind_counts[k];
+            close_kind_counts[k] = 0;
+        }
+        for (size_t c = 1; c < status_class_counts.size(); ++c) {
+            if (status_class_counts[c]) sum.http.by_status_class[std::string(1, static_cast<char>('0' + c)) + "xx"] += status_class_counts[c];
+            status_class_counts[c] = 0;
+        }
+    }
+
     void finish(PacketSource& source) {
         tcp.finish();
         emit_ready(true);
+        materialize_counts();
         const TcpCounters& tc = tcp.counters();
         sum.peak_open_connections = tc.peak_open;
         sum.evicted_idle = tc.evicted_idle;

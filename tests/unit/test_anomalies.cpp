@@ -716,6 +716,28 @@ TEST_CASE("memory cap: the heap is measured after every N new connections") {
     CHECK(r.sum().evicted_memory == 0);
 }
 
+TEST_CASE("summary counts at most 64 distinct HTTP methods by name, the rest as (other)") {
+    // Methods are wire bytes: a capture with a new method per request must not
+    // grow the summary without bound.
+    TempDir tmp;
+    auto c = conv(40100, kT0);
+    handshake(c);
+    for (int i = 0; i < 70; ++i) c.client_data("M" + std::to_string(i) + " / HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 3; ++i) c.client_data(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    pt::PcapWriter w(pt::linktype::ethernet);
+    c.copy_to(w);
+    const auto r = analyse({tmp.write("methods.pcap", w.bytes())});
+    const auto& by = r.sum().http.by_method;
+    CHECK(by.size() == 65);  // 64 named + (other)
+    REQUIRE(by.count("(other)") == 1);
+    CHECK(by.at("(other)") == 70 + 3 - 64);
+    CHECK(by.count("M0") == 1);
+    CHECK(by.count("GET") == 0);  // arrived after the 64th name
+    uint64_t total = 0;
+    for (const auto& [m, n] : by) total += n;
+    CHECK(total == 73);
+}
+
 TEST_CASE("heap_in_use_bytes follows allocations") {
 #if defined(__SANITIZE_ADDRESS__)
     // ASan's allocator replaces glibc's: mallinfo2 does not see its blocks.
