@@ -212,8 +212,10 @@ struct HttpStream::Impl final : http::ParserSink {
     int64_t new_tx() {
         ++total;
         if (txs.size() < cfg.max_transactions) {
-            // Connections mostly carry a few transactions: one allocation, not one per doubling.
-            if (txs.capacity() == 0) txs.reserve(std::min<size_t>(4, cfg.max_transactions));
+            // Room for two at first: most connections carry a few transactions,
+            // and a flood of one-request connections should not hold four
+            // (384 B each) per connection.
+            if (txs.capacity() == 0) txs.reserve(std::min<size_t>(2, cfg.max_transactions));
             txs.emplace_back();
             return static_cast<int64_t>(txs.size()) - 1;
         }
