@@ -113,6 +113,14 @@ def fmt_mb(b):
     return f"{b / 1e6:,.0f}"
 
 
+def ratios_vs(med, trace, other, tools):
+    """(tool, other's median time / tool's) for each of `tools` measured beside `other` on `trace`."""
+    o = med.get((trace, other))
+    if not o or o == "absent":
+        return []
+    return [(t, o["wall"] / med[(trace, t)]["wall"]) for t in tools if med.get((trace, t))]
+
+
 def report(path):
     rows = load(path)
     traces = OrderedDict()
@@ -157,18 +165,10 @@ def report(path):
                 f"| {TOOL_DESC[tool]} | {m['n']}{fail} | {m['wall']:.3f} | {m['min']:.3f}..{m['max']:.3f} | "
                 f"{size / 1e6 / m['wall']:,.0f} | {packets / 1e6 / m['wall']:.2f} | {ratio} | {m['cpu']:.2f} | {cratio} | {m['rss']:,.1f} |"
             )
-        ts = med.get((trace, "tshark"))
-        if ts and ts != "absent":
-            for tool in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson"):
-                m = med.get((trace, tool))
-                if m:
-                    out.append(f"\n{TOOL_DESC[tool]} is **{ts['wall'] / m['wall']:.1f}x** faster than tshark on this trace.")
-        tt = med.get((trace, "tcptrace"))
-        if tt and tt != "absent":
-            for tool in ("pcaplens-text", "pcaplens-json"):
-                m = med.get((trace, tool))
-                if m:
-                    out.append(f"\n{TOOL_DESC[tool]} runs at **{tt['wall'] / m['wall']:.2f}x** tcptrace's speed on this trace.")
+        for tool, r in ratios_vs(med, trace, "tshark", ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson")):
+            out.append(f"\n{TOOL_DESC[tool]} is **{r:.1f}x** faster than tshark on this trace.")
+        for tool, r in ratios_vs(med, trace, "tcptrace", ("pcaplens-text", "pcaplens-json")):
+            out.append(f"\n{TOOL_DESC[tool]} runs at **{r:.2f}x** tcptrace's speed on this trace.")
         out.append("")
 
     loads = [r["load1"] for r in rows if r["load1"] == r["load1"]]
@@ -213,20 +213,10 @@ def report(path):
             if floor and m and m != "absent":
                 r = floor["wall"] / m["wall"]
                 out.append(f"| {label} | {trace} | {r:.2f}x | {verdict(r >= need)} |")
-        ts = med.get((trace, "tshark"))
-        if ts and ts != "absent":
-            for tool in ("pcaplens-text", "pcaplens-json"):
-                m = med.get((trace, tool))
-                if m:
-                    r = ts["wall"] / m["wall"]
-                    out.append(f"| >= 20x tshark ({tool}) | {trace} | {r:.1f}x | {verdict(r >= 20)} |")
-        tt = med.get((trace, "tcptrace"))
-        if tt and tt != "absent":
-            for tool in ("pcaplens-text", "pcaplens-json"):
-                m = med.get((trace, tool))
-                if m:
-                    r = tt["wall"] / m["wall"]
-                    out.append(f"| >= 3x tcptrace ({tool}) | {trace} | {r:.2f}x | {verdict(r >= 3)} |")
+        for tool, r in ratios_vs(med, trace, "tshark", ("pcaplens-text", "pcaplens-json")):
+            out.append(f"| >= 20x tshark ({tool}) | {trace} | {r:.1f}x | {verdict(r >= 20)} |")
+        for tool, r in ratios_vs(med, trace, "tcptrace", ("pcaplens-text", "pcaplens-json")):
+            out.append(f"| >= 3x tcptrace ({tool}) | {trace} | {r:.2f}x | {verdict(r >= 3)} |")
     rss = {}
     for trace, (size, _) in traces.items():
         vals = [med[(trace, t)]["rss"] for t in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson")

@@ -243,7 +243,7 @@ struct Analysis::Impl final : ConnectionObserver {
         }
         mem_checked_packets = sum.packets;
         mem_checked_connections = conns;
-        if (!heap_in_use || heap_in_use() <= cfg.max_memory_bytes) return;
+        if (heap_in_use() <= cfg.max_memory_bytes) return;  // always set: the config's probe or heap_in_use_bytes
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();
     }

@@ -2,7 +2,6 @@
 // bad rule) and the one-liner flags. The format is documented in docs/checks.md.
 #include "pcaplens/check/rules.hpp"
 
-#include <arpa/inet.h>
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -74,20 +73,6 @@ std::vector<std::string> split_commas(const std::string& s) {
     return out;
 }
 
-std::optional<IpAddress> parse_ip(const std::string& s) {
-    IpAddress a;
-    std::string t = s;
-    if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
-    if (::inet_pton(AF_INET, t.c_str(), a.bytes.data()) == 1) {
-        a.family = 4;
-        return a;
-    }
-    if (::inet_pton(AF_INET6, t.c_str(), a.bytes.data()) == 1) {
-        a.family = 6;
-        return a;
-    }
-    return std::nullopt;
-}
 
 std::optional<LatencyStat> stat_from_name(std::string_view s) {
     if (s == "p50") return LatencyStat::p50;
@@ -285,7 +270,7 @@ private:
         if (s.contains("server")) {
             if (!s["server"].is_string()) fail("scope: 'server' must be a string (an IPv4 or IPv6 address)");
             out.server_text = s["server"].get<std::string>();
-            out.server = parse_ip(out.server_text);
+            out.server = parse_ip_address(out.server_text);
             if (!out.server) fail("scope: 'server' is not an IPv4 or IPv6 address: '" + out.server_text + "'");
         }
         if (s.contains("port")) {
@@ -413,7 +398,7 @@ std::vector<Rule> rules_from_flags(const RuleFlags& f) {
     RuleScope scope;
     if (!f.server.empty()) {
         scope.server_text = f.server;
-        scope.server = parse_ip(f.server);
+        scope.server = parse_ip_address(f.server);
         if (!scope.server) throw UsageError("--server: not an IPv4 or IPv6 address: '" + f.server + "'");
     }
     scope.port = f.server_port;

@@ -1,6 +1,5 @@
 // pcaplens command line: tcpdump's habits (FILE... then a BPF expression,
 // -r, -c, -w style options), CLI11 for parsing.
-#include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -78,19 +77,6 @@ bool utf8_locale() {
     return false;
 }
 
-std::optional<pl::IpAddress> parse_address(std::string t) {
-    pl::IpAddress a;
-    if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
-    if (::inet_pton(AF_INET, t.c_str(), a.bytes.data()) == 1) {
-        a.family = 4;
-        return a;
-    }
-    if (::inet_pton(AF_INET6, t.c_str(), a.bytes.data()) == 1) {
-        a.family = 6;
-        return a;
-    }
-    return std::nullopt;
-}
 
 // --follow replaces the report: connections are analysed, not listed.
 class NullSink final : public pl::ReportSink {
@@ -580,7 +566,7 @@ int main(int argc, char** argv) {
     }
     std::optional<pl::IpAddress> host_addr;
     if (!host.empty()) {
-        host_addr = parse_address(host);
+        host_addr = pl::parse_ip_address(host);
         if (!host_addr) {
             std::fprintf(stderr, "pcaplens: --host '%s': not an IP address (give an IPv4 or IPv6 address, e.g. --host 10.0.0.2)\n", host.c_str());
             return kExitUsage;

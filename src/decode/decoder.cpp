@@ -25,6 +25,21 @@ std::string IpAddress::str() const {
     return buf;
 }
 
+std::optional<IpAddress> parse_ip_address(std::string_view text) {
+    if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    const std::string t(text);  // inet_pton wants a NUL-terminated string
+    IpAddress a;
+    if (::inet_pton(AF_INET, t.c_str(), a.bytes.data()) == 1) {
+        a.family = 4;
+        return a;
+    }
+    if (::inet_pton(AF_INET6, t.c_str(), a.bytes.data()) == 1) {
+        a.family = 6;
+        return a;
+    }
+    return std::nullopt;
+}
+
 std::string tcp_flags_str(uint16_t f) {
     static constexpr std::pair<uint16_t, const char*> names[] = {
         {tcpflag::SYN, "SYN"}, {tcpflag::FIN, "FIN"}, {tcpflag::RST, "RST"}, {tcpflag::PSH, "PSH"}, {tcpflag::ACK, "ACK"},

@@ -13,16 +13,6 @@ namespace pcaplens {
 
 namespace {
 
-std::string ep(const Endpoint& e) {
-    std::string s;
-    if (e.ip.family == 6) s += '[';
-    s += e.ip.str();
-    if (e.ip.family == 6) s += ']';
-    s += ':';
-    s += std::to_string(e.port);
-    return s;
-}
-
 const char* dir_text(StreamDir d) { return d == StreamDir::client_to_server ? "client -> server" : "server -> client"; }
 const char* arrow(StreamDir d) { return d == StreamDir::client_to_server ? ">>>" : "<<<"; }
 
@@ -66,7 +56,7 @@ void FollowStream::header() {
     if (header_done_) return;
     header_done_ = true;
     if (opt_.format == FollowFormat::raw) return;
-    std::string h = "=== connection " + std::to_string(id_) + ": " + ep(client_) + " (client) <-> " + ep(server_) + " (server), " +
+    std::string h = "=== connection " + std::to_string(id_) + ": " + client_.str() + " (client) <-> " + server_.str() + " (server), " +
                     (opt_.format == FollowFormat::hex ? "hex" : "ascii") + "\n";
     write_(h);
 }

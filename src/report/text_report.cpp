@@ -103,17 +103,6 @@ std::string fit_width(const std::string& line, unsigned width, const std::string
 
 namespace {
 
-std::string ep(const Endpoint& e) {
-    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "lit" + std::string&&.
-    std::string s;
-    if (e.ip.family == 6) s += '[';
-    s += e.ip.str();
-    if (e.ip.family == 6) s += ']';
-    s += ':';
-    s += std::to_string(e.port);
-    return s;
-}
-
 std::string ms(double v) {
     if (v < 1) return fixed_with_unit(v, 3, " ms");
     if (v < 1000) return fixed_with_unit(v, 1, " ms");
@@ -146,9 +135,9 @@ public:
         l += std::to_string(t.id);
         if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
         l += ' ';
-        l += ep(t.client);
+        l += t.client.str();
         l += " -> ";
-        l += ep(t.server);
+        l += t.server.str();
         l += "  ";
         l += ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
         l += "  rtt ";

@@ -5,6 +5,17 @@
 
 namespace pcaplens {
 
+std::string Endpoint::str() const {
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "lit" + std::string&&.
+    std::string s;
+    if (ip.family == 6) s += '[';
+    s += ip.str();
+    if (ip.family == 6) s += ']';
+    s += ':';
+    s += std::to_string(port);
+    return s;
+}
+
 const char* state_name(TcpState s) {
     switch (s) {
         case TcpState::CLOSED: return "CLOSED";

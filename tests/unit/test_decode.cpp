@@ -16,6 +16,7 @@
 
 #include "pcaplens/decode/checksum.hpp"
 #include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/tcp/connection.hpp"
 #include "pcaplens/decode/packet.hpp"
 #include "support/packet_writer.hpp"
 
@@ -1519,4 +1520,21 @@ TEST_CASE("decode: TCP options NOP,NOP,timestamps fast path agrees with the gene
     pcaplens::parse_tcp_options(bad.data(), bad.size(), c);
     CHECK(c.malformed);
     CHECK_FALSE(c.has_timestamps);
+}
+
+TEST_CASE("parse_ip_address and Endpoint::str: the forms the command line, rules and reports use") {
+    const auto v4 = pcaplens::parse_ip_address("10.0.0.1");
+    REQUIRE(v4.has_value());
+    CHECK(v4->family == 4);
+    CHECK(v4->str() == "10.0.0.1");
+    const auto v6 = pcaplens::parse_ip_address("[2001:db8::1]");
+    REQUIRE(v6.has_value());
+    CHECK(v6->family == 6);
+    CHECK(v6 == pcaplens::parse_ip_address("2001:db8::1"));
+    CHECK_FALSE(pcaplens::parse_ip_address("").has_value());
+    CHECK_FALSE(pcaplens::parse_ip_address("[]").has_value());
+    CHECK_FALSE(pcaplens::parse_ip_address("10.0.0.256").has_value());
+    CHECK_FALSE(pcaplens::parse_ip_address("example.com").has_value());
+    CHECK(pcaplens::Endpoint{*v4, 80}.str() == "10.0.0.1:80");
+    CHECK(pcaplens::Endpoint{*v6, 443}.str() == "[2001:db8::1]:443");
 }

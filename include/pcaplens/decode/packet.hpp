@@ -3,7 +3,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace pcaplens {
 
@@ -20,6 +22,8 @@ struct IpAddress {
     auto operator<=>(const IpAddress&) const = default;
     std::string str() const;  // dotted quad or RFC 5952 text
 };
+// Parses "10.0.0.1", "2001:db8::1" or "[2001:db8::1]"; nullopt otherwise.
+std::optional<IpAddress> parse_ip_address(std::string_view text);
 
 namespace tcpflag {
 constexpr uint16_t FIN = 0x001, SYN = 0x002, RST = 0x004, PSH = 0x008, ACK = 0x010, URG = 0x020, ECE = 0x040,

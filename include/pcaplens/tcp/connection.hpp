@@ -19,6 +19,7 @@ const char* state_name(TcpState s);
 struct Endpoint {
     IpAddress ip;
     uint16_t port = 0;
+    std::string str() const;  // "10.0.0.1:80", "[2001:db8::1]:80"
 };
 
 struct StateChange {
