@@ -72,6 +72,30 @@ bool MergedFileSource::next_single(PacketView& out) {
     }
 }
 
+size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
+    // Several files: each packet needs the merge decision, one at a time.
+    // One file: its reader's batch, numbered and filtered in place. The
+    // read-ahead packet goes alone (reading on may move it).
+    if (readers_.size() != 1 || last_ == SIZE_MAX) return next(out[0]) ? 1 : 0;
+    for (;;) {
+        const size_t got = readers_[0]->next_batch(out, max);
+        if (got == 0) return 0;
+        size_t kept = 0;
+        for (size_t i = 0; i < got; ++i) {
+            PacketView& p = out[i];
+            p.file_index = 0;
+            p.frame = ++frame_;
+            if (bpf_.empty() || accept(p)) {
+                if (kept != i) out[kept] = p;
+                ++kept;
+            } else {
+                ++filtered_;
+            }
+        }
+        if (kept > 0) return kept;
+    }
+}
+
 std::vector<FileStats> MergedFileSource::file_stats() const {
     std::vector<FileStats> v;
     v.reserve(readers_.size());

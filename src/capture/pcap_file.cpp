@@ -188,11 +188,33 @@ public:
         stats_.last_ts_ns = out.ts_ns;
         return true;
     }
+    // The first packet may refill the buffer; the rest are the records
+    // already wholly in it, so no view handed out in this batch moves.
+    size_t next_batch(PacketView* out, size_t max) override {
+        size_t n = 0;
+        if (max == 0 || !next(out[n])) return 0;
+        for (++n; n < max && record_buffered() && next(out[n]); ++n) {
+        }
+        return n;
+    }
     const FileStats& stats() const override { return stats_; }
     uint64_t position() const override { return offset_; }
 
 private:
     enum class Lengths { as_is, swapped, maybe_swapped };
+
+    // The next record (header and captured bytes) is wholly in the buffer:
+    // next() will not refill. A record it would reject counts as buffered
+    // (next() then stops without reading).
+    bool record_buffered() const {
+        const size_t have = end_ - begin_;
+        if (done_ || have < record_header_) return false;
+        const uint8_t* h = buf_.get() + begin_;
+        uint32_t caplen = load32(h + 8, swapped_);
+        const uint32_t len = load32(h + 12, swapped_);
+        if (lengths_ == Lengths::swapped || (lengths_ == Lengths::maybe_swapped && caplen > len)) caplen = len;
+        return caplen > max_caplen_ || have >= record_header_ + caplen;
+    }
 
     // Makes n bytes from begin_ available (n <= kMaxRecord): moves what is
     // left to the front, grows the buffer if it is too small, and reads as

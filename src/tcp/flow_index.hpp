@@ -29,6 +29,17 @@ public:
         }
     }
 
+    // Cache hints: the home slot of `hash`, and the first item whose stored
+    // hash matches (without comparing keys: the item may be another flow's,
+    // which only makes the hint useless). Neither dereferences an item.
+    void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+    T* peek(uint64_t hash) const {
+        for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (s.item == nullptr || s.hash == hash) return s.item;
+        }
+    }
+
     // `item` must not be in the index already (its key not present).
     void insert(T* item, uint64_t hash) {
         if ((size_ + 1) * 2 > slots_.size()) rehash(slots_.size() * 2);  // load factor <= 1/2

@@ -119,14 +119,12 @@ struct TcpAnalyzer::Impl {
         return done;
     }
 
-    void process(const PacketView& pkt, const TcpSegment& seg) {
+    void process(const PacketView& pkt, const TcpSegment& seg, const ConnKey& key, uint64_t hash) {
         ++counters.segments;
         if (pkt.ts_ns > now) {
             now = pkt.ts_ns;
             expire(now);
         }
-        const ConnKey key = make_key(seg);
-        const uint64_t hash = hash_key(key, seed);
         if (Connection* found = table.find(key, hash)) {
             Connection& c = *found;
             if (!c.accepts_new_syn(seg)) {
@@ -168,9 +166,23 @@ struct TcpAnalyzer::Impl {
     }
 };
 
+uint64_t TcpAnalyzer::prefetch_index(const TcpSegment& seg) const {
+    const uint64_t hash = hash_key(make_key(seg), impl_->seed);
+    impl_->table.prefetch(hash);
+    return hash;
+}
+void TcpAnalyzer::prefetch_connection(uint64_t flow_hash) const {
+    if (const Connection* c = impl_->table.peek(flow_hash)) c->prefetch();
+}
 TcpAnalyzer::TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer) : impl_(std::make_unique<Impl>(cfg, observer)) {}
 TcpAnalyzer::~TcpAnalyzer() = default;
-void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg) { impl_->process(pkt, seg); }
+void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg) {
+    const ConnKey key = make_key(seg);
+    impl_->process(pkt, seg, key, hash_key(key, impl_->seed));
+}
+void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg, uint64_t flow_hash) {
+    impl_->process(pkt, seg, make_key(seg), flow_hash);
+}
 void TcpAnalyzer::expire(int64_t now_ns) {
     if (now_ns > impl_->now) {
         impl_->now = now_ns;

@@ -99,13 +99,25 @@ struct SourceRead {
     uint64_t seen = 0, filtered = 0, bytes_read = 0, bytes_total = 0;
 };
 
-SourceRead read_source(const std::vector<std::string>& paths, const std::string& bpf = "") {
+// batch 0: packet by packet (next); otherwise next_batch(batch), copying a
+// batch only once it is complete (every view of it must still be valid).
+SourceRead read_source(const std::vector<std::string>& paths, const std::string& bpf = "", size_t batch = 0) {
     MergedFileSource src(paths, bpf);
     SourceRead res;
     PacketView v;
-    while (src.next(v)) {
-        res.pkts.push_back(copy(v));
-        REQUIRE(res.pkts.size() < 100000u);
+    if (batch == 0) {
+        while (src.next(v)) {
+            res.pkts.push_back(copy(v));
+            REQUIRE(res.pkts.size() < 100000u);
+        }
+    } else {
+        std::vector<PacketView> views(batch);
+        while (size_t n = src.next_batch(views.data(), batch)) {
+            REQUIRE(n <= batch);
+            for (size_t i = 0; i < n; ++i) res.pkts.push_back(copy(views[i]));
+            REQUIRE(res.pkts.size() < 100000u);
+        }
+        CHECK(src.next_batch(views.data(), batch) == 0u);
     }
     CHECK_FALSE(src.next(v));
     res.stats = src.file_stats();
@@ -615,6 +627,45 @@ TEST_CASE("capture: pcapng with Ethernet and raw IP interfaces") {
         } else {
             REQUIRE(d.proto == L4Proto::tcp);
             CHECK(d.tcp.dport == dports[i]);
+        }
+    }
+}
+
+TEST_CASE("capture: batches read the same packets as one at a time") {
+    TempDir tmp;
+    std::vector<Bytes> frames;
+    tw::PcapWriter a(tw::linktype::ethernet), b(tw::linktype::ethernet);
+    for (int i = 0; i < 300; ++i) {
+        frames.push_back(frame_n(i, static_cast<size_t>(i * 53 % 1400)));
+        (i % 3 ? a : b).add(kT0 + i * 1000, frames.back());
+    }
+    const std::string one = tmp.write("one.pcap", a.bytes());
+    const std::string two = tmp.write("two.pcap", b.bytes());
+    Bytes cut = a.bytes();
+    cut.resize(cut.size() - 7);  // damaged: the last record is short
+    const std::string damaged = tmp.write("damaged.pcap", cut);
+    const std::vector<std::vector<std::string>> inputs = {{one}, {one, two}, {damaged}};
+    for (const auto& paths : inputs) {
+        for (const std::string bpf : {"", "tcp src port 40002 or tcp src port 40200"}) {
+            CAPTURE(paths.size());
+            CAPTURE(bpf);
+            const SourceRead base = read_source(paths, bpf);
+            REQUIRE(!base.pkts.empty());
+            for (size_t batch : {size_t{1}, size_t{3}, size_t{16}, size_t{64}}) {
+                CAPTURE(batch);
+                const SourceRead r = read_source(paths, bpf, batch);
+                REQUIRE(r.pkts.size() == base.pkts.size());
+                for (size_t i = 0; i < r.pkts.size(); ++i) {
+                    CHECK(r.pkts[i].frame == base.pkts[i].frame);
+                    CHECK(r.pkts[i].ts_ns == base.pkts[i].ts_ns);
+                    CHECK(r.pkts[i].data == base.pkts[i].data);
+                }
+                CHECK(r.seen == base.seen);
+                CHECK(r.filtered == base.filtered);
+                REQUIRE(r.stats.size() == base.stats.size());
+                CHECK(r.stats[0].packets == base.stats[0].packets);
+                CHECK(r.stats[0].damage.has_value() == base.stats[0].damage.has_value());
+            }
         }
     }
 }

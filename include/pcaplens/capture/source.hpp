@@ -45,6 +45,13 @@ public:
     // Next packet, or false at end of file or on damage (see stats().damage).
     // The returned view stays valid until the next call.
     virtual bool next(PacketView& out) = 0;
+    // Up to `max` (>= 1) next packets at once, all valid until the next call
+    // of either function; 0 at the end or on damage. Readers that can keep
+    // several records in place return more than one (see PacketSource).
+    virtual size_t next_batch(PacketView* out, size_t max) {
+        (void)max;
+        return next(out[0]) ? 1 : 0;
+    }
     virtual const FileStats& stats() const = 0;
     // Bytes of the file consumed so far (for progress reporting).
     virtual uint64_t position() const = 0;
@@ -93,6 +100,14 @@ public:
     // Next packet that passes the filter; false at the end (or on damage of
     // the last readable file, see file_stats()).
     virtual bool next(PacketView& out) = 0;
+    // Up to `max` (>= 1) next packets, all valid until the next call of either
+    // function; 0 at the end. A batch lets the pipeline decode a few packets
+    // ahead and start fetching their connections' memory before it needs it.
+    // Sources that cannot keep several packets in place return one.
+    virtual size_t next_batch(PacketView* out, size_t max) {
+        (void)max;
+        return next(out[0]) ? 1 : 0;
+    }
     virtual std::vector<FileStats> file_stats() const = 0;
     virtual uint64_t bytes_read() const { return 0; }
     virtual uint64_t bytes_total() const { return 0; }
@@ -114,6 +129,7 @@ class MergedFileSource final : public PacketSource {
 public:
     MergedFileSource(const std::vector<std::string>& paths, const std::string& bpf);
     bool next(PacketView& out) override;
+    size_t next_batch(PacketView* out, size_t max) override;
     std::vector<FileStats> file_stats() const override;
     uint64_t bytes_read() const override;
     uint64_t bytes_total() const override { return total_; }

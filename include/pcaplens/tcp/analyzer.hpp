@@ -57,6 +57,14 @@ public:
     TcpAnalyzer& operator=(const TcpAnalyzer&) = delete;
 
     void process(const PacketView& pkt, const TcpSegment& seg);
+    // Cache hints for a batch of decoded packets (see Analysis::run): start
+    // loading the index slot of this segment's flow (returns the flow's hash
+    // for the second step), later the connection that slot points at. They
+    // change no state; skipping them changes nothing but speed.
+    uint64_t prefetch_index(const TcpSegment& seg) const;
+    void prefetch_connection(uint64_t flow_hash) const;
+    // process() with the hash prefetch_index() returned for this segment.
+    void process(const PacketView& pkt, const TcpSegment& seg, uint64_t flow_hash);
     // Evict what has been idle or lingering too long as of `now`.
     void expire(int64_t now_ns);
     // The memory cap was reached: finish the least recently active eighth of
