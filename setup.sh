@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-BUILD_DEPS=(build-essential cmake pkg-config git libpcap-dev libcli11-dev nlohmann-json3-dev doctest-dev)
+BUILD_DEPS=(build-essential cmake pkg-config git libpcap-dev libcli11-dev nlohmann-json3-dev doctest-dev libjemalloc-dev)
 # Test-only: tshark for cross-checks against Wireshark, python3-jsonschema to validate the JSON
 # Schema, tcpdump/iproute2/nginx/curl for the live end-to-end test, man-db for `man -l` checks,
 # tmux for the README tour replayed in a terminal.

@@ -6,19 +6,45 @@
 // glibc's mallinfo2 walks the arenas' free lists (up to ~100 us on a
 // fragmented heap), so the pipeline calls it only after every 1024 new
 // connections or 65536 packets (AnalysisConfig::memory_check_*).
+// With jemalloc (PCAPLENS_ALLOCATOR=jemalloc, the default) its own count,
+// stats.allocated, is read instead: glibc's mallinfo2 would see an empty heap.
 #include <malloc.h>
 
+
 #include "pcaplens/pipeline.hpp"
+#if PCAPLENS_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 namespace pcaplens {
 
 uint64_t heap_in_use_bytes() {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if PCAPLENS_JEMALLOC
+    // jemalloc's statistics are snapshots refreshed by advancing "epoch".
+    uint64_t epoch = 1;
+    size_t len = sizeof epoch;
+    if (mallctl("epoch", &epoch, &len, &epoch, len) != 0) return 0;
+    size_t allocated = 0;
+    len = sizeof allocated;
+    if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
+    return allocated;
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
     const struct mallinfo2 m = mallinfo2();
     // uordblks: in-use bytes of the main heap and arenas; hblkhd: mmap'd blocks.
     return static_cast<uint64_t>(m.uordblks) + static_cast<uint64_t>(m.hblkhd);
 #else
     return 0;
+#endif
+}
+
+std::string heap_allocator_name() {
+#if PCAPLENS_JEMALLOC
+    const char* version = nullptr;
+    size_t len = sizeof version;
+    if (mallctl("version", &version, &len, nullptr, 0) == 0 && version != nullptr) return std::string("jemalloc ") + version;
+    return "jemalloc";
+#else
+    return "system malloc";
 #endif
 }
 

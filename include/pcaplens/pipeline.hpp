@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "pcaplens/capture/source.hpp"
 #include "pcaplens/decode/decoder.hpp"
@@ -49,6 +50,8 @@ struct Progress {
 // Bytes the C library allocator has handed out and not yet had back (glibc's
 // mallinfo2); 0 where that is not available, which disables the memory cap.
 uint64_t heap_in_use_bytes();
+// The heap allocator linked in ("jemalloc 5.3.0-...", "system malloc"), for --version.
+std::string heap_allocator_name();
 
 // Only one direction of the connection was captured (asymmetric routing, a
 // one-sided tap): used by the capture-quality verdict.

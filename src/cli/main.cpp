@@ -539,7 +539,7 @@ int main(int argc, char** argv) {
     add_limit_options(app, o);
     pl::cli::LiveCli live;
     pl::cli::add_live_options(app, live);
-    app.add_flag("-V,--version", version, "Print version, git revision and libpcap version");
+    app.add_flag("-V,--version", version, "Print version, git revision, libpcap version and heap allocator");
 
     app.positionals_at_end(false);
     try {
@@ -552,7 +552,8 @@ int main(int argc, char** argv) {
     }
     if (live.list) return pl::cli::print_interfaces();
     if (version) {
-        std::printf("pcaplens %s (git %s)\n%s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION, pcap_lib_version());
+        std::printf("pcaplens %s (git %s)\n%s\nheap allocator: %s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION, pcap_lib_version(),
+                    pl::heap_allocator_name().c_str());
         return kExitOk;
     }
     if (list_anomalies) {
