@@ -9,7 +9,8 @@
  * RTLD_NEXT; operator new ends in malloc with glibc's libstdc++, so C++
  * allocations are counted. Counters are relaxed atomics: cheap, thread-safe.
  * malloc/calloc are served from a static arena while dlsym itself is
- * resolving (dlsym allocates on first use). */
+ * resolving (dlsym allocates on first use). The C++ operators are wrapped
+ * too, for allocators (jemalloc) whose operator new does not call malloc. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@ static void* (*real_memalign)(size_t, size_t);
 
 static atomic_ulong n_malloc, n_calloc, n_realloc, n_aligned, n_free, n_bytes;
 
+static __thread int inner; /* inside a counted C++ operator (see below) */
 static char boot_arena[4096];
 static size_t boot_used;
 static int resolving;
@@ -60,6 +62,7 @@ static void* boot_alloc(size_t n) {
 void* malloc(size_t n) {
     if (!real_malloc && resolving) return boot_alloc(n);
     resolve();
+    if (inner) return real_malloc(n);
     atomic_fetch_add_explicit(&n_malloc, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&n_bytes, n, memory_order_relaxed);
     return real_malloc(n);
@@ -106,9 +109,52 @@ void* memalign(size_t al, size_t n) {
 void free(void* p) {
     if (!p || from_boot(p)) return;
     resolve();
-    atomic_fetch_add_explicit(&n_free, 1, memory_order_relaxed);
+    if (!inner) atomic_fetch_add_explicit(&n_free, 1, memory_order_relaxed);
     real_free(p);
 }
+
+/* C++ operators. libstdc++'s operator new calls malloc, but an allocator
+ * that defines its own (jemalloc does) never does: count the operators here,
+ * and let nothing count again while one of them forwards (inner): glibc's
+ * operators call malloc/free, its sized delete calls the unsized one. */
+#define COUNT_NEW(name, counter, params, args)                                    \
+    void* name params {                                                           \
+        static void* (*real) params;                                              \
+        if (!real) *(void**)&real = dlsym(RTLD_NEXT, #name);                      \
+        if (!inner) {                                                             \
+            atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);         \
+            atomic_fetch_add_explicit(&n_bytes, n, memory_order_relaxed);         \
+        }                                                                         \
+        ++inner;                                                                  \
+        void* p = real args;                                                      \
+        --inner;                                                                  \
+        return p;                                                                 \
+    }
+#define COUNT_DELETE(name, params, args)                                          \
+    void name params {                                                            \
+        static void (*real) params;                                               \
+        if (!real) *(void**)&real = dlsym(RTLD_NEXT, #name);                      \
+        if (p && !inner) atomic_fetch_add_explicit(&n_free, 1, memory_order_relaxed); \
+        ++inner;                                                                  \
+        real args;                                                                \
+        --inner;                                                                  \
+    }
+/* operator new(size_t), new[](size_t), their nothrow and aligned forms */
+COUNT_NEW(_Znwm, n_malloc, (size_t n), (n))
+COUNT_NEW(_Znam, n_malloc, (size_t n), (n))
+COUNT_NEW(_ZnwmRKSt9nothrow_t, n_malloc, (size_t n, const void* t), (n, t))
+COUNT_NEW(_ZnamRKSt9nothrow_t, n_malloc, (size_t n, const void* t), (n, t))
+COUNT_NEW(_ZnwmSt11align_val_t, n_aligned, (size_t n, size_t al), (n, al))
+COUNT_NEW(_ZnamSt11align_val_t, n_aligned, (size_t n, size_t al), (n, al))
+/* operator delete(void*), sized, array, aligned */
+COUNT_DELETE(_ZdlPv, (void* p), (p))
+COUNT_DELETE(_ZdaPv, (void* p), (p))
+COUNT_DELETE(_ZdlPvm, (void* p, size_t n), (p, n))
+COUNT_DELETE(_ZdaPvm, (void* p, size_t n), (p, n))
+COUNT_DELETE(_ZdlPvSt11align_val_t, (void* p, size_t al), (p, al))
+COUNT_DELETE(_ZdaPvSt11align_val_t, (void* p, size_t al), (p, al))
+COUNT_DELETE(_ZdlPvmSt11align_val_t, (void* p, size_t n, size_t al), (p, n, al))
+COUNT_DELETE(_ZdaPvmSt11align_val_t, (void* p, size_t n, size_t al), (p, n, al))
 
 __attribute__((destructor)) static void report(void) {
     char buf[256];
