@@ -363,6 +363,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
     std::array<uint64_t, kBatch> flow_hash{};
     int64_t last_tick_progress = 0;
     bool stopping = false;
+    const bool live = source.is_live();
     while (!stopping) {
         size_t want = kBatch;
         if (im.cfg.max_packets != 0) {
@@ -400,7 +401,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
                 im.on_packet(pkt, decoded[k], flow_hash[k]);
                 im.maybe_check_memory(pkt);
                 const bool live_second =
-                    source.is_live() && (im.sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
+                    live && (im.sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
                 if (live_second) last_tick_progress = pkt.ts_ns;
                 if ((im.sum.packets & 0xFFFF) == 0 || live_second) {
                     // A stop request ends the run after this batch (a live
@@ -410,7 +411,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
                         on_progress(Progress{im.sum.packets, source.bytes_read(), source.bytes_total(), im.tcp.counters().open_now});
                     }
                 }
-                if (stop && source.is_live() && stop->load(std::memory_order_relaxed)) stopping = true;
+                if (stop && live && stop->load(std::memory_order_relaxed)) stopping = true;
             }
             begin = end;
         }
