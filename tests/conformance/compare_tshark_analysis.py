@@ -60,10 +60,10 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conformance_common import REPO, default_pcaplens, run  # noqa: E402,F811
 TIMEOUT_S = 60
 
 FLAG_FIELDS = [
@@ -229,28 +229,11 @@ def explain(category, side, frame):
 
 # ---------------------------------------------------------------- helpers
 
-def default_pcaplens():
-    if os.environ.get("PCAPLENS"):
-        return os.environ["PCAPLENS"]
-    for c in (os.path.join(REPO, "build", "pcaplens"), shutil.which("pcaplens")):
-        if c and os.path.exists(c):
-            return c
-    return os.path.join(REPO, "build", "pcaplens")
-
-
 def default_files():
     out = []
     for pat in ("tests/captures/*.pcap", "tests/captures/*.pcapng", "samples/*.pcap", "samples/*.pcapng"):
         out += sorted(glob.glob(os.path.join(REPO, pat)))
     return out
-
-
-def run(cmd, timeout):
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    except (subprocess.TimeoutExpired, OSError) as e:
-        return None, "", str(e)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
 def last(v):
