@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "pcaplens/check/evaluator.hpp"
+#include "pcaplens/report/utf8.hpp"
 
 namespace pcaplens::check {
 
@@ -34,21 +35,9 @@ std::string xml_escape(std::string_view s) {
             ++i;
             continue;
         }
-        size_t len = 0;
         uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; ++k) {
-            if ((p[i + k] & 0xC0) != 0x80) ok = false;
-            else cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (ok) {
-            if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) ok = false;
-            if (cp == 0xFFFE || cp == 0xFFFF) ok = false;  // XML 1.0 Char excludes them
-        }
-        if (ok) {
+        const size_t len = utf8_sequence(p + i, n - i, cp);
+        if (len > 0 && cp != 0xFFFE && cp != 0xFFFF) {  // XML 1.0 Char excludes those two
             out.append(s.data() + i, len);
             i += len;
         } else {

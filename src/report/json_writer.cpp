@@ -1,4 +1,5 @@
 #include "pcaplens/report/json_writer.hpp"
+#include "pcaplens/report/utf8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -51,21 +52,8 @@ void json_escape(std::string_view s, std::string& out) {
             ++i;
             continue;
         }
-        // Validate one UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-        size_t len = 0;
         uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; ++k) {
-            if ((p[i + k] & 0xC0) != 0x80) ok = false;
-            else cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (ok) {
-            if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) ok = false;
-        }
-        if (ok) {
+        if (const size_t len = utf8_sequence(p + i, n - i, cp)) {
             out.append(s.data() + i, len);
             i += len;
         } else {

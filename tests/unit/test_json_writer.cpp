@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pcaplens/report/json_writer.hpp"
+#include "pcaplens/report/utf8.hpp"
 
 using namespace pcaplens;
 
@@ -89,4 +90,27 @@ TEST_CASE("json writer: literal keys are copied, runtime keys are escaped") {
     w.begin_object().key("plain_key").num(1).key(wire_method).num(2).key(std::string_view("a\\b")).num(3).end_object();
     CHECK(out == "{\"plain_key\":1,\"GE\\\"T\\u0001\":2,\"a\\\\b\":3}");
     CHECK(nlohmann::json::parse(out).size() == 3);
+}
+
+TEST_CASE("utf8_sequence: the edges of RFC 3629") {
+    auto len = [](std::string_view b) {
+        uint32_t cp = 0;
+        return pcaplens::utf8_sequence(reinterpret_cast<const unsigned char*>(b.data()), b.size(), cp);
+    };
+    CHECK(len("\xC2\x80") == 2);            // U+0080, the first two-byte one
+    CHECK(len("\xC1\xBF") == 0);            // overlong
+    CHECK(len("\xE0\xA0\x80") == 3);        // U+0800
+    CHECK(len("\xE0\x9F\xBF") == 0);        // overlong
+    CHECK(len("\xED\x9F\xBF") == 3);        // U+D7FF
+    CHECK(len("\xED\xA0\x80") == 0);        // U+D800, a surrogate
+    CHECK(len("\xF0\x90\x80\x80") == 4);    // U+10000
+    CHECK(len("\xF0\x8F\xBF\xBF") == 0);    // overlong
+    CHECK(len("\xF4\x8F\xBF\xBF") == 4);    // U+10FFFF
+    CHECK(len("\xF4\x90\x80\x80") == 0);    // beyond U+10FFFF
+    CHECK(len("\xF5\x80\x80\x80") == 0);    // no such lead byte
+    CHECK(len("\xE2\x82") == 0);            // cut short
+    CHECK(len("\x80") == 0);                // a continuation byte alone
+    uint32_t cp = 0;
+    CHECK(pcaplens::utf8_sequence(reinterpret_cast<const unsigned char*>("\xC3\xA9"), 2, cp) == 2);
+    CHECK(cp == 0xE9);
 }
