@@ -18,60 +18,16 @@
 #include <vector>
 
 #include "pcaplens/http/http.hpp"
+#include "support/http_script.hpp"
 
 using namespace pcaplens;
 
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr auto C2S = StreamDir::client_to_server;
-constexpr auto S2C = StreamDir::server_to_client;
+using namespace pcaplens::testing::http_script;
 
-struct Ev {
-    enum class K { data, gap, end };
-    K k = K::data;
-    StreamDir dir = C2S;
-    std::string bytes;
-    uint64_t gap = 0;
-    EndReason why = EndReason::fin;
-    int64_t ts = 0;   // 0: (index + 1) ms
-};
-Ev C(std::string s, int64_t ts = 0) { return {Ev::K::data, C2S, std::move(s), 0, EndReason::fin, ts}; }
-Ev S(std::string s, int64_t ts = 0) { return {Ev::K::data, S2C, std::move(s), 0, EndReason::fin, ts}; }
-Ev GapC(uint64_t n) { return {Ev::K::gap, C2S, {}, n, EndReason::fin, 0}; }
-Ev GapS(uint64_t n) { return {Ev::K::gap, S2C, {}, n, EndReason::fin, 0}; }
-Ev EndC(EndReason why = EndReason::fin) { return {Ev::K::end, C2S, {}, 0, why, 0}; }
-Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0, why, 0}; }
-
-struct Result {
-    std::vector<HttpTransaction> txs;
-    std::vector<Finding> fs;
-    bool http = false;
-};
-
-Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) {
-    HttpStream h(cfg, 7);
-    for (size_t i = 0; i < evs.size(); ++i) {
-        const Ev& e = evs[i];
-        const int64_t ts = e.ts != 0 ? e.ts : static_cast<int64_t>(i + 1) * kMs;
-        switch (e.k) {
-            case Ev::K::data:
-                h.on_data(e.dir, reinterpret_cast<const uint8_t*>(e.bytes.data()), e.bytes.size(), ts, i + 1);
-                break;
-            case Ev::K::gap:
-                h.on_gap(e.dir, e.gap, ts);
-                break;
-            case Ev::K::end:
-                h.on_end(e.dir, e.why, ts);
-                break;
-        }
-    }
-    Result r;
-    r.txs = h.take_transactions();
-    r.fs = h.take_findings();
-    r.http = h.is_http();
-    return r;
-}
+Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) { return run_script(evs, cfg, 7, kMs); }
 
 // Frames of the findings of one kind, in order.
 std::vector<uint64_t> frames(const Result& r, AnomalyKind k) {
@@ -80,12 +36,6 @@ std::vector<uint64_t> frames(const Result& r, AnomalyKind k) {
         if (f.kind == k) out.push_back(f.frame);
     }
     return out;
-}
-const Finding* find(const Result& r, AnomalyKind k) {
-    for (const auto& f : r.fs) {
-        if (f.kind == k) return &f;
-    }
-    return nullptr;
 }
 std::string all(const Result& r) {
     std::ostringstream o;

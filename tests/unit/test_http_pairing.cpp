@@ -15,88 +15,21 @@
 #include <vector>
 
 #include "pcaplens/http/http.hpp"
+#include "support/http_script.hpp"
 
 using namespace pcaplens;
 
 namespace {
 
-constexpr auto C2S = StreamDir::client_to_server;
-constexpr auto S2C = StreamDir::server_to_client;
-
-struct Ev {
-    enum class K { data, gap, end };
-    K k = K::data;
-    StreamDir dir = C2S;
-    std::string bytes;
-    uint64_t gap = 0;
-    EndReason why = EndReason::fin;
-};
-Ev C(std::string s) { return {Ev::K::data, C2S, std::move(s), 0, EndReason::fin}; }
-Ev S(std::string s) { return {Ev::K::data, S2C, std::move(s), 0, EndReason::fin}; }
-Ev GapC(uint64_t n) { return {Ev::K::gap, C2S, {}, n, EndReason::fin}; }
-Ev GapS(uint64_t n) { return {Ev::K::gap, S2C, {}, n, EndReason::fin}; }
-Ev EndC(EndReason why = EndReason::fin) { return {Ev::K::end, C2S, {}, 0, why}; }
-Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0, why}; }
+using namespace pcaplens::testing::http_script;
 
 // Event i happens at ts (i+1) ms and is frame i+1.
 int64_t ts_of(size_t i) { return static_cast<int64_t>(i + 1) * 1'000'000; }
 
-// Piece sizes for data event `i` of length `len` (empty: whole).
-using Splitter = std::function<std::vector<size_t>(size_t i, size_t len)>;
-
-struct Result {
-    std::vector<HttpTransaction> txs;
-    std::vector<Finding> fs;
-    bool http = false;
-    uint64_t total = 0;
-    uint64_t suppressed = 0;
-};
-
 Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}, const Splitter& split = nullptr) {
-    HttpStream h(cfg, 9);
-    for (size_t i = 0; i < evs.size(); ++i) {
-        const Ev& e = evs[i];
-        switch (e.k) {
-            case Ev::K::data: {
-                const auto* p = reinterpret_cast<const uint8_t*>(e.bytes.data());
-                size_t off = 0;
-                if (split) {
-                    for (const size_t piece : split(i, e.bytes.size())) {
-                        h.on_data(e.dir, p + off, piece, ts_of(i), i + 1);
-                        off += piece;
-                    }
-                }
-                if (off < e.bytes.size()) h.on_data(e.dir, p + off, e.bytes.size() - off, ts_of(i), i + 1);
-                break;
-            }
-            case Ev::K::gap:
-                h.on_gap(e.dir, e.gap, ts_of(i));
-                break;
-            case Ev::K::end:
-                h.on_end(e.dir, e.why, ts_of(i));
-                break;
-        }
-    }
-    Result r;
-    r.txs = h.take_transactions();
-    r.fs = h.take_findings();
-    r.http = h.is_http();
-    r.total = h.transactions_total();
-    r.suppressed = h.findings_suppressed();
-    return r;
+    return run_script(evs, cfg, 9, 1'000'000, split);
 }
 
-size_t count(const Result& r, AnomalyKind k) {
-    size_t n = 0;
-    for (const auto& f : r.fs) n += f.kind == k;
-    return n;
-}
-const Finding* find(const Result& r, AnomalyKind k) {
-    for (const auto& f : r.fs) {
-        if (f.kind == k) return &f;
-    }
-    return nullptr;
-}
 std::string describe(const Finding& f) {
     std::ostringstream o;
     o << kind_name(f.kind) << "[ts=" << f.ts_ns << " frame=" << f.frame << " frame2=" << f.frame2

@@ -12,72 +12,19 @@
 
 #include "../../src/http/message_parser.hpp"
 #include "pcaplens/http/http.hpp"
+#include "support/http_script.hpp"
 
 using namespace pcaplens;
 
 namespace {
 
-constexpr auto C2S = StreamDir::client_to_server;
-constexpr auto S2C = StreamDir::server_to_client;
-
-struct Ev {
-    enum class K { data, gap, end };
-    K k = K::data;
-    StreamDir dir = C2S;
-    std::string bytes;
-    uint64_t gap = 0;
-    EndReason why = EndReason::fin;
-};
-Ev C(std::string s) { return {Ev::K::data, C2S, std::move(s), 0, EndReason::fin}; }
-Ev S(std::string s) { return {Ev::K::data, S2C, std::move(s), 0, EndReason::fin}; }
-Ev EndC(EndReason why = EndReason::fin) { return {Ev::K::end, C2S, {}, 0, why}; }
-Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0, why}; }
+using namespace pcaplens::testing::http_script;
 
 // Event i happens at ts (i+1) us and is frame i+1.
 int64_t ts_of(size_t i) { return static_cast<int64_t>(i + 1) * 1000; }
 
-struct Result {
-    std::vector<HttpTransaction> txs;
-    std::vector<Finding> fs;
-    bool http = false;
-    uint64_t total = 0;
-};
+Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) { return run_script(evs, cfg, 42, 1000); }
 
-Result run(const std::vector<Ev>& evs, const HttpConfig& cfg = HttpConfig{}) {
-    HttpStream h(cfg, 42);
-    for (size_t i = 0; i < evs.size(); ++i) {
-        const Ev& e = evs[i];
-        switch (e.k) {
-            case Ev::K::data:
-                h.on_data(e.dir, reinterpret_cast<const uint8_t*>(e.bytes.data()), e.bytes.size(), ts_of(i), i + 1);
-                break;
-            case Ev::K::gap:
-                h.on_gap(e.dir, e.gap, ts_of(i));
-                break;
-            case Ev::K::end:
-                h.on_end(e.dir, e.why, ts_of(i));
-                break;
-        }
-    }
-    Result r;
-    r.txs = h.take_transactions();
-    r.fs = h.take_findings();
-    r.http = h.is_http();
-    r.total = h.transactions_total();
-    return r;
-}
-
-size_t count(const Result& r, AnomalyKind k) {
-    size_t n = 0;
-    for (const auto& f : r.fs) n += f.kind == k;
-    return n;
-}
-const Finding* find(const Result& r, AnomalyKind k) {
-    for (const auto& f : r.fs) {
-        if (f.kind == k) return &f;
-    }
-    return nullptr;
-}
 std::string kinds(const Result& r) {
     std::string s;
     for (const auto& f : r.fs) s += std::string(kind_name(f.kind)) + "(" + f.detail + ") ";
