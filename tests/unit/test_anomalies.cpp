@@ -26,6 +26,7 @@
 #include "pcaplens/pipeline.hpp"
 #include "pcaplens/tcp/analyzer.hpp"
 #include "support/packet_writer.hpp"
+#include "support/tcp_harness.hpp"
 
 namespace pt = pcaplens::testing;
 namespace wf = pcaplens::testing::tcpflag;  // flag bits for building packets
@@ -57,45 +58,7 @@ public:
     void on_finding(pcaplens::Finding&& f) override { findings.push_back(std::move(f)); }
 };
 
-struct Tcp {
-    TcpConfig cfg;
-    Observer obs;
-    std::unique_ptr<pcaplens::TcpAnalyzer> an;
-    pcaplens::Decoder dec;
-    uint64_t frame = 0;
-    int64_t last_ts = 0;
-
-    explicit Tcp(TcpConfig c = {}) : cfg(c), an(std::make_unique<pcaplens::TcpAnalyzer>(cfg, obs)) {}
-
-    void feed(int64_t ts, const pt::Bytes& f) {
-        pcaplens::PacketView pv;
-        pv.ts_ns = ts;
-        pv.frame = ++frame;
-        pv.caplen = static_cast<uint32_t>(f.size());
-        pv.wirelen = static_cast<uint32_t>(f.size());
-        pv.linktype = pt::linktype::ethernet;
-        pv.data = f.data();
-        pcaplens::DecodedPacket d;
-        dec.decode(pv, d);
-        REQUIRE(d.proto == pcaplens::L4Proto::tcp);
-        last_ts = ts;
-        an->process(pv, d.tcp);
-    }
-    void feed(const pt::TcpConversation& c) {
-        for (const auto& [ts, f] : c.packets()) feed(ts, f);
-    }
-    void finish() { an->finish(); }
-    const TcpConnectionFacts& only() const {
-        REQUIRE(obs.finished.size() == 1);
-        return obs.finished.front();
-    }
-    const TcpConnectionFacts& conn(uint64_t id) const {
-        for (const auto& f : obs.finished)
-            if (f.id == id) return f;
-        FAIL("connection " << id << " not finished");
-        return obs.finished.front();
-    }
-};
+using Tcp = pt::TcpHarness<Observer>;
 
 std::string item(const pcaplens::Finding& a) {
     std::string s(pcaplens::kind_name(a.kind));
@@ -1694,7 +1657,7 @@ TEST_CASE("near miss: open_at_end") {
     c.client_data("ping");         // 4
     c.server_data("pong");         // 5
     h.feed(c);
-    h.an->expire(h.last_ts + 10 * kSec);
+    h.an->expire(h.last_ts() + 10 * kSec);
     h.finish();
     const auto& f = h.only();
     CHECK(hits(f, AnomalyKind::open_at_end) == "");
@@ -1742,7 +1705,7 @@ TEST_CASE("fires: idle_eviction") {
     c.client_data("ping");         // 4
     c.server_data("pong");         // 5
     h.feed(c);
-    h.an->expire(h.last_ts + 10 * kSec);
+    h.an->expire(h.last_ts() + 10 * kSec);
     REQUIRE(h.obs.finished.size() == 1);  // reported at eviction, not at the end
     const auto& f = h.only();
     CHECK(all(f) == "idle_eviction@5");
@@ -1761,7 +1724,7 @@ TEST_CASE("near miss: idle_eviction") {
     c.client_data("ping");         // 4
     c.server_data("pong");         // 5
     h.feed(c);
-    h.an->expire(h.last_ts + 10 * kSec - 1);
+    h.an->expire(h.last_ts() + 10 * kSec - 1);
     CHECK(h.obs.finished.empty());
     h.finish();
     const auto& f = h.only();

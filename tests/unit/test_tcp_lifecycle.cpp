@@ -17,6 +17,7 @@
 #include "pcaplens/decode/decoder.hpp"
 #include "pcaplens/tcp/analyzer.hpp"
 #include "support/packet_writer.hpp"
+#include "support/tcp_harness.hpp"
 
 namespace pt = pcaplens::testing;
 using pcaplens::AnomalyKind;
@@ -113,12 +114,6 @@ public:
     }
     void on_finding(pcaplens::Finding&& f) override { findings.push_back(std::move(f)); }
 
-    const TcpConnectionFacts& conn(uint64_t id) const {
-        for (const auto& f : finished)
-            if (f.id == id) return f;
-        FAIL("connection " << id << " not finished");
-        return finished.front();
-    }
     const ConnLog& log(uint64_t id) const {
         auto it = logs.find(id);
         REQUIRE_MESSAGE(it != logs.end(), "no consumer for connection " << id);
@@ -126,41 +121,7 @@ public:
     }
 };
 
-struct Harness {
-    TcpConfig cfg;
-    RecordingObserver obs;
-    std::unique_ptr<pcaplens::TcpAnalyzer> an;
-    pcaplens::Decoder dec;
-    uint64_t frame = 0;
-    std::vector<int64_t> ts_of{0};  // ts_of[frame]
-
-    explicit Harness(TcpConfig c = {}) : cfg(c), an(std::make_unique<pcaplens::TcpAnalyzer>(cfg, obs)) {}
-
-    void feed(int64_t ts, const pt::Bytes& f) {
-        pcaplens::PacketView pv;
-        pv.ts_ns = ts;
-        pv.frame = ++frame;
-        pv.caplen = static_cast<uint32_t>(f.size());
-        pv.wirelen = static_cast<uint32_t>(f.size());
-        pv.linktype = pt::linktype::ethernet;
-        pv.data = f.data();
-        pcaplens::DecodedPacket d;
-        dec.decode(pv, d);
-        REQUIRE(d.proto == pcaplens::L4Proto::tcp);
-        ts_of.push_back(ts);
-        an->process(pv, d.tcp);
-    }
-    // Feeds the conversation's packets from index `from` on.
-    void feed(const pt::TcpConversation& c, size_t from = 0) {
-        const auto& p = c.packets();
-        for (size_t i = from; i < p.size(); ++i) feed(p[i].first, p[i].second);
-    }
-    void finish() { an->finish(); }
-    const TcpConnectionFacts& only() const {
-        REQUIRE(obs.finished.size() == 1);
-        return obs.finished.front();
-    }
-};
+using Harness = pt::TcpHarness<RecordingObserver>;
 
 std::string states(const TcpConnectionFacts& f, int side) {
     std::string s;
@@ -617,9 +578,9 @@ TEST_CASE("tcp lifecycle: a new SYN with another ISN after an unanswered one is 
     h.feed(c);
     h.finish();
     REQUIRE(h.obs.finished.size() == 2);
-    CHECK(h.obs.conn(1).close.kind == CloseKind::unanswered);
-    CHECK(h.obs.conn(2).handshake.client_isn == 777);
-    CHECK(h.obs.conn(2).first_frame == 2);
+    CHECK(h.conn(1).close.kind == CloseKind::unanswered);
+    CHECK(h.conn(2).handshake.client_isn == 777);
+    CHECK(h.conn(2).first_frame == 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -724,8 +685,8 @@ TEST_CASE("tcp lifecycle: a new SYN on the 4-tuple within 2MSL of TIME_WAIT") {
     h.finish();
 
     REQUIRE(h.obs.finished.size() == 2);
-    const auto& f1 = h.obs.conn(1);
-    const auto& f2 = h.obs.conn(2);
+    const auto& f1 = h.conn(1);
+    const auto& f2 = h.conn(2);
     CHECK(f1.close.kind == CloseKind::fin);
     REQUIRE(f1.time_wait);
     CHECK(f1.time_wait->start_ns == tw);
@@ -764,11 +725,11 @@ TEST_CASE("tcp lifecycle: TIME_WAIT reuse when the server closed first (server-s
     h.feed(c2);
     h.finish();
     REQUIRE(h.obs.finished.size() == 2);
-    const auto& f1 = h.obs.conn(1);
+    const auto& f1 = h.conn(1);
     REQUIRE(f1.time_wait);
     CHECK(f1.time_wait->side == Role::server);
     CHECK(f1.time_wait->end_ns == tw + 10 * kSec);
-    const auto& f2 = h.obs.conn(2);
+    const auto& f2 = h.conn(2);
     CHECK(anomalies(f2) == "time_wait_reuse@9 syn_unanswered@9");
     const auto* a = find_anomaly(f2, AnomalyKind::time_wait_reuse);
     REQUIRE(a);
@@ -786,8 +747,8 @@ TEST_CASE("tcp lifecycle: a new SYN on the 4-tuple after 2MSL is not a TIME_WAIT
     h.feed(c2);
     h.finish();
     REQUIRE(h.obs.finished.size() == 2);
-    CHECK(find_anomaly(h.obs.conn(2), AnomalyKind::time_wait_reuse) == nullptr);
-    CHECK(anomalies(h.obs.conn(2)) == "open_at_end@12");
+    CHECK(find_anomaly(h.conn(2), AnomalyKind::time_wait_reuse) == nullptr);
+    CHECK(anomalies(h.conn(2)) == "open_at_end@12");
 }
 
 // ---------------------------------------------------------------------------
@@ -1121,10 +1082,10 @@ TEST_CASE("tcp lifecycle: connection cap evicts the least recently active connec
     CHECK(h.an->counters().evicted_idle == 0);
     h.finish();
     REQUIRE(h.obs.finished.size() == 3);
-    CHECK(h.obs.conn(1).client.port == 40001);
-    CHECK(h.obs.conn(3).client.port == 40003);
-    CHECK(h.obs.conn(1).close.kind == CloseKind::open);
-    CHECK(h.obs.conn(3).close.kind == CloseKind::unanswered);
+    CHECK(h.conn(1).client.port == 40001);
+    CHECK(h.conn(3).client.port == 40003);
+    CHECK(h.conn(1).close.kind == CloseKind::open);
+    CHECK(h.conn(3).close.kind == CloseKind::unanswered);
     // Those still tracked at the end are finished in id order.
     CHECK(h.obs.finished[1].id == 1);
     CHECK(h.obs.finished[2].id == 3);
@@ -1146,12 +1107,12 @@ TEST_CASE("tcp lifecycle: ids follow the order of each connection's first packet
     h.feed(b.packets()[1].first, b.packets()[1].second);
     h.finish();
     REQUIRE(h.obs.finished.size() == 3);
-    CHECK(h.obs.conn(1).client.port == 40012);
-    CHECK(h.obs.conn(2).client.port == 40013);
-    CHECK(h.obs.conn(3).client.port == 40011);
-    CHECK(h.obs.conn(1).first_frame == 1);
-    CHECK(h.obs.conn(2).first_frame == 2);
-    CHECK(h.obs.conn(3).first_frame == 3);
+    CHECK(h.conn(1).client.port == 40012);
+    CHECK(h.conn(2).client.port == 40013);
+    CHECK(h.conn(3).client.port == 40011);
+    CHECK(h.conn(1).first_frame == 1);
+    CHECK(h.conn(2).first_frame == 2);
+    CHECK(h.conn(3).first_frame == 3);
 }
 
 TEST_CASE("tcp lifecycle: every direction ends exactly once, with the right reason") {
@@ -1403,8 +1364,8 @@ TEST_CASE("tcp lifecycle: a new SYN after the client closed its half starts a ne
     h.feed(c2);
     h.finish();
     REQUIRE(h.obs.finished.size() == 2);
-    CHECK(h.obs.conn(1).close.kind == CloseKind::half_closed);
-    CHECK(h.obs.conn(2).handshake.complete);
-    CHECK(h.obs.conn(2).handshake.client_isn == 424242);
+    CHECK(h.conn(1).close.kind == CloseKind::half_closed);
+    CHECK(h.conn(2).handshake.complete);
+    CHECK(h.conn(2).handshake.client_isn == 424242);
     CHECK(h.obs.log(2).dir[C].bytes == kReq);
 }
