@@ -252,6 +252,15 @@ ssize_t holdback_write(void* cookie, const char* buf, size_t n) {
     return static_cast<ssize_t>(n);
 }
 
+// Standard output for "" or "-", else the file (created or truncated); null
+// after saying on stderr why it cannot be written.
+std::FILE* open_output(const std::string& path, const char* who) {
+    if (path.empty() || path == "-") return stdout;
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) std::fprintf(stderr, "%s: %s: cannot write: %s\n", who, path.c_str(), std::strerror(errno));
+    return f;
+}
+
 int run_check(int argc, char** argv) {
     CLI::App app{"pcaplens check — evaluate CI rules against the analysis of packet captures; exit 1 when a rule fails",
                  "pcaplens check"};
@@ -380,14 +389,8 @@ int run_check(int argc, char** argv) {
         return kExitUnreadable;
     }
 
-    std::FILE* out = stdout;
-    if (!to_stdout) {
-        out = std::fopen(output.c_str(), "w");
-        if (!out) {
-            std::fprintf(stderr, "pcaplens check: %s: cannot write: %s\n", output.c_str(), std::strerror(errno));
-            return kExitUnreadable;
-        }
-    }
+    std::FILE* out = open_output(output, "pcaplens check");
+    if (out == nullptr) return kExitUnreadable;
     const bool tty = ::isatty(::fileno(out)) != 0;
     const bool use_color = format == "text" && (color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr));
 
@@ -646,14 +649,8 @@ int main(int argc, char** argv) {
         return kExitUnreadable;
     }
 
-    std::FILE* out = stdout;
-    if (!output.empty() && output != "-") {
-        out = std::fopen(output.c_str(), "w");
-        if (!out) {
-            std::fprintf(stderr, "pcaplens: %s: cannot write: %s\n", output.c_str(), std::strerror(errno));
-            return kExitUnreadable;
-        }
-    }
+    std::FILE* out = open_output(output, "pcaplens");
+    if (out == nullptr) return kExitUnreadable;
     if (!live.user.empty()) {
         // After the device and every output file are open, as tcpdump -Z.
         try {

@@ -68,3 +68,13 @@ TEST_CASE("reports are byte-identical from run to run (the flow table's hash see
         }
     }
 }
+
+TEST_CASE("-o to a place that cannot be written: exit 4 and the reason, for analysis and check") {
+    const std::string sample = e2e::source("samples/http-keepalive.pcap");
+    const auto a = e2e::pcaplens({"-o", "/nonexistent-dir/report.json", "--format", "json", sample});
+    CHECK(a.status == 4);
+    CHECK(a.err.find("pcaplens: /nonexistent-dir/report.json: cannot write:") != std::string::npos);
+    const auto c = e2e::pcaplens({"check", "--no-unanswered-syns", "-o", "/nonexistent-dir/junit.xml", sample});
+    CHECK(c.status == 4);
+    CHECK(c.err.find("pcaplens check: /nonexistent-dir/junit.xml: cannot write:") != std::string::npos);
+}
