@@ -251,6 +251,7 @@ struct Analysis::Impl final : ConnectionObserver {
         if (heap_in_use() <= cfg.max_memory_bytes) return;  // always set: the config's probe or heap_in_use_bytes
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();
+        release_free_heap();
     }
 
     // Methods come from the wire: at most kMaxMethods distinct ones are

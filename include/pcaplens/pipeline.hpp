@@ -50,6 +50,9 @@ struct Progress {
 // Bytes the C library allocator has handed out and not yet had back (glibc's
 // mallinfo2); 0 where that is not available, which disables the memory cap.
 uint64_t heap_in_use_bytes();
+// Gives the allocator's free pages back to the system now (after the memory
+// cap has shed connections); a no-op where the allocator does that itself.
+void release_free_heap();
 // The heap allocator linked in ("jemalloc 5.3.0-...", "system malloc"), for --version.
 std::string heap_allocator_name();
 
