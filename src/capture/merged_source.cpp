@@ -33,12 +33,19 @@ bool MergedFileSource::accept(const PacketView& p) {
     return filters_.back().second->matches(p);
 }
 
+bool MergedFileSource::admit(PacketView& p, size_t file) {
+    p.file_index = static_cast<uint32_t>(file);
+    p.frame = ++frame_;
+    if (accept(p)) return true;
+    ++filtered_;
+    return false;
+}
+
 bool MergedFileSource::next(PacketView& out) {
-    if (readers_.size() == 1) return next_single(out);
+    if (readers_.size() == 1) return next_batch(&out, 1) == 1;
     for (;;) {
         if (last_ != SIZE_MAX) {
             has_pending_[last_] = readers_[last_]->next(pending_[last_]);
-            pending_[last_].file_index = static_cast<uint32_t>(last_);
             last_ = SIZE_MAX;
         }
         size_t best = SIZE_MAX;
@@ -48,49 +55,32 @@ bool MergedFileSource::next(PacketView& out) {
         if (best == SIZE_MAX) return false;
         last_ = best;
         out = pending_[best];
-        out.frame = ++frame_;
-        if (accept(out)) return true;
-        ++filtered_;
+        if (admit(out, best)) return true;
     }
 }
 
-// One file: nothing to merge, so packets go straight from the reader to the
-// caller; only the first one (read ahead by the constructor) is pending.
-bool MergedFileSource::next_single(PacketView& out) {
-    for (;;) {
-        if (last_ == SIZE_MAX) {  // the read-ahead packet
-            last_ = 0;
-            if (!has_pending_[0]) return false;
-            out = pending_[0];
-        } else if (!readers_[0]->next(out)) {
-            return false;
-        }
-        out.file_index = 0;
-        out.frame = ++frame_;
-        if (bpf_.empty() || accept(out)) return true;
-        ++filtered_;
-    }
-}
-
+// Several files: each packet needs the merge decision, one at a time. One
+// file: nothing to merge, so its reader's batches go straight to the caller,
+// numbered and filtered in place; the packet the constructor read ahead goes
+// alone (reading on may move it).
 size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
-    // Several files: each packet needs the merge decision, one at a time.
-    // One file: its reader's batch, numbered and filtered in place. The
-    // read-ahead packet goes alone (reading on may move it).
-    if (readers_.size() != 1 || last_ == SIZE_MAX) return next(out[0]) ? 1 : 0;
+    if (readers_.size() != 1) return next(out[0]) ? 1 : 0;
     for (;;) {
-        const size_t got = readers_[0]->next_batch(out, max);
-        if (got == 0) return 0;
+        size_t got = 0;
+        if (last_ == SIZE_MAX) {
+            last_ = 0;
+            if (!has_pending_[0]) return 0;
+            out[0] = pending_[0];
+            got = 1;
+        } else {
+            got = readers_[0]->next_batch(out, max);
+            if (got == 0) return 0;
+        }
         size_t kept = 0;
         for (size_t i = 0; i < got; ++i) {
-            PacketView& p = out[i];
-            p.file_index = 0;
-            p.frame = ++frame_;
-            if (bpf_.empty() || accept(p)) {
-                if (kept != i) out[kept] = p;
-                ++kept;
-            } else {
-                ++filtered_;
-            }
+            if (!admit(out[i], 0)) continue;
+            if (kept != i) out[kept] = out[i];
+            ++kept;
         }
         if (kept > 0) return kept;
     }

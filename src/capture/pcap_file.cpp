@@ -24,6 +24,7 @@
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "pcaplens/capture/source.hpp"
 
@@ -149,9 +150,7 @@ public:
         const uint8_t* h = buf_.get() + begin_;  // moved by the fill() below
         const uint32_t sec = load32(h, swapped_);
         const uint32_t frac = load32(h + 4, swapped_);
-        uint32_t caplen = load32(h + 8, swapped_);
-        uint32_t len = load32(h + 12, swapped_);
-        if (lengths_ == Lengths::swapped || (lengths_ == Lengths::maybe_swapped && caplen > len)) std::swap(caplen, len);
+        const auto [caplen, len] = record_lengths(h);
         if (caplen > max_caplen_) {
             return damage("invalid packet capture length " + std::to_string(caplen) + ", bigger than " +
                           (caplen > snapshot_ ? "snaplen of " + std::to_string(snapshot_) : "maximum of " + std::to_string(max_caplen_)));
@@ -209,11 +208,17 @@ private:
     bool record_buffered() const {
         const size_t have = end_ - begin_;
         if (done_ || have < record_header_) return false;
-        const uint8_t* h = buf_.get() + begin_;
-        uint32_t caplen = load32(h + 8, swapped_);
-        const uint32_t len = load32(h + 12, swapped_);
-        if (lengths_ == Lengths::swapped || (lengths_ == Lengths::maybe_swapped && caplen > len)) caplen = len;
+        const uint32_t caplen = record_lengths(buf_.get() + begin_).first;
         return caplen > max_caplen_ || have >= record_header_ + caplen;
+    }
+
+    // Captured and wire length of the record whose header is at `h`, as this
+    // file's version stores them (swapped before 2.3, maybe swapped at 2.3).
+    std::pair<uint32_t, uint32_t> record_lengths(const uint8_t* h) const {
+        uint32_t caplen = load32(h + 8, swapped_);
+        uint32_t len = load32(h + 12, swapped_);
+        if (lengths_ == Lengths::swapped || (lengths_ == Lengths::maybe_swapped && caplen > len)) std::swap(caplen, len);
+        return {caplen, len};
     }
 
     // Makes n bytes from begin_ available (n <= kMaxRecord): moves what is

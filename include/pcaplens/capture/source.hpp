@@ -138,7 +138,9 @@ public:
 
 private:
     bool accept(const PacketView& p);
-    bool next_single(PacketView& out);
+    // Gives `p` its file index and frame number; false (and counted) when
+    // the filter rejects it.
+    bool admit(PacketView& p, size_t file);
     std::string bpf_;
     std::vector<std::pair<int, std::unique_ptr<BpfFilter>>> filters_;  // per link type
     std::vector<std::unique_ptr<FileReader>> readers_;
