@@ -10,7 +10,6 @@
 // stats.allocated, is read instead: glibc's mallinfo2 would see an empty heap.
 #include <malloc.h>
 
-
 #include "pcaplens/pipeline.hpp"
 #if PCAPLENS_JEMALLOC
 #include <jemalloc/jemalloc.h>

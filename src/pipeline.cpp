@@ -157,8 +157,8 @@ struct Analysis::Impl final : ConnectionObserver {
     }
 
     // `d` is `pkt` decoded (the caller decodes a batch ahead, see run());
-    // `flow_hash` is TcpAnalyzer::prefetch_index()'s for a TCP segment.
-    void on_packet(const PacketView& pkt, const DecodedPacket& d, uint64_t flow_hash) {
+    // `flow` is TcpAnalyzer::prefetch_index()'s for a TCP segment.
+    void on_packet(const PacketView& pkt, const DecodedPacket& d, const FlowLookup& flow) {
         ++sum.packets;
         sum.bytes += pkt.caplen;
         sum.wire_bytes += pkt.wirelen;
@@ -201,7 +201,7 @@ struct Analysis::Impl final : ConnectionObserver {
         switch (d.proto) {
             case L4Proto::tcp:
                 ++pc.tcp;
-                tcp.process(pkt, d.tcp, flow_hash);
+                tcp.process(pkt, d.tcp, flow);
                 break;
             case L4Proto::udp: ++pc.udp; break;
             case L4Proto::icmp: ++pc.icmp; break;
@@ -361,7 +361,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
     constexpr size_t kBatch = 16;
     std::array<PacketView, kBatch> pkts;
     std::array<DecodedPacket, kBatch> decoded;
-    std::array<uint64_t, kBatch> flow_hash{};
+    std::array<FlowLookup, kBatch> flow{};
     int64_t last_tick_progress = 0;
     bool stopping = false;
     const bool live = source.is_live();
@@ -392,14 +392,14 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
                 if (decoded[end++].reassembled) break;
             }
             for (size_t k = begin; k < end; ++k) {
-                if (decoded[k].proto == L4Proto::tcp) flow_hash[k] = im.tcp.prefetch_index(decoded[k].tcp);
+                if (decoded[k].proto == L4Proto::tcp) flow[k] = im.tcp.prefetch_index(decoded[k].tcp);
             }
             for (size_t k = begin; k < end; ++k) {
-                if (decoded[k].proto == L4Proto::tcp) im.tcp.prefetch_connection(flow_hash[k]);
+                if (decoded[k].proto == L4Proto::tcp) im.tcp.prefetch_connection(flow[k]);
             }
             for (size_t k = begin; k < end; ++k) {
                 const PacketView& pkt = pkts[k];
-                im.on_packet(pkt, decoded[k], flow_hash[k]);
+                im.on_packet(pkt, decoded[k], flow[k]);
                 im.maybe_check_memory(pkt);
                 const bool live_second =
                     live && (im.sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;

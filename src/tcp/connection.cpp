@@ -28,13 +28,11 @@ bool looks_like_response(const uint8_t* p, uint32_t n) { return n >= 5 && std::m
 
 bool well_known(uint16_t port) { return port < 1024 || port == 8080 || port == 8000 || port == 8443 || port == 3128; }
 
-}  // namespace
-
-namespace {
 inline void load_words(const IpAddress& ip, uint64_t& w0, uint64_t& w1) {
     std::memcpy(&w0, ip.bytes.data(), 8);
     std::memcpy(&w1, ip.bytes.data() + 8, 8);
 }
+
 }  // namespace
 
 ConnKey make_key(const TcpSegment& s) {

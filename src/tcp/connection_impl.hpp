@@ -41,15 +41,6 @@ struct Side {
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };
 
-// A flow's 4-tuple in canonical endpoint order, packed into words so that
-// comparing keys is five integer compares (no memcmp). Address bytes are
-// loaded as two native-order 64-bit words each; IPv4 uses the first four
-// bytes of the first word (the rest are zero).
-struct ConnKey {
-    uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-    uint64_t ports_family = 0;  // pa << 32 | pb << 16 | family
-    bool operator==(const ConnKey&) const = default;
-};
 // Multiply-xorshift mixing over the five words, keyed per table (`seed`) so
 // a crafted capture cannot aim many flows at one probe run.
 inline uint64_t mix64(uint64_t x) {  // murmur3's 64-bit finalizer

@@ -135,8 +135,8 @@ struct TcpAnalyzer::Impl {
             finish(c, false);  // port reuse: the old connection is over
         }
         if (table.size() >= cfg.max_connections) make_room(pkt);
-        auto conn = std::make_unique<Connection>(next_id++, cfg, budget, obs);
-        Connection& c = *conn.release();
+        // Owned by the lists and the index from here until finish() deletes it.
+        Connection& c = *new Connection(next_id++, cfg, budget, obs);
         c.key = key;
         c.key_hash = hash;
         c.last_active = now;
@@ -166,13 +166,14 @@ struct TcpAnalyzer::Impl {
     }
 };
 
-uint64_t TcpAnalyzer::prefetch_index(const TcpSegment& seg) const {
-    const uint64_t hash = hash_key(make_key(seg), impl_->seed);
-    impl_->table.prefetch(hash);
-    return hash;
+FlowLookup TcpAnalyzer::prefetch_index(const TcpSegment& seg) const {
+    FlowLookup flow{make_key(seg), 0};
+    flow.hash = hash_key(flow.key, impl_->seed);
+    impl_->table.prefetch(flow.hash);
+    return flow;
 }
-void TcpAnalyzer::prefetch_connection(uint64_t flow_hash) const {
-    if (const Connection* c = impl_->table.peek(flow_hash)) c->prefetch();
+void TcpAnalyzer::prefetch_connection(const FlowLookup& flow) const {
+    if (const Connection* c = impl_->table.peek(flow.hash)) c->prefetch();
 }
 TcpAnalyzer::TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer) : impl_(std::make_unique<Impl>(cfg, observer)) {}
 TcpAnalyzer::~TcpAnalyzer() = default;
@@ -180,8 +181,8 @@ void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg) {
     const ConnKey key = make_key(seg);
     impl_->process(pkt, seg, key, hash_key(key, impl_->seed));
 }
-void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg, uint64_t flow_hash) {
-    impl_->process(pkt, seg, make_key(seg), flow_hash);
+void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow) {
+    impl_->process(pkt, seg, flow.key, flow.hash);
 }
 void TcpAnalyzer::expire(int64_t now_ns) {
     if (now_ns > impl_->now) {

@@ -49,6 +49,22 @@ struct TcpCounters {
     uint64_t reassembly_cap_hits = 0;
 };
 
+// A flow's 4-tuple in canonical endpoint order, packed into words so that
+// comparing keys is five integer compares (no memcmp). Address bytes are
+// loaded as two native-order 64-bit words each; IPv4 uses the first four
+// bytes of the first word (the rest are zero).
+struct ConnKey {
+    uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    uint64_t ports_family = 0;  // pa << 32 | pb << 16 | family
+    bool operator==(const ConnKey&) const = default;
+};
+// What the flow table looks a segment up by: its flow's key and that key's
+// hash in this table (TcpAnalyzer::prefetch_index computes both once).
+struct FlowLookup {
+    ConnKey key;
+    uint64_t hash = 0;
+};
+
 class TcpAnalyzer {
 public:
     TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer);
@@ -58,13 +74,13 @@ public:
 
     void process(const PacketView& pkt, const TcpSegment& seg);
     // Cache hints for a batch of decoded packets (see Analysis::run): start
-    // loading the index slot of this segment's flow (returns the flow's hash
-    // for the second step), later the connection that slot points at. They
-    // change no state; skipping them changes nothing but speed.
-    uint64_t prefetch_index(const TcpSegment& seg) const;
-    void prefetch_connection(uint64_t flow_hash) const;
-    // process() with the hash prefetch_index() returned for this segment.
-    void process(const PacketView& pkt, const TcpSegment& seg, uint64_t flow_hash);
+    // loading the index slot of this segment's flow (returns the lookup for
+    // the second step and for process()), later the connection that slot
+    // points at. They change no state; skipping them changes nothing but speed.
+    FlowLookup prefetch_index(const TcpSegment& seg) const;
+    void prefetch_connection(const FlowLookup& flow) const;
+    // process() with the lookup prefetch_index() returned for this segment.
+    void process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow);
     // Evict what has been idle or lingering too long as of `now`.
     void expire(int64_t now_ns);
     // The memory cap was reached: finish the least recently active eighth of
