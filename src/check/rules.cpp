@@ -73,7 +73,6 @@ std::vector<std::string> split_commas(const std::string& s) {
     return out;
 }
 
-
 std::optional<LatencyStat> stat_from_name(std::string_view s) {
     if (s == "p50") return LatencyStat::p50;
     if (s == "p95") return LatencyStat::p95;

@@ -77,7 +77,6 @@ bool utf8_locale() {
     return false;
 }
 
-
 // --follow replaces the report: connections are analysed, not listed.
 class NullSink final : public pl::ReportSink {
 public:
