@@ -53,7 +53,11 @@ case "${1:-}" in
         build build-asan -DPCAPLENS_WERROR=ON -DPCAPLENS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
         (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             ctest --output-on-failure)
-        tests/packaging/deb.sh build   # the .deb: build, dpkg -i, check, dpkg -r
+        # The .deb as it ships: profile-guided and link-time optimised
+        # (bench/pgo-build: instrumented build, training run, final build,
+        # reports compared), then dpkg -i, checks, dpkg -r.
+        bench/pgo-build build-pgo
+        tests/packaging/deb.sh build-pgo
         # Hostile input: every libFuzzer target for 30 s (two at a time, clang
         # build in build-fuzz/); any crash, sanitizer report, leak or hang fails.
         PCAPLENS_FUZZ_BUILD="$PWD/build-fuzz" fuzz/run-all.sh 30

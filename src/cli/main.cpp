@@ -541,7 +541,7 @@ int main(int argc, char** argv) {
     add_limit_options(app, o);
     pl::cli::LiveCli live;
     pl::cli::add_live_options(app, live);
-    app.add_flag("-V,--version", version, "Print version, git revision, libpcap version and heap allocator");
+    app.add_flag("-V,--version", version, "Print version, git revision, libpcap version, heap allocator and build flavour");
 
     app.positionals_at_end(false);
     try {
@@ -554,8 +554,8 @@ int main(int argc, char** argv) {
     }
     if (live.list) return pl::cli::print_interfaces();
     if (version) {
-        std::printf("pcaplens %s (git %s)\n%s\nheap allocator: %s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION, pcap_lib_version(),
-                    pl::heap_allocator_name().c_str());
+        std::printf("pcaplens %s (git %s)\n%s\nheap allocator: %s\nbuild: %s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION,
+                    pcap_lib_version(), pl::heap_allocator_name().c_str(), PCAPLENS_BUILD_FLAVOUR);
         return kExitOk;
     }
     if (list_anomalies) {

@@ -41,6 +41,8 @@ TEST_CASE("--version names the git revision and libpcap") {
     // Which malloc is linked matters for speed and for the memory cap's probe.
     CHECK((r.out.find("heap allocator: jemalloc") != std::string::npos ||
            r.out.find("heap allocator: system malloc") != std::string::npos));
+    // So is how it was compiled (profile-guided or not; the tests run a plain build).
+    CHECK((r.out.find("\nbuild: plain") != std::string::npos || r.out.find("\nbuild: pgo") != std::string::npos));
 }
 
 TEST_CASE("--list-anomalies --format markdown matches docs/anomalies.md") {

@@ -2,7 +2,8 @@
 # Builds the Debian package with CPack, installs it into the system with
 # dpkg -i, checks the installed binary, man page and bash completion, then
 # removes it. Meant for CI on a throwaway machine, as root (or with sudo).
-#   tests/packaging/deb.sh [BUILD_DIR]     (default: build)
+#   tests/packaging/deb.sh [BUILD_DIR]     (default: build; CI passes the
+#                                          profile-guided build of bench/pgo-build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -47,6 +48,10 @@ grep -q 'libpcap version' <<<"$VERSION" || fail "--version names libpcap"
 # The default build links jemalloc; the package must pull it in (Depends).
 grep -q 'heap allocator: jemalloc' <<<"$VERSION" || fail "--version: not linked with jemalloc"
 dpkg-deb -f "$DEB" Depends | grep -q libjemalloc2 || fail "package does not depend on libjemalloc2"
+# A profile-guided build (bench/pgo-build, as CI packages it) says so.
+if grep -q '^PCAPLENS_PGO:STRING=use$' "$BUILD/CMakeCache.txt"; then
+    grep -q '^build: pgo' <<<"$VERSION" || fail "--version: a PGO build that does not say build: pgo"
+fi
 MAN=$(man -w pcaplens) || fail "man -w pcaplens"
 echo "deb.sh: man page $MAN"
 [ -f /usr/share/bash-completion/completions/pcaplens ] || fail "bash completion file missing"
