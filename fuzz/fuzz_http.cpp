@@ -88,8 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pl::write_connection_json(rec, opt, w);
     size_t h = out.size();
     for (const auto& x : rec.http) {
-        h += pl::printable(x.method).size() + pl::printable(x.uri).size() + pl::printable(x.host).size() +
-             pl::printable(x.reason).size() + pl::printable(x.user_agent).size();
+        h += pl::printable(x.method()).size() + pl::printable(x.uri()).size() + pl::printable(x.host()).size() +
+             pl::printable(x.reason()).size() + pl::printable(x.user_agent()).size();
     }
     for (const auto& f : rec.tcp.anomalies) h += pl::printable(f.detail).size();
     g_sink = h;

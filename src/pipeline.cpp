@@ -126,7 +126,7 @@ struct Analysis::Impl final : ConnectionObserver {
         HttpSummary& h = sum.http;
         h.transactions += rec.http_total;
         for (const HttpTransaction& x : rec.http) {
-            if (x.has_request) count_method(x.method.empty() ? std::string_view("?") : std::string_view(x.method));
+            if (x.has_request) count_method(x.method().empty() ? std::string_view("?") : x.method());
             if (x.has_request && !x.has_response) ++h.requests_without_response;
             if (!x.has_request) ++h.responses_without_request;
             if (x.status >= 100 && x.status <= 599) ++status_class_counts[x.status / 100];

@@ -34,13 +34,13 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-bool host_matches(const std::string& want, const std::string& host) {
+bool host_matches(const std::string& want, std::string_view host) {
     if (iequals(want, host)) return true;
     // "example.com" matches "Host: example.com:8080"; IPv6 literals keep their brackets.
     if (want.find(':') == std::string::npos || (want.front() == '[' && want.back() == ']')) {
         const size_t colon = host.rfind(':');
         if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-            return iequals(want, std::string_view(host).substr(0, colon));
+            return iequals(want, host.substr(0, colon));
         }
     }
     return false;
@@ -49,21 +49,26 @@ bool host_matches(const std::string& want, const std::string& host) {
 bool http_matches(const HttpMatch& m, const HttpTransaction& x) {
     if (m.empty()) return true;
     if (!x.has_request) return false;
-    if (!m.method.empty() && x.method != m.method) return false;
-    if (!m.host.empty() && !host_matches(m.host, x.host)) return false;
-    if (!m.uri_prefix.empty() && x.uri.compare(0, m.uri_prefix.size(), m.uri_prefix) != 0) return false;
+    if (!m.method.empty() && x.method() != m.method) return false;
+    if (!m.host.empty() && !host_matches(m.host, x.host())) return false;
+    if (!m.uri_prefix.empty() && x.uri().compare(0, m.uri_prefix.size(), m.uri_prefix) != 0) return false;
     return true;
 }
 
 std::string request_text(const HttpTransaction& x) {
-    std::string s = x.has_request ? x.method + " " + x.uri : std::string("(no request)");
+    if (!x.has_request) return "(no request)";
+    std::string s(x.method());
+    s += ' ';
+    s += x.uri();
     return s;
 }
 
 std::string response_text(const HttpTransaction& x) {
     if (!x.has_response) return "no response";
     if (!x.status) return "raw response (HTTP/0.9)";
-    return std::to_string(x.status) + (x.reason.empty() ? "" : " " + x.reason);
+    std::string s = std::to_string(x.status);
+    if (!x.reason().empty()) (s += ' ') += x.reason();
+    return s;
 }
 
 std::optional<int64_t> ttfb_ns(const HttpTransaction& x) {

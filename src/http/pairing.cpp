@@ -293,8 +293,8 @@ struct HttpStream::Impl final : http::ParserSink {
             malformed_request(first_line);
             if (first_salvage.head && salvage_serial != 0) {
                 HttpTransaction& x = tx(salvage_tx);
-                x.host = first_salvage.host;
-                x.user_agent = first_salvage.user_agent;
+                x.set(HttpTransaction::Text::host, first_salvage.host);
+                x.set(HttpTransaction::Text::user_agent, first_salvage.user_agent);
                 if (first_salvage.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
                 if (first_salvage.ended) {
                     request_ended(salvage_tx, salvage_serial, first_salvage.end);
@@ -343,7 +343,7 @@ struct HttpStream::Impl final : http::ParserSink {
     std::string label(const Pending& p) {
         if (p.tx < 0) return p.label;
         const HttpTransaction& x = tx(p.tx);
-        return label_of(x.method, x.uri);
+        return label_of(x.method(), x.uri());
     }
 
     HeadAction request_head(const http::MessageHead& h) {
@@ -357,8 +357,8 @@ struct HttpStream::Impl final : http::ParserSink {
         cur_req = Current{};
         if (salvage_serial != 0 && salvage_serial == req_serial) {
             HttpTransaction& x = tx(salvage_tx);
-            x.host = clip(h.host);
-            x.user_agent = clip(h.user_agent);
+            x.set(HttpTransaction::Text::host, clip(h.host));
+            x.set(HttpTransaction::Text::user_agent, clip(h.user_agent));
             if (h.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
             cur_req = Current{true, false, salvage_tx, salvage_serial};
         } else if (det == Det::undecided && pending_first_line) {
@@ -407,11 +407,14 @@ struct HttpStream::Impl final : http::ParserSink {
         const int64_t t = new_tx();
         HttpTransaction& x = tx(t);
         x.has_request = true;
-        x.method = clip(h.method);
-        x.uri = clip(h.target);
-        x.version = clip(h.version);
-        x.host = clip(h.host);
-        x.user_agent = clip(h.user_agent);
+        using T = HttpTransaction::Text;
+        x.reserve_texts(clip(h.method).size() + clip(h.target).size() + clip(h.version).size() + clip(h.host).size() +
+                        clip(h.user_agent).size() + 48);   // room for a typical response's three texts
+        x.set(T::method, clip(h.method));
+        x.set(T::uri, clip(h.target));
+        x.set(T::version, clip(h.version));
+        x.set(T::host, clip(h.host));
+        x.set(T::user_agent, clip(h.user_agent));
         x.request_ts = h.ts;
         x.request_frame = h.frame;
         x.uncertain = h.resynced;
@@ -500,9 +503,9 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         x.has_response = true;
         x.status = h.status;   // 0 for a raw HTTP/0.9 response
-        x.reason = clip(h.reason);
-        x.response_version = h.raw ? std::string_view("HTTP/0.9") : clip(h.version);
-        x.content_type = clip(h.content_type);
+        x.set(HttpTransaction::Text::reason, clip(h.reason));
+        x.set(HttpTransaction::Text::response_version, h.raw ? std::string_view("HTTP/0.9") : clip(h.version));
+        x.set(HttpTransaction::Text::content_type, clip(h.content_type));
         x.response_ts = h.ts;
         x.response_frame = h.frame;
         if (h.resynced || midstream) x.uncertain = true;
@@ -604,7 +607,7 @@ struct HttpStream::Impl final : http::ParserSink {
             // The HTTP/0.9-form line queued as a request is an HTTP/1.x
             // request without its version: the header block fills it.
             if (!cur_req.active) return http::BadLineAction::resync;
-            tx(cur_req.tx).version.clear();
+            tx(cur_req.tx).set(HttpTransaction::Text::version, {});
             add(AnomalyKind::http_malformed_request, FlowDir::client_to_server, line.ts, line.frame,
                 "not a request line: '" + line.text + "' (no HTTP version, but header fields follow)");
             salvage_tx = cur_req.tx;
@@ -708,6 +711,15 @@ void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t
 void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) { impl_->gap(dir, len, ts_ns); }
 
 void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) { impl_->end(dir, why, ts_ns); }
+
+void HttpTransaction::set(Text t, std::string_view v) {
+    const auto i = static_cast<size_t>(t);
+    const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    const uint32_t old_len = ends_[i] - begin;
+    texts_.replace(begin, old_len, v);
+    const auto new_len = static_cast<uint32_t>(v.size());
+    for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
+}
 
 bool HttpStream::is_http() const { return impl_->det == Impl::Det::http; }
 

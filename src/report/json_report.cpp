@@ -81,9 +81,9 @@ void finding_json(JsonWriter& w, const Finding& f) {
 void http_json(JsonWriter& w, const HttpTransaction& x) {
     w.begin_object();
     if (x.has_request) {
-        w.key("method").str(x.method).key("uri").str(x.uri).key("version").str(x.version);
+        w.key("method").str(x.method()).key("uri").str(x.uri()).key("version").str(x.version());
         w.key("host");
-        if (!x.host.empty()) w.str(x.host);
+        if (!x.host().empty()) w.str(x.host());
         else w.null();
     } else {
         w.key("method").null().key("uri").null().key("version").null().key("host").null();
@@ -92,7 +92,7 @@ void http_json(JsonWriter& w, const HttpTransaction& x) {
     if (x.status) w.num(static_cast<int64_t>(x.status));
     else w.null();
     w.key("reason");
-    if (x.status) w.str(x.reason);
+    if (x.status) w.str(x.reason());
     else w.null();
     opt_ts(w, "request_ts", x.request_ts != 0, x.request_ts);
     opt_ts(w, "request_end_ts", x.request_end_ts != 0, x.request_end_ts);
@@ -113,10 +113,10 @@ void http_json(JsonWriter& w, const HttpTransaction& x) {
     w.key("response_body_bytes").num(x.response_body_bytes).key("response_wire_body_bytes").num(x.response_wire_body_bytes);
     w.key("request_chunked").boolean(x.request_chunked).key("response_chunked").boolean(x.response_chunked);
     w.key("content_type");
-    if (!x.content_type.empty()) w.str(x.content_type);
+    if (!x.content_type().empty()) w.str(x.content_type());
     else w.null();
     w.key("user_agent");
-    if (!x.user_agent.empty()) w.str(x.user_agent);
+    if (!x.user_agent().empty()) w.str(x.user_agent());
     else w.null();
     w.key("interim_statuses").begin_array();
     for (int s : x.interim_statuses) w.num(static_cast<int64_t>(s));

@@ -280,12 +280,12 @@ private:
     const char* sev_color(Severity s) const { return s == Severity::error ? red() : s == Severity::warning ? yellow() : ""; }
 
     void http_line(const HttpTransaction& x) {
-        std::string req = x.has_request ? printable(x.method) + " " + printable(x.uri) : "(no request)";
+        std::string req = x.has_request ? printable(x.method()) + " " + printable(x.uri()) : "(no request)";
         add("        %s -> ", req.c_str());
         if (x.has_response) {
             if (x.status) {
                 add("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(),
-                    printable(x.reason).c_str(), format_bytes(x.response_body_bytes).c_str());
+                    printable(x.reason()).c_str(), format_bytes(x.response_body_bytes).c_str());
             } else {
                 add("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
             }

@@ -148,10 +148,10 @@ TEST_CASE("near miss: http_malformed_request") {
     CHECK(frames(r, AnomalyKind::http_malformed_request) == kNone);
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 3);
-    CHECK(r.txs[1].method == "M-SEARCH");
-    CHECK(r.txs[1].uri == "*");
-    CHECK(r.txs[2].method == "purge");
-    CHECK(r.txs[2].uri == "/cache");
+    CHECK(r.txs[1].method() == "M-SEARCH");
+    CHECK(r.txs[1].uri() == "*");
+    CHECK(r.txs[2].method() == "purge");
+    CHECK(r.txs[2].uri() == "/cache");
 }
 
 // ---------------------------------------------------------------------------
@@ -177,7 +177,7 @@ TEST_CASE("near miss: http_malformed_response") {
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 3);
     CHECK(r.txs[1].status == 200);
-    CHECK(r.txs[1].reason.empty());
+    CHECK(r.txs[1].reason().empty());
     CHECK(r.txs[2].status == 204);
     CHECK(r.txs[2].response_complete);
 }
@@ -211,7 +211,7 @@ TEST_CASE("near miss: http_malformed_header") {
     CHECK(frames(r, AnomalyKind::http_malformed_header) == kNone);
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[1].host == "h");
+    CHECK(r.txs[1].host() == "h");
 }
 
 // ---------------------------------------------------------------------------
@@ -238,7 +238,7 @@ TEST_CASE("fires: http_header_too_large") {
         CHECK(frames(r, AnomalyKind::http_header_too_large) == F{4});
         CHECK(find(r, AnomalyKind::http_header_too_large)->dir == FlowDir::client_to_server);
         REQUIRE(r.txs.size() == 2);
-        CHECK(r.txs[1].uri == "/big");   // the start line is still known
+        CHECK(r.txs[1].uri() == "/big");   // the start line is still known
         CHECK_FALSE(r.txs[1].request_complete);
     }
     SUBCASE("one line over --http-max-headers") {
@@ -636,7 +636,7 @@ TEST_CASE("fires: http_gap") {
         CHECK(frames(r, AnomalyKind::http_gap) == F{5});
         CHECK(find(r, AnomalyKind::http_gap)->dir == FlowDir::client_to_server);
         REQUIRE(r.txs.size() == 2);
-        CHECK(r.txs[1].uri == "/c");
+        CHECK(r.txs[1].uri() == "/c");
         CHECK(r.txs[1].uncertain);
     }
 }
@@ -677,7 +677,7 @@ TEST_CASE("fires: http_obsolete_line_folding") {
     CHECK(frames(r, AnomalyKind::http_obsolete_line_folding) == F{3});
     CHECK(find(r, AnomalyKind::http_obsolete_line_folding)->dir == FlowDir::client_to_server);
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[1].user_agent == "agent/1 (folded)");   // unfolded with a space
+    CHECK(r.txs[1].user_agent() == "agent/1 (folded)");   // unfolded with a space
 }
 
 TEST_CASE("near miss: http_obsolete_line_folding") {
@@ -689,7 +689,7 @@ TEST_CASE("near miss: http_obsolete_line_folding") {
     CHECK(frames(r, AnomalyKind::http_obsolete_line_folding) == kNone);
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[1].user_agent == "agent/1\t(tab)");
+    CHECK(r.txs[1].user_agent() == "agent/1\t(tab)");
 }
 
 // ---------------------------------------------------------------------------

@@ -43,10 +43,10 @@ std::string kinds(const Result& r) {
 }
 std::string describe(const HttpTransaction& t) {
     std::ostringstream o;
-    o << t.method << " " << t.uri << " " << t.version << " host=" << t.host << " ua=" << t.user_agent
+    o << t.method() << " " << t.uri() << " " << t.version() << " host=" << t.host() << " ua=" << t.user_agent()
       << " req_ts=" << t.request_ts << ".." << t.request_end_ts << " f" << t.request_frame << " body=" << t.request_body_bytes
       << "/" << t.request_wire_body_bytes << (t.request_chunked ? " chunked" : "") << (t.has_request ? "" : " NOREQ")
-      << " | " << t.status << " " << t.reason << " " << t.response_version << " ct=" << t.content_type
+      << " | " << t.status << " " << t.reason() << " " << t.response_version() << " ct=" << t.content_type()
       << " resp_ts=" << t.response_ts << ".." << t.response_end_ts << " f" << t.response_frame
       << " body=" << t.response_body_bytes << "/" << t.response_wire_body_bytes << (t.response_chunked ? " chunked" : "")
       << " interim=" << t.interim_statuses.size() << " |" << (t.pipelined ? " pipelined" : "") << (t.partial ? " partial" : "")
@@ -84,7 +84,7 @@ TEST_CASE("keep-alive: sequential requests on one connection, none pipelined") {
     REQUIRE(r.txs.size() == 3);
     for (size_t i = 0; i < 3; ++i) {
         CAPTURE(i);
-        CHECK(r.txs[i].uri == path(i + 1));
+        CHECK(r.txs[i].uri() == path(i + 1));
         CHECK(r.txs[i].response_body_bytes == i + 1);
         CHECK_FALSE(r.txs[i].pipelined);
         CHECK(r.txs[i].request_frame == 2 * i + 1);
@@ -203,8 +203,8 @@ TEST_CASE("2xx to CONNECT is a tunnel; non-2xx followed by tunnel bytes is flagg
         CHECK(r.fs.empty());
         REQUIRE(r.txs.size() == 1);
         CHECK(r.txs[0].tunnel);
-        CHECK(r.txs[0].method == "CONNECT");
-        CHECK(r.txs[0].uri == "example.com:443");
+        CHECK(r.txs[0].method() == "CONNECT");
+        CHECK(r.txs[0].uri() == "example.com:443");
     }
     SUBCASE("refused, then the client sends TLS anyway") {
         const auto r = run({C(connect), S("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"), C(tls),
@@ -414,7 +414,7 @@ TEST_CASE("gap inside a header block: block dropped, resync, next transaction un
         INFO(txs_text(r));
         CHECK(count(r, AnomalyKind::http_gap) == 1);
         REQUIRE(r.txs.size() == 2);
-        CHECK(r.txs[0].uri == "/found");
+        CHECK(r.txs[0].uri() == "/found");
         CHECK(r.txs[0].uncertain);
         CHECK_FALSE(r.txs[1].has_request);
         CHECK(count(r, AnomalyKind::http_response_without_request) == 1);
@@ -463,7 +463,7 @@ TEST_CASE("mid-stream pickup: client bytes in the middle of a body") {
     CHECK(r.http);
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].method == "PUT");
+    CHECK(r.txs[0].method() == "PUT");
     CHECK(r.txs[0].uncertain);
     CHECK(r.txs[0].status == 200);
 }
@@ -656,14 +656,14 @@ TEST_CASE("property: the corpus conversations do what they are named for") {
         }
         auto any_tx = [&r](auto&& pred) { return std::any_of(r.txs.begin(), r.txs.end(), pred); };
         if (name.find("http/0.9") != std::string::npos) {
-            CHECK(any_tx([](const HttpTransaction& t) { return t.version == "HTTP/0.9" && t.has_response; }));
+            CHECK(any_tx([](const HttpTransaction& t) { return t.version() == "HTTP/0.9" && t.has_response; }));
         }
         if (name.find("header block") != std::string::npos || name.find("header fields") != std::string::npos) {
             // the header block after the malformed or versionless line filled its transaction
             CHECK(count(r, AnomalyKind::http_malformed_request) >= 1);
             CHECK(any_tx([](const HttpTransaction& t) {
-                const bool bad_line = t.version != "HTTP/1.1" || t.uri.empty() || t.uri.find(' ') != std::string::npos;
-                return bad_line && !t.host.empty() && t.request_complete;
+                const bool bad_line = t.version() != "HTTP/1.1" || t.uri().empty() || t.uri().find(' ') != std::string::npos;
+                return bad_line && !t.host().empty() && t.request_complete;
             }));
         }
         if (name == "http/0.9 raw response") {

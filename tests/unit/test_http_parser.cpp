@@ -48,11 +48,11 @@ TEST_CASE("Content-Length request and response: fields, bodies, timestamps, fram
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 1);
     const auto& t = r.txs[0];
-    CHECK(t.method == "POST");
-    CHECK(t.uri == "/upload?x=1");
-    CHECK(t.version == "HTTP/1.1");
-    CHECK(t.host == "example.com");
-    CHECK(t.user_agent == "curl/8");
+    CHECK(t.method() == "POST");
+    CHECK(t.uri() == "/upload?x=1");
+    CHECK(t.version() == "HTTP/1.1");
+    CHECK(t.host() == "example.com");
+    CHECK(t.user_agent() == "curl/8");
     CHECK(t.has_request);
     CHECK(t.request_complete);
     CHECK(t.request_body_bytes == 10);
@@ -61,9 +61,9 @@ TEST_CASE("Content-Length request and response: fields, bodies, timestamps, fram
     CHECK(t.request_end_ts == ts_of(1));
     CHECK(t.request_frame == 1);
     CHECK(t.status == 201);
-    CHECK(t.reason == "Created");
-    CHECK(t.response_version == "HTTP/1.1");
-    CHECK(t.content_type == "text/plain");
+    CHECK(t.reason() == "Created");
+    CHECK(t.response_version() == "HTTP/1.1");
+    CHECK(t.content_type() == "text/plain");
     CHECK(t.response_ts == ts_of(2));
     CHECK(t.response_end_ts == ts_of(3));
     CHECK(t.response_frame == 3);
@@ -166,7 +166,7 @@ TEST_CASE("HEAD response has no body even with Content-Length / chunked") {
     CHECK(r.txs[0].response_body_bytes == 0);
     CHECK(r.txs[1].response_complete);
     CHECK_FALSE(r.txs[1].response_chunked);
-    CHECK(r.txs[2].method == "GET");
+    CHECK(r.txs[2].method() == "GET");
     CHECK(r.txs[2].response_body_bytes == 2);
 }
 
@@ -258,7 +258,7 @@ TEST_CASE("Content-Length with chunked: chunked wins") {
     CHECK(r.txs[0].request_chunked);
     CHECK(r.txs[0].request_body_bytes == 4);
     CHECK(r.txs[0].request_complete);
-    CHECK(r.txs[1].uri == "/");
+    CHECK(r.txs[1].uri() == "/");
     CHECK(r.fs.size() == 1);
 }
 
@@ -289,8 +289,8 @@ TEST_CASE("obsolete line folding is unfolded with a space") {
     INFO(kinds(r));
     CHECK(count(r, AnomalyKind::http_obsolete_line_folding) == 1);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].user_agent == "Mozilla/5.0 (X11) Gecko");
-    CHECK(r.txs[0].host == "h");
+    CHECK(r.txs[0].user_agent() == "Mozilla/5.0 (X11) Gecko");
+    CHECK(r.txs[0].host() == "h");
 }
 
 TEST_CASE("bare LF line endings are accepted and reported once per connection") {
@@ -302,10 +302,10 @@ TEST_CASE("bare LF line endings are accepted and reported once per connection") 
     CHECK(count(r, AnomalyKind::http_bare_lf) == 1);
     CHECK(r.fs.size() == 1);
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[0].host == "a");
+    CHECK(r.txs[0].host() == "a");
     CHECK(r.txs[0].response_body_bytes == 3);
     CHECK(r.txs[0].response_complete);
-    CHECK(r.txs[1].host == "b");
+    CHECK(r.txs[1].host() == "b");
     CHECK(r.txs[1].response_body_bytes == 2);
 }
 
@@ -320,13 +320,13 @@ TEST_CASE("malformed request line: reported, queued for its answer, then resync 
     REQUIRE(r.txs.size() == 3);
     // The malformed line is kept (best effort) so that the 400 pairs with it,
     // and the header block after it is read into it (its framing found /next).
-    CHECK(r.txs[1].method == "GET");
-    CHECK(r.txs[1].uri == "/a b");
-    CHECK(r.txs[1].version == "HTTP/1.1");
-    CHECK(r.txs[1].host == "x");
+    CHECK(r.txs[1].method() == "GET");
+    CHECK(r.txs[1].uri() == "/a b");
+    CHECK(r.txs[1].version() == "HTTP/1.1");
+    CHECK(r.txs[1].host() == "x");
     CHECK(r.txs[1].request_complete);
     CHECK(r.txs[1].status == 400);
-    CHECK(r.txs[2].uri == "/next");
+    CHECK(r.txs[2].uri() == "/next");
     CHECK_FALSE(r.txs[2].uncertain);
     CHECK(r.txs[2].status == 200);
     CHECK_FALSE(r.txs[0].uncertain);
@@ -349,9 +349,9 @@ TEST_CASE("header block after a malformed request line: parsed into the queued r
             INFO(kinds(r));
             CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
             REQUIRE(r.txs.size() == 1);
-            CHECK(r.txs[0].uri == c.uri);
-            CHECK(r.txs[0].host == "www.google.com");
-            CHECK(r.txs[0].user_agent == "curl/7");
+            CHECK(r.txs[0].uri() == c.uri);
+            CHECK(r.txs[0].host() == "www.google.com");
+            CHECK(r.txs[0].user_agent() == "curl/7");
             CHECK(r.txs[0].request_body_bytes == 4);
             CHECK(r.txs[0].request_complete);
             CHECK(r.txs[0].request_end_ts == ts_of(0));
@@ -366,10 +366,10 @@ TEST_CASE("header block after a malformed request line: parsed into the queued r
             INFO(kinds(r));
             CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
             REQUIRE(r.txs.size() == 3);
-            CHECK(r.txs[1].host == "h2");
+            CHECK(r.txs[1].host() == "h2");
             CHECK(r.txs[1].request_body_bytes == 4);
             CHECK(r.txs[1].status == 400);
-            CHECK(r.txs[2].uri == "/next");
+            CHECK(r.txs[2].uri() == "/next");
             CHECK_FALSE(r.txs[2].uncertain);
             CHECK(r.txs[2].status == 200);
         }
@@ -383,12 +383,12 @@ TEST_CASE("header block after a malformed request line: parsed into the queued r
         INFO(kinds(r));
         CHECK(count(r, AnomalyKind::http_malformed_request) == 2);
         REQUIRE(r.txs.size() == 4);
-        CHECK(r.txs[1].host == "one");
+        CHECK(r.txs[1].host() == "one");
         CHECK(r.txs[1].request_chunked);
         CHECK(r.txs[1].request_body_bytes == 3);
-        CHECK(r.txs[1].reason == "A");
-        CHECK(r.txs[2].host == "two");
-        CHECK(r.txs[2].reason == "B");
+        CHECK(r.txs[1].reason() == "A");
+        CHECK(r.txs[2].host() == "two");
+        CHECK(r.txs[2].reason() == "B");
         CHECK(r.txs[3].status == 200);
         CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
     }
@@ -396,7 +396,7 @@ TEST_CASE("header block after a malformed request line: parsed into the queued r
         const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\n\r\n" + kGet), S(kOk0 + kOk0), EndC(), EndS()});
         REQUIRE(r.txs.size() == 3);
         CHECK(r.txs[1].request_complete);
-        CHECK(r.txs[1].host.empty());
+        CHECK(r.txs[1].host().empty());
         CHECK_FALSE(r.txs[2].uncertain);
     }
     SUBCASE("the header block's findings and limits apply") {
@@ -426,8 +426,8 @@ TEST_CASE("malformed first line: after its header block, resync until the connec
                         EndC(), EndS()});
     INFO(kinds(r));
     REQUIRE_FALSE(r.txs.empty());
-    CHECK(r.txs[0].method == "OPTIONS");
-    CHECK(r.txs[0].host == "a");
+    CHECK(r.txs[0].method() == "OPTIONS");
+    CHECK(r.txs[0].host() == "a");
     CHECK(r.txs[0].status == 400);
     CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
 }
@@ -438,9 +438,9 @@ TEST_CASE("after a malformed request line, a line that is not a header field is 
                             S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + kOk0), EndC(), EndS()});
         INFO(kinds(r));
         REQUIRE(r.txs.size() == 3);
-        CHECK(r.txs[1].host.empty());
+        CHECK(r.txs[1].host().empty());
         CHECK_FALSE(r.txs[1].request_complete);
-        CHECK(r.txs[2].uri == "/next");
+        CHECK(r.txs[2].uri() == "/next");
         CHECK(r.txs[2].uncertain);
         CHECK(r.txs[2].request_frame == 3);
     }
@@ -450,14 +450,14 @@ TEST_CASE("after a malformed request line, a line that is not a header field is 
                             EndC(), EndS()});
         INFO(kinds(r));
         REQUIRE(r.txs.size() == 3);
-        CHECK(r.txs[2].uri == "/n");
+        CHECK(r.txs[2].uri() == "/n");
         CHECK(count(r, AnomalyKind::http_malformed_header) == 0);
     }
     SUBCASE("the held-back bytes keep the frame they arrived in") {
         const auto r = run({C(kGet), S(kOk0), C("GET /a b HTTP/1.1\r\n"), C("GE"), C("T /n HTTP/1.1\r\n\r\n"), S(kOk0 + kOk0), EndC(),
                             EndS()});
         REQUIRE(r.txs.size() == 3);
-        CHECK(r.txs[2].uri == "/n");
+        CHECK(r.txs[2].uri() == "/n");
         CHECK(r.txs[2].request_frame == 4);
         CHECK(r.txs[2].request_ts == ts_of(3));
     }
@@ -473,15 +473,15 @@ TEST_CASE("HTTP/0.9 simple request with a raw response") {
     CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
     REQUIRE(r.txs.size() == 1);
     const HttpTransaction& t = r.txs[0];
-    CHECK(t.method == "GET");
-    CHECK(t.uri == "/zeek.html");
-    CHECK(t.version == "HTTP/0.9");
-    CHECK(t.host.empty());
+    CHECK(t.method() == "GET");
+    CHECK(t.uri() == "/zeek.html");
+    CHECK(t.version() == "HTTP/0.9");
+    CHECK(t.host().empty());
     CHECK(t.request_complete);
     CHECK(t.request_end_ts == ts_of(0));
     CHECK(t.has_response);
     CHECK(t.status == 0);
-    CHECK(t.response_version == "HTTP/0.9");
+    CHECK(t.response_version() == "HTTP/0.9");
     CHECK(t.response_ts == ts_of(1));
     CHECK(t.response_frame == 2);
     CHECK(t.response_body_bytes == 51);
@@ -489,15 +489,15 @@ TEST_CASE("HTTP/0.9 simple request with a raw response") {
     SUBCASE("any method of 3+ characters; ended by RST the response is incomplete") {
         const auto p = run({C("POST /zeek.html\r\n"), S("\r\nbad method\n"), EndS(EndReason::rst), EndC()});
         REQUIRE(p.txs.size() == 1);
-        CHECK(p.txs[0].method == "POST");
+        CHECK(p.txs[0].method() == "POST");
         CHECK(p.txs[0].response_body_bytes == 13);   // the leading CRLF is part of the raw response
         CHECK_FALSE(p.txs[0].response_complete);
     }
     SUBCASE("absolute-form target") {
         const auto p = run({C("GET http://example.com/x\r\n"), S("hello"), EndS(), EndC()});
         REQUIRE(p.txs.size() == 1);
-        CHECK(p.txs[0].uri == "http://example.com/x");
-        CHECK(p.txs[0].version == "HTTP/0.9");
+        CHECK(p.txs[0].uri() == "http://example.com/x");
+        CHECK(p.txs[0].version() == "HTTP/0.9");
     }
     SUBCASE("the line typed with an empty line after it; the server answers with a status line") {
         // zeek/mixed-vlan-mpls.pcap sends "GET /\r\n\r\n"
@@ -505,10 +505,10 @@ TEST_CASE("HTTP/0.9 simple request with a raw response") {
         INFO(kinds(p));
         CHECK(p.fs.empty());
         REQUIRE(p.txs.size() == 1);
-        CHECK(p.txs[0].version == "HTTP/0.9");
+        CHECK(p.txs[0].version() == "HTTP/0.9");
         CHECK(p.txs[0].status == 200);
         CHECK(p.txs[0].response_body_bytes == 6);
-        CHECK(p.txs[0].content_type == "text/html");
+        CHECK(p.txs[0].content_type() == "text/html");
     }
 }
 
@@ -523,9 +523,9 @@ TEST_CASE("HTTP/0.9-form line followed by header fields: an HTTP/1.x request mis
     CHECK(f->detail.find("'GET /HTTP/1.1'") != std::string::npos);
     CHECK(f->detail.find("header fields follow") != std::string::npos);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].uri == "/HTTP/1.1");
-    CHECK(r.txs[0].version.empty());
-    CHECK(r.txs[0].host == "www.google.com");
+    CHECK(r.txs[0].uri() == "/HTTP/1.1");
+    CHECK(r.txs[0].version().empty());
+    CHECK(r.txs[0].host() == "www.google.com");
     CHECK(r.txs[0].request_body_bytes == 2);
     CHECK(r.txs[0].request_complete);
     CHECK(r.txs[0].status == 403);   // the status on the wire (Zeek logs 0 here)
@@ -543,7 +543,7 @@ TEST_CASE("lines that are not HTTP/0.9 simple requests") {
     SUBCASE("not while resynchronising: a versionless line in garbage is no boundary") {
         const auto r = run({C("\x01\x02\r\nGET /x\r\nGET /y HTTP/1.1\r\n\r\n"), S(kOk0), EndC(), EndS()});
         REQUIRE(r.txs.size() == 1);
-        CHECK(r.txs[0].uri == "/y");
+        CHECK(r.txs[0].uri() == "/y");
     }
     SUBCASE("a status line answering a versionless request is parsed; garbage after an HTTP/1.1 request is not raw") {
         const auto r = run({C(kGet), S("<html>\n"), EndS(), EndC()});
@@ -557,10 +557,10 @@ TEST_CASE("HTTP/0.9 request followed by another request line on the same connect
     INFO(kinds(r));
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[0].version == "HTTP/0.9");
+    CHECK(r.txs[0].version() == "HTTP/0.9");
     CHECK(r.txs[0].request_complete);
-    CHECK(r.txs[1].uri == "/b");
-    CHECK(r.txs[1].version == "HTTP/1.1");
+    CHECK(r.txs[1].uri() == "/b");
+    CHECK(r.txs[1].version() == "HTTP/1.1");
     CHECK_FALSE(r.txs[1].uncertain);
     CHECK(r.txs[1].status == 200);
 }
@@ -571,7 +571,7 @@ TEST_CASE("a line that is not an attempt at a request line is reported but not q
     INFO(kinds(r));
     CHECK(count(r, AnomalyKind::http_malformed_request) == 1);
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[1].uri == "/next");
+    CHECK(r.txs[1].uri() == "/next");
     CHECK(r.txs[1].status == 200);
 }
 
@@ -598,9 +598,9 @@ TEST_CASE("a malformed first request line is reported once the server shows the 
         CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
         REQUIRE(r.txs.size() == 1);
         CHECK(r.txs[0].has_request);
-        CHECK(r.txs[0].method == c.method);
-        CHECK(r.txs[0].uri == c.uri);
-        CHECK(r.txs[0].version == c.version);
+        CHECK(r.txs[0].method() == c.method);
+        CHECK(r.txs[0].uri() == c.uri);
+        CHECK(r.txs[0].version() == c.version);
         CHECK(r.txs[0].status == 400);
         CHECK(r.txs[0].response_body_bytes == (std::string(c.method) == "HEAD" ? 0u : 3u));
     }
@@ -666,7 +666,7 @@ TEST_CASE("malformed header lines are reported and skipped") {
     INFO(kinds(r));
     CHECK(count(r, AnomalyKind::http_malformed_header) == 4);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].host == "ok");
+    CHECK(r.txs[0].host() == "ok");
     CHECK(r.txs[0].request_complete);
 }
 
@@ -675,7 +675,7 @@ TEST_CASE("whitespace line before the first field is not a fold") {
     CHECK(count(r, AnomalyKind::http_malformed_header) == 1);
     CHECK(count(r, AnomalyKind::http_obsolete_line_folding) == 0);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].host.empty());
+    CHECK(r.txs[0].host().empty());
 }
 
 TEST_CASE("header block too large: by bytes and by line count") {
@@ -688,7 +688,7 @@ TEST_CASE("header block too large: by bytes and by line count") {
         INFO(kinds(r));
         CHECK(count(r, AnomalyKind::http_header_too_large) == 1);
         REQUIRE(r.txs.size() == 1);  // the request line was known; nothing after it is parsed
-        CHECK(r.txs[0].uri == "/x");
+        CHECK(r.txs[0].uri() == "/x");
         CHECK_FALSE(r.txs[0].request_complete);
         CHECK(r.txs[0].status == 431);
     }
@@ -785,8 +785,8 @@ TEST_CASE("content detection: non-HTTP streams go quiet") {
         const auto r = run({C("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"), S(kOk0), EndC(), EndS()});
         CHECK(r.http);
         REQUIRE(r.txs.size() == 1);
-        CHECK(r.txs[0].method == "OPTIONS");
-        CHECK(r.txs[0].uri == "*");
+        CHECK(r.txs[0].method() == "OPTIONS");
+        CHECK(r.txs[0].uri() == "*");
     }
 }
 
@@ -798,11 +798,11 @@ TEST_CASE("status line variants") {
     INFO(kinds(r));
     REQUIRE(r.txs.size() == 3);
     CHECK(r.txs[0].status == 200);
-    CHECK(r.txs[0].reason.empty());
+    CHECK(r.txs[0].reason().empty());
     CHECK(r.txs[1].status == 404);
-    CHECK(r.txs[1].response_version == "HTTP/1.0");
+    CHECK(r.txs[1].response_version() == "HTTP/1.0");
     CHECK(r.txs[2].status == 999);
-    CHECK(r.txs[2].reason == "Request denied");
+    CHECK(r.txs[2].reason() == "Request denied");
 }
 
 TEST_CASE("leading empty lines between messages are ignored") {
@@ -810,7 +810,7 @@ TEST_CASE("leading empty lines between messages are ignored") {
     INFO(kinds(r));
     CHECK(r.fs.empty());
     REQUIRE(r.txs.size() == 2);
-    CHECK(r.txs[1].uri == "/2");
+    CHECK(r.txs[1].uri() == "/2");
 }
 
 TEST_CASE("long fields are cut to max_field_bytes; details are excerpts") {
@@ -821,9 +821,9 @@ TEST_CASE("long fields are cut to max_field_bytes; details are excerpts") {
                         S("HTTP/1.1 404 " + std::string(300, 'r') + "\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()},
                        cfg);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].uri.size() == 10);
-    CHECK(r.txs[0].host.size() == 10);
-    CHECK(r.txs[0].reason.size() == 10);
+    CHECK(r.txs[0].uri().size() == 10);
+    CHECK(r.txs[0].host().size() == 10);
+    CHECK(r.txs[0].reason().size() == 10);
     const Finding* f = find(r, AnomalyKind::http_client_error);
     REQUIRE(f != nullptr);
     CHECK(f->detail.size() < 200);
@@ -1072,10 +1072,10 @@ TEST_CASE("fast paths: a head in one segment and the same head split at every by
         const Result r = run(evs);
         INFO(kinds(r));
         REQUIRE(r.txs.size() == 2);
-        CHECK(r.txs[0].host == "example.com");
-        CHECK(r.txs[0].content_type == "text/html; charset=utf-8");
+        CHECK(r.txs[0].host() == "example.com");
+        CHECK(r.txs[0].content_type() == "text/html; charset=utf-8");
         CHECK(r.txs[1].request_body_bytes == 3);
-        CHECK(r.txs[1].reason == "");
+        CHECK(r.txs[1].reason() == "");
         check_every_cut(evs);
     }
     SUBCASE("bare LF, malformed fields, lowercase method between messages, HTTP/0.9 form") {
@@ -1116,7 +1116,7 @@ TEST_CASE("fast paths: header block and header count exactly at the caps, in one
         INFO(kinds(r));
         CHECK(count(r, AnomalyKind::http_header_too_large) == 0);
         REQUIRE(r.txs.size() == 1);
-        CHECK(r.txs[0].host == "a");
+        CHECK(r.txs[0].host() == "a");
         check_every_cut(evs(), cfg);
     }
     cfg.max_header_bytes -= 1;
@@ -1146,7 +1146,7 @@ TEST_CASE("fast paths: header block and header count exactly at the caps, in one
     const std::vector<Ev> many_evs = {C(many), S(kOk0), EndC(), EndS()};
     const Result r = run(many_evs);
     REQUIRE(r.txs.size() == 1);
-    CHECK(r.txs[0].host == "late");
+    CHECK(r.txs[0].host() == "late");
     check_every_cut(many_evs);
 }
 

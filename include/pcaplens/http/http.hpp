@@ -3,8 +3,10 @@
 // capture gaps). Attaches to a connection as a StreamConsumer.
 #pragma once
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pcaplens/findings/finding.hpp"
@@ -23,8 +25,30 @@ struct HttpConfig {
 };
 
 struct HttpTransaction {
+    // The texts: request method, target, version ("HTTP/0.9": a versionless
+    // request line), Host and User-Agent; response reason phrase, version and
+    // Content-Type. They share one buffer -- one allocation per transaction
+    // instead of up to eight, and a transaction spans 3 cache lines instead
+    // of 6 -- so they are read through the accessors and written with set().
+    enum class Text : uint8_t { method, uri, version, host, user_agent, reason, response_version, content_type };
+    static constexpr size_t kTexts = 8;
+    std::string_view text(Text t) const {
+        const auto i = static_cast<size_t>(t);
+        const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+        return std::string_view(texts_).substr(begin, ends_[i] - begin);
+    }
+    void set(Text t, std::string_view v);
+    void reserve_texts(size_t bytes) { texts_.reserve(bytes); }
+    std::string_view method() const { return text(Text::method); }
+    std::string_view uri() const { return text(Text::uri); }
+    std::string_view version() const { return text(Text::version); }
+    std::string_view host() const { return text(Text::host); }
+    std::string_view user_agent() const { return text(Text::user_agent); }
+    std::string_view reason() const { return text(Text::reason); }
+    std::string_view response_version() const { return text(Text::response_version); }
+    std::string_view content_type() const { return text(Text::content_type); }
+
     // Request
-    std::string method, uri, version, host, user_agent;   // version "HTTP/0.9": a versionless request line
     int64_t request_ts = 0, request_end_ts = 0;   // first and last byte (0 = not seen)
     uint64_t request_frame = 0;
     uint64_t request_body_bytes = 0;              // decoded
@@ -34,7 +58,6 @@ struct HttpTransaction {
     // Response
     bool has_response = false;                    // a final response was seen (with or without status line)
     int status = 0;                               // 0 = no response, or a raw HTTP/0.9 response (has_response)
-    std::string reason, response_version, content_type;
     int64_t response_ts = 0, response_end_ts = 0;
     uint64_t response_frame = 0;
     uint64_t response_body_bytes = 0;
@@ -50,6 +73,10 @@ struct HttpTransaction {
     bool request_complete = false, response_complete = false;
 
     friend bool operator==(const HttpTransaction&, const HttpTransaction&) = default;
+
+private:
+    std::string texts_;                   // the eight texts back to back
+    std::array<uint32_t, kTexts> ends_{};  // end offset of each in texts_
 };
 
 // Parses both directions of one connection. Detects HTTP by content: if the
