@@ -19,6 +19,48 @@
 
 using namespace pcaplens;
 
+TEST_CASE("HttpTransaction texts: set in any order, replaced longer and shorter, each read back alone") {
+    using T = HttpTransaction::Text;
+    HttpTransaction x;
+    for (size_t i = 0; i < HttpTransaction::kTexts; ++i) CHECK(x.text(static_cast<T>(i)).empty());
+    // The response's texts first (as a salvaged request can come late), then the request's.
+    x.set(T::content_type, "text/html");
+    x.set(T::reason, "OK");
+    x.set(T::method, "GET");
+    x.set(T::uri, "/index.html");
+    x.set(T::host, "example.com");
+    CHECK(x.method() == "GET");
+    CHECK(x.uri() == "/index.html");
+    CHECK(x.version().empty());
+    CHECK(x.host() == "example.com");
+    CHECK(x.user_agent().empty());
+    CHECK(x.reason() == "OK");
+    CHECK(x.response_version().empty());
+    CHECK(x.content_type() == "text/html");
+    x.set(T::uri, "/a-much-longer-target?with=query&and=more");   // grows in the middle
+    x.set(T::host, "h");                                          // shrinks
+    x.set(T::version, "HTTP/1.1");
+    CHECK(x.method() == "GET");
+    CHECK(x.uri() == "/a-much-longer-target?with=query&and=more");
+    CHECK(x.version() == "HTTP/1.1");
+    CHECK(x.host() == "h");
+    CHECK(x.reason() == "OK");
+    CHECK(x.content_type() == "text/html");
+    x.set(T::version, "");
+    CHECK(x.version().empty());
+    CHECK(x.host() == "h");
+    // Equality is by the texts and the other fields, not by the order they were set in.
+    HttpTransaction y;
+    y.set(T::method, "GET");
+    y.set(T::uri, "/a-much-longer-target?with=query&and=more");
+    y.set(T::host, "h");
+    y.set(T::reason, "OK");
+    y.set(T::content_type, "text/html");
+    CHECK(x == y);
+    y.set(T::reason, "Ok");
+    CHECK_FALSE(x == y);
+}
+
 namespace {
 
 using namespace pcaplens::testing::http_script;
