@@ -705,12 +705,28 @@ HttpStream::HttpStream(const HttpConfig& cfg, uint64_t connection_id)
 HttpStream::~HttpStream() = default;
 
 void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t ts_ns, uint64_t frame) {
-    impl_->data(dir, data, len, ts_ns, frame);
+    if (impl_) impl_->data(dir, data, len, ts_ns, frame);
 }
 
-void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) { impl_->gap(dir, len, ts_ns); }
+void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) {
+    if (impl_) impl_->gap(dir, len, ts_ns);
+}
 
-void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) { impl_->end(dir, why, ts_ns); }
+void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) {
+    if (!impl_) return;
+    impl_->end(dir, why, ts_ns);
+    if (impl_->finalized) release_parsing_state();
+}
+
+void HttpStream::release_parsing_state() {
+    impl_->finalize();
+    results_.transactions = std::move(impl_->txs);
+    results_.findings = std::move(impl_->findings);
+    results_.total = impl_->total;
+    results_.suppressed = impl_->suppressed;
+    results_.http = impl_->det == Impl::Det::http;
+    impl_.reset();
+}
 
 void HttpTransaction::set(Text t, std::string_view v) {
     const auto i = static_cast<size_t>(t);
@@ -721,24 +737,20 @@ void HttpTransaction::set(Text t, std::string_view v) {
     for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
 }
 
-bool HttpStream::is_http() const { return impl_->det == Impl::Det::http; }
+bool HttpStream::is_http() const { return impl_ ? impl_->det == Impl::Det::http : results_.http; }
 
-uint64_t HttpStream::transactions_total() const { return impl_->total; }
+uint64_t HttpStream::transactions_total() const { return impl_ ? impl_->total : results_.total; }
 
 std::vector<HttpTransaction> HttpStream::take_transactions() {
-    impl_->finalize();
-    std::vector<HttpTransaction> out = std::move(impl_->txs);
-    impl_->txs.clear();
-    return out;
+    if (impl_) release_parsing_state();
+    return std::exchange(results_.transactions, {});
 }
 
 std::vector<Finding> HttpStream::take_findings() {
-    impl_->finalize();
-    std::vector<Finding> out = std::move(impl_->findings);
-    impl_->findings.clear();
-    return out;
+    if (impl_) release_parsing_state();
+    return std::exchange(results_.findings, {});
 }
 
-uint64_t HttpStream::findings_suppressed() const { return impl_->suppressed; }
+uint64_t HttpStream::findings_suppressed() const { return impl_ ? impl_->suppressed : results_.suppressed; }
 
 }  // namespace pcaplens

@@ -100,8 +100,23 @@ public:
     uint64_t findings_suppressed() const;      // findings dropped by max_findings_per_kind
 
 private:
+    // Once both directions have ended nothing is parsed any more: the parsing
+    // state (~3.5 kB: two parsers, the request queue, salvage and upgrade
+    // state) is freed and only the results are kept, so a closed connection
+    // lingering for stragglers (TcpConfig::close_linger_ns) holds its
+    // transactions and findings, not a parser.
+    struct Results {
+        std::vector<HttpTransaction> transactions;
+        std::vector<Finding> findings;
+        uint64_t total = 0;
+        uint64_t suppressed = 0;
+        bool http = false;
+    };
+    void release_parsing_state();
+
     struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Impl> impl_;   // null once finalized
+    Results results_;
 };
 
 }  // namespace pcaplens
