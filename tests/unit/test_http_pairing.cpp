@@ -119,6 +119,38 @@ std::string ok(const std::string& body) {
 
 TEST_SUITE("http pairing") {
 
+TEST_CASE("HttpStream after both directions ended: results kept, later bytes ignored") {
+    const std::string req = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    HttpStream h(HttpConfig{}, 7);
+    const auto bytes = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+    h.on_data(StreamDir::client_to_server, bytes(req), req.size(), 1000, 1);
+    h.on_data(StreamDir::server_to_client, bytes(resp), resp.size(), 2000, 2);
+    h.on_end(StreamDir::client_to_server, EndReason::fin, 3000);
+    CHECK(h.transactions_total() == 2);
+    h.on_end(StreamDir::server_to_client, EndReason::fin, 4000);   // the parsing state goes here
+    CHECK(h.is_http());
+    CHECK(h.transactions_total() == 2);
+    // A straggler's bytes after the end change nothing.
+    const std::string late = "GET /late HTTP/1.1\r\n\r\n";
+    h.on_data(StreamDir::client_to_server, bytes(late), late.size(), 5000, 3);
+    h.on_gap(StreamDir::server_to_client, 10, 5000);
+    h.on_end(StreamDir::client_to_server, EndReason::rst, 6000);
+    CHECK(h.transactions_total() == 2);
+    const auto txs = h.take_transactions();
+    REQUIRE(txs.size() == 2);
+    CHECK(txs[0].uri() == "/a");
+    CHECK(txs[0].status == 200);
+    CHECK(txs[0].response_body_bytes == 2);
+    CHECK(txs[1].uri() == "/b");
+    CHECK(txs[1].status == 404);
+    CHECK(txs[1].reason() == "Not Found");
+    const auto findings = h.take_findings();
+    CHECK(std::count_if(findings.begin(), findings.end(),
+                        [](const Finding& f) { return f.kind == AnomalyKind::http_client_error; }) == 1);
+    CHECK(h.take_transactions().empty());   // taken once
+}
+
 TEST_CASE("keep-alive: sequential requests on one connection, none pipelined") {
     const auto r = run({C(get("/1")), S(ok("a")), C(get("/2")), S(ok("bb")), C(get("/3")), S(ok("ccc")), EndC(), EndS()});
     INFO(kinds(r));
