@@ -2,7 +2,9 @@
 # pcaplens set-up in one command (Debian 12, as root or with sudo).
 #   ./setup.sh demo   install what is missing, build, analyse samples/http-keepalive.pcap
 #   ./setup.sh test   install what is missing, build (warnings as errors), run every test,
-#                     then again under AddressSanitizer + UndefinedBehaviorSanitizer
+#                     then again under AddressSanitizer + UndefinedBehaviorSanitizer; build,
+#                     install and check the .deb (profile-guided build, bench/pgo-build);
+#                     run each libFuzzer target for 30 s
 #   ./setup.sh deps   only install the packages
 # Idempotent: packages already present are not reinstalled; builds are incremental.
 set -euo pipefail
