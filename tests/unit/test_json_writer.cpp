@@ -39,6 +39,41 @@ TEST_CASE("json escape: control bytes, quotes and invalid UTF-8 give valid JSON"
     CHECK(parsed.is_string());
 }
 
+TEST_CASE("json escape: every byte value at every position of a plain run") {
+    // Each byte value, alone among plain bytes at each offset of a 24-byte
+    // run (the fast path copies plain runs whole), must come out exactly as
+    // the byte-by-byte rules say.
+    const auto expected = [](unsigned char c) -> std::string {
+        switch (c) {
+            case '"': return "\\\"";
+            case '\\': return "\\\\";
+            case '\n': return "\\n";
+            case '\r': return "\\r";
+            case '\t': return "\\t";
+            default: break;
+        }
+        if (c < 0x20 || c == 0x7F) {
+            static const char* hex = "0123456789abcdef";
+            return std::string("\\u00") + hex[c >> 4] + hex[c & 15];
+        }
+        if (c >= 0x80) return "\xEF\xBF\xBD";   // a lone high byte is invalid UTF-8
+        return std::string(1, static_cast<char>(c));
+    };
+    const std::string base = "abcdefghijklmnopqrstuvwx";   // 24 plain bytes: three words
+    size_t mismatches = 0;
+    for (int c = 0; c < 256; ++c) {
+        for (size_t k = 0; k < base.size(); ++k) {
+            std::string in = base;
+            in[k] = static_cast<char>(c);
+            std::string out;
+            json_escape(in, out);
+            const std::string want = base.substr(0, k) + expected(static_cast<unsigned char>(c)) + base.substr(k + 1);
+            if (out != want) ++mismatches;
+        }
+    }
+    CHECK(mismatches == 0);
+}
+
 TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exactly") {
     // The writer uses std::to_chars; printf is the reference it must equal.
     std::mt19937_64 rng(99);
