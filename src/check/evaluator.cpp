@@ -39,7 +39,7 @@ bool host_matches(const std::string& want, std::string_view host) {
     // "example.com" matches "Host: example.com:8080"; IPv6 literals keep their brackets.
     if (want.find(':') == std::string::npos || (want.front() == '[' && want.back() == ']')) {
         const size_t colon = host.rfind(':');
-        if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+        if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
             return iequals(want, host.substr(0, colon));
         }
     }

@@ -408,13 +408,15 @@ struct HttpStream::Impl final : http::ParserSink {
         HttpTransaction& x = tx(t);
         x.has_request = true;
         using T = HttpTransaction::Text;
-        x.reserve_texts(clip(h.method).size() + clip(h.target).size() + clip(h.version).size() + clip(h.host).size() +
-                        clip(h.user_agent).size() + 48);   // room for a typical response's three texts
-        x.set(T::method, clip(h.method));
-        x.set(T::uri, clip(h.target));
-        x.set(T::version, clip(h.version));
-        x.set(T::host, clip(h.host));
-        x.set(T::user_agent, clip(h.user_agent));
+        const std::string_view method = clip(h.method), target = clip(h.target), version = clip(h.version),
+                               host = clip(h.host), user_agent = clip(h.user_agent);
+        // Room for a typical response's three texts too: one allocation.
+        x.reserve_texts(method.size() + target.size() + version.size() + host.size() + user_agent.size() + 48);
+        x.set(T::method, method);
+        x.set(T::uri, target);
+        x.set(T::version, version);
+        x.set(T::host, host);
+        x.set(T::user_agent, user_agent);
         x.request_ts = h.ts;
         x.request_frame = h.frame;
         x.uncertain = h.resynced;
@@ -699,6 +701,17 @@ struct HttpStream::Impl final : http::ParserSink {
     }
 };
 
+// The texts stay in field order in one buffer; replacing one shifts the
+// ends of those after it.
+void HttpTransaction::set(Text t, std::string_view v) {
+    const auto i = static_cast<size_t>(t);
+    const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    const uint32_t old_len = ends_[i] - begin;
+    texts_.replace(begin, old_len, v);
+    const auto new_len = static_cast<uint32_t>(v.size());
+    for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
+}
+
 HttpStream::HttpStream(const HttpConfig& cfg, uint64_t connection_id)
     : impl_(std::make_unique<Impl>(cfg, connection_id)) {}
 
@@ -726,15 +739,6 @@ void HttpStream::release_parsing_state() {
     results_.suppressed = impl_->suppressed;
     results_.http = impl_->det == Impl::Det::http;
     impl_.reset();
-}
-
-void HttpTransaction::set(Text t, std::string_view v) {
-    const auto i = static_cast<size_t>(t);
-    const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
-    const uint32_t old_len = ends_[i] - begin;
-    texts_.replace(begin, old_len, v);
-    const auto new_len = static_cast<uint32_t>(v.size());
-    for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
 }
 
 bool HttpStream::is_http() const { return impl_ ? impl_->det == Impl::Det::http : results_.http; }
