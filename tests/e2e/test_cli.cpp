@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <set>
 
 #include "e2e_support.hpp"
@@ -41,6 +42,11 @@ TEST_CASE("--version names the git revision and libpcap") {
     // Which malloc is linked matters for speed and for the memory cap's probe.
     CHECK((r.out.find("heap allocator: jemalloc") != std::string::npos ||
            r.out.find("heap allocator: system malloc") != std::string::npos));
+    // jemalloc is started with transparent huge pages (memory_usage.cpp);
+    // the environment can override it, as jemalloc documents.
+    if (r.out.find("heap allocator: jemalloc") != std::string::npos && std::getenv("MALLOC_CONF") == nullptr) {
+        CHECK(r.out.find(", transparent huge pages: always\n") != std::string::npos);
+    }
     // So is how it was compiled (profile-guided or not; the tests run a plain build).
     CHECK((r.out.find("\nbuild: plain") != std::string::npos || r.out.find("\nbuild: pgo") != std::string::npos));
 }

@@ -47,6 +47,8 @@ grep -q '^pcaplens [0-9]' <<<"$VERSION" || fail "pcaplens --version"
 grep -q 'libpcap version' <<<"$VERSION" || fail "--version names libpcap"
 # The default build links jemalloc; the package must pull it in (Depends).
 grep -q 'heap allocator: jemalloc' <<<"$VERSION" || fail "--version: not linked with jemalloc"
+# ... started with transparent huge pages (src/memory_usage.cpp's malloc_conf).
+[[ -n ${MALLOC_CONF:-} ]] || grep -q 'transparent huge pages: always' <<<"$VERSION" || fail "--version: jemalloc not using transparent huge pages"
 dpkg-deb -f "$DEB" Depends | grep -q libjemalloc2 || fail "package does not depend on libjemalloc2"
 # A profile-guided build (bench/pgo-build, as CI packages it) says so.
 if grep -q '^PCAPLENS_PGO:STRING=use$' "$BUILD/CMakeCache.txt"; then
