@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)http.is_http();
     (void)http.findings_suppressed();
 
-    std::string out;
+    pl::JsonBuffer out;
     pl::JsonWriter w(out);
     pl::ReportOptions opt;
     opt.timeline = true;

@@ -97,7 +97,7 @@ private:
 struct Observer final : pl::ConnectionObserver {
     pl::HttpConfig http_cfg;
     size_t finished = 0, consumers = 0;
-    std::string json;
+    pl::JsonBuffer json;
 
     std::unique_ptr<pl::StreamConsumer> make_consumer(const pl::TcpConnectionFacts& conn) override {
         ++consumers;

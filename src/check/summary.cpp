@@ -75,7 +75,7 @@ void write_text_summary(std::FILE* out, const std::vector<CheckResult>& results,
 }
 
 std::string checks_json(const std::vector<CheckResult>& results) {
-    std::string buf;
+    JsonBuffer buf;
     JsonWriter w(buf);
     w.begin_array();
     for (const CheckResult& r : results) {
@@ -121,7 +121,7 @@ std::string checks_json(const std::vector<CheckResult>& results) {
         w.end_object();
     }
     w.end_array();
-    return buf;
+    return buf.str();
 }
 
 }  // namespace pcaplens::check

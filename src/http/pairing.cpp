@@ -707,7 +707,10 @@ void HttpTransaction::set(Text t, std::string_view v) {
     const auto i = static_cast<size_t>(t);
     const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
     const uint32_t old_len = ends_[i] - begin;
-    texts_.replace(begin, old_len, v);
+    // Texts are set in order (the request's, then the response's): then
+    // this and every later text are empty at the end and it is an append.
+    if (old_len == 0 && ends_[i] == texts_.size()) texts_.append(v);
+    else texts_.replace(begin, old_len, v);
     const auto new_len = static_cast<uint32_t>(v.size());
     for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
 }

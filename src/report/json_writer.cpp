@@ -18,7 +18,18 @@ constexpr std::array<bool, 256> kPlain = [] {
 }();
 }  // namespace
 
-void json_escape(std::string_view s, std::string& out) {
+void JsonBuffer::grow(size_t more) {
+    size_t cap = cap_ < 4096 ? 4096 : cap_ * 2;
+    while (cap - len_ < more) cap *= 2;
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (len_ > 0) std::memcpy(bigger.get(), buf_.get(), len_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
+}
+
+namespace {
+template <class Out>
+void escape_into(std::string_view s, Out& out) {
     static const char* hex = "0123456789abcdef";
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const size_t n = s.size();
@@ -62,6 +73,10 @@ void json_escape(std::string_view s, std::string& out) {
         }
     }
 }
+}  // namespace
+
+void json_escape(std::string_view s, std::string& out) { escape_into(s, out); }
+void json_escape(std::string_view s, JsonBuffer& out) { escape_into(s, out); }
 
 JsonWriter& JsonWriter::begin_object() {
     comma();
@@ -106,14 +121,14 @@ JsonWriter& JsonWriter::num(int64_t v) {
     comma();
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, static_cast<size_t>(r.ptr - buf));
     return *this;
 }
 JsonWriter& JsonWriter::num(uint64_t v) {
     comma();
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, static_cast<size_t>(r.ptr - buf));
     return *this;
 }
 JsonWriter& JsonWriter::real(double v, int decimals) {
@@ -122,7 +137,7 @@ JsonWriter& JsonWriter::real(double v, int decimals) {
     char buf[400];  // fixed notation of the largest double needs 309 digits + decimals
     const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
     if (r.ec == std::errc{}) {
-        out_.append(buf, r.ptr);
+        out_.append(buf, static_cast<size_t>(r.ptr - buf));
     } else {
         const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
         out_.append(buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
@@ -153,7 +168,7 @@ JsonWriter& JsonWriter::timestamp(int64_t ns) {
         p[i] = static_cast<char>('0' + frac % 10);
         frac /= 10;
     }
-    out_.append(buf, p + 9);
+    out_.append(buf, static_cast<size_t>(p + 9 - buf));
     return *this;
 }
 

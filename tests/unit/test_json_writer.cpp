@@ -16,10 +16,11 @@
 using namespace pcaplens;
 
 TEST_CASE("json writer: structure, commas and exact timestamps") {
-    std::string out;
-    JsonWriter w(out);
+    JsonBuffer buf;
+    JsonWriter w(buf);
     w.begin_object().key("a").num(int64_t{-5}).key("b").begin_array().num(uint64_t{1}).str("x").null().boolean(true).end_array();
     w.key("ts").timestamp(1700000000123456789LL).key("neg").timestamp(-1500000000LL).key("r").real(1.23456, 2).end_object();
+    const std::string out = buf.str();
     CHECK(out == R"({"a":-5,"b":[1,"x",null,true],"ts":1700000000.123456789,"neg":-1.500000000,"r":1.23})");
     auto j = nlohmann::json::parse(out);
     CHECK(j["b"].size() == 4);
@@ -86,14 +87,14 @@ TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exac
     for (int i = 0; i < 2000; ++i) ints.push_back(static_cast<int64_t>(rng()) >> (rng() % 64));
     for (const int64_t v : ints) {
         CAPTURE(v);
-        std::string a, b, c;
+        JsonBuffer a, b, c;
         pcaplens::JsonWriter(a).num(v);
-        CHECK(a == printf_str("%lld", static_cast<long long>(v)));
+        CHECK(a.view() == printf_str("%lld", static_cast<long long>(v)));
         pcaplens::JsonWriter(b).num(static_cast<uint64_t>(v));
-        CHECK(b == printf_str("%llu", static_cast<unsigned long long>(static_cast<uint64_t>(v))));
+        CHECK(b.view() == printf_str("%llu", static_cast<unsigned long long>(static_cast<uint64_t>(v))));
         pcaplens::JsonWriter(c).timestamp(v);
         const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-        CHECK(c == printf_str("%s%llu.%09llu", v < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ull),
+        CHECK(c.view() == printf_str("%s%llu.%09llu", v < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ull),
                               static_cast<unsigned long long>(mag % 1000000000ull)));
     }
     std::vector<double> reals = {0.0, -0.0, 0.0005, 0.0015, 0.0025, 1.0005, 2.5, -2.5, 123456.789, 1e-9, 1e300, -1e300, 0.1, 1.0 / 3};
@@ -108,21 +109,22 @@ TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exac
         for (const int decimals : {0, 1, 3, 6}) {
             CAPTURE(v);
             CAPTURE(decimals);
-            std::string a;
+            JsonBuffer a;
             pcaplens::JsonWriter(a).real(v, decimals);
-            CHECK(a == printf_str("%.*f", decimals, v));
+            CHECK(a.view() == printf_str("%.*f", decimals, v));
         }
     }
-    std::string nan;
+    JsonBuffer nan;
     pcaplens::JsonWriter(nan).real(std::nan(""));
-    CHECK(nan == "null");
+    CHECK(nan.view() == "null");
 }
 
 TEST_CASE("json writer: literal keys are copied, runtime keys are escaped") {
-    std::string out;
-    JsonWriter w(out);
+    JsonBuffer buf;
+    JsonWriter w(buf);
     const std::string wire_method = "GE\"T\x01";
     w.begin_object().key("plain_key").num(1).key(wire_method).num(2).key(std::string_view("a\\b")).num(3).end_object();
+    const std::string out = buf.str();
     CHECK(out == "{\"plain_key\":1,\"GE\\\"T\\u0001\":2,\"a\\\\b\":3}");
     CHECK(nlohmann::json::parse(out).size() == 3);
 }
@@ -148,4 +150,32 @@ TEST_CASE("utf8_sequence: the edges of RFC 3629") {
     uint32_t cp = 0;
     CHECK(pcaplens::utf8_sequence(reinterpret_cast<const unsigned char*>("\xC3\xA9"), 2, cp) == 2);
     CHECK(cp == 0xE9);
+}
+
+TEST_CASE("json buffer: grows across its capacity and escapes like the std::string overload") {
+    // Appends of every size from 0 to 9,000 bytes (past the first 4 KiB and
+    // through several doublings) against a std::string built alongside.
+    JsonBuffer buf;
+    std::string ref;
+    std::mt19937 rng(7);
+    for (size_t n = 0; n < 9000; n += 1 + rng() % 700) {
+        std::string piece(n, '\0');
+        for (char& c : piece) c = static_cast<char>(rng());
+        buf.append(piece);
+        ref += piece;
+        buf += 'x';
+        ref += 'x';
+        REQUIRE(buf.size() == ref.size());
+    }
+    CHECK(buf.view() == ref);
+    // Escaping into either output gives the same bytes.
+    std::string esc_ref;
+    json_escape(ref, esc_ref);
+    JsonBuffer esc;
+    json_escape(ref, esc);
+    CHECK(esc.view() == esc_ref);
+    buf.clear();
+    CHECK(buf.empty());
+    buf += std::string_view("after clear");
+    CHECK(buf.str() == "after clear");
 }
