@@ -1,4 +1,5 @@
 #include "pcaplens/report/json_writer.hpp"
+#include "pcaplens/report/fixed_decimal.hpp"
 #include "pcaplens/report/utf8.hpp"
 
 #include <algorithm>
@@ -135,9 +136,8 @@ JsonWriter& JsonWriter::real(double v, int decimals) {
     if (!std::isfinite(v)) return null();
     comma();
     char buf[400];  // fixed notation of the largest double needs 309 digits + decimals
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-    if (r.ec == std::errc{}) {
-        out_.append(buf, static_cast<size_t>(r.ptr - buf));
+    if (const char* end = format_fixed(v, decimals, buf, buf + sizeof buf)) {
+        out_.append(buf, static_cast<size_t>(end - buf));
     } else {
         const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
         out_.append(buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "pcaplens/decode/decoder.hpp"
+#include "pcaplens/report/fixed_decimal.hpp"
 #include "pcaplens/report/reporters.hpp"
 
 namespace pcaplens {
@@ -25,12 +26,12 @@ std::string format_ts(int64_t ns) {
 
 namespace {
 // "<v with `decimals` digits><unit>", the digits printf's %.Nf gives
-// (std::to_chars is specified to match it) without the format machinery:
-// the text report formats several of these per connection.
+// without the format machinery: the text report formats several of these
+// per connection.
 std::string fixed_with_unit(double v, int decimals, std::string_view unit) {
-    char buf[400];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-    std::string s(buf, r.ec == std::errc{} ? r.ptr : buf);
+    char buf[410];
+    const char* end = format_fixed(v, decimals, buf, buf + sizeof buf);
+    std::string s(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
     s += unit;
     return s;
 }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pcaplens/report/fixed_decimal.hpp"
 #include "pcaplens/report/json_writer.hpp"
 #include "pcaplens/report/utf8.hpp"
 
@@ -178,4 +179,56 @@ TEST_CASE("json buffer: grows across its capacity and escapes like the std::stri
     CHECK(buf.empty());
     buf += std::string_view("after clear");
     CHECK(buf.str() == "after clear");
+}
+
+TEST_CASE("format_fixed: printf's %.*f digits, ties and rounding boundaries included") {
+    auto printf_fixed = [](double v, int d) {
+        char buf[512];
+        const int n = std::snprintf(buf, sizeof buf, "%.*f", d, v);
+        return std::string(buf, static_cast<size_t>(n));
+    };
+    auto ours = [](double v, int d) {
+        char buf[410];
+        const char* end = pcaplens::format_fixed(v, d, buf, buf + sizeof buf);
+        REQUIRE(end != nullptr);
+        return std::string(static_cast<const char*>(buf), end);
+    };
+    std::vector<double> values = {0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, 0.0625, 1.0005, 0.0015, 0.0025,
+                                  1e-300, -1e-300, 5e-324, 8589934591.999, 8589934592.0, 8589934593.5, 1e18, 1e300,
+                                  0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 999.9995, 999.9994999, 4294967295.5};
+    // Exact ties at each decimal count: k / 2^j are exact binary values.
+    for (int j = 1; j <= 12; ++j) {
+        for (int k = 1; k < 64; k += 2) values.push_back(std::ldexp(k, -j)), values.push_back(-std::ldexp(k, -j));
+    }
+    // Values a few ulps around the halfway points of 3 decimals (ms with us).
+    std::mt19937_64 rng(2026);
+    for (int i = 0; i < 3000; ++i) {
+        const double base = (static_cast<double>(rng() % 100000000) + 0.5) / 1000.0;
+        double v = base;
+        for (int u = 0; u < 3; ++u) v = std::nextafter(v, 0.0);
+        for (int u = 0; u < 7; ++u, v = std::nextafter(v, 1e9)) values.push_back(v);
+    }
+    // Random magnitudes, and random bit patterns.
+    for (int i = 0; i < 20000; ++i) {
+        values.push_back(static_cast<double>(static_cast<int64_t>(rng() >> (rng() % 64))) / std::pow(10.0, static_cast<double>(rng() % 12)));
+        uint64_t bits = rng();
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        if (std::isfinite(d)) values.push_back(d);
+    }
+    size_t mismatches = 0;
+    for (const double v : values) {
+        for (int d = 0; d <= 10; ++d) {
+            if (ours(v, d) != printf_fixed(v, d)) {
+                if (++mismatches <= 5) {
+                    CAPTURE(v);
+                    CAPTURE(d);
+                    CHECK(ours(v, d) == printf_fixed(v, d));
+                }
+            }
+        }
+    }
+    CHECK(mismatches == 0);
+    char tiny[4];
+    CHECK(pcaplens::format_fixed(123456.0, 3, tiny, tiny + sizeof tiny) == nullptr);   // does not fit: to_chars says so
 }
