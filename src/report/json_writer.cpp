@@ -74,6 +74,16 @@ void escape_into(std::string_view s, Out& out) {
         }
     }
 }
+// "00" "01" ... "99".
+constexpr std::array<char, 200> kDigitPairsTable = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}();
+constexpr const char* kDigitPairs = kDigitPairsTable.data();
 }  // namespace
 
 void json_escape(std::string_view s, std::string& out) { escape_into(s, out); }
@@ -120,16 +130,16 @@ JsonWriter& JsonWriter::str(std::string_view v) {
 // (both are exact), without the format-string machinery on every call.
 JsonWriter& JsonWriter::num(int64_t v) {
     comma();
-    char buf[24];
+    char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, static_cast<size_t>(r.ptr - buf));
+    out_.append_short(buf, static_cast<size_t>(r.ptr - buf));
     return *this;
 }
 JsonWriter& JsonWriter::num(uint64_t v) {
     comma();
-    char buf[24];
+    char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, static_cast<size_t>(r.ptr - buf));
+    out_.append_short(buf, static_cast<size_t>(r.ptr - buf));
     return *this;
 }
 JsonWriter& JsonWriter::real(double v, int decimals) {
@@ -163,12 +173,16 @@ JsonWriter& JsonWriter::timestamp(int64_t ns) {
     if (neg) *p++ = '-';
     p = std::to_chars(p, buf + 21, a / 1000000000ull).ptr;
     *p++ = '.';
-    uint64_t frac = a % 1000000000ull;
-    for (int i = 8; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
+    // Nine digits, two at a time, in 32-bit arithmetic (every report writes
+    // ~30 timestamps per connection).
+    uint32_t frac = static_cast<uint32_t>(a % 1000000000ull);
+    p[8] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+    for (int i = 6; i >= 0; i -= 2) {
+        std::memcpy(p + i, kDigitPairs + 2 * (frac % 100), 2);
+        frac /= 100;
     }
-    out_.append(buf, static_cast<size_t>(p + 9 - buf));
+    out_.append_short(buf, static_cast<size_t>(p + 9 - buf));
     return *this;
 }
 

@@ -28,6 +28,13 @@ public:
         len_ += n;
     }
     void append(std::string_view s) { append(s.data(), s.size()); }
+    // n <= 32 bytes from a source with 32 readable bytes: copies all 32 (a
+    // constant-size copy, no library call) and keeps n. For number texts.
+    void append_short(const char* s, size_t n) {
+        if (32 > cap_ - len_) grow(32);
+        std::memcpy(buf_.get() + len_, s, 32);
+        len_ += n;
+    }
     void push_back(char c) {
         if (len_ == cap_) grow(1);
         buf_[len_++] = c;
