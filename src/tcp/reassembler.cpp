@@ -57,9 +57,13 @@ void Reassembler::deliver(const uint8_t* p, uint64_t n, bool missing, int64_t ts
         history_next_ = (history_next_ + 1) % kHistory;
         h.off = next_off_;
         h.len = static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX));
-        const size_t head = std::min<uint64_t>(n, 16);
-        std::memcpy(h.sample.data(), p, head);
-        std::memcpy(h.sample.data() + 16, p + (n - head), head);
+        if (n >= 16) {  // the usual case, as two fixed-size copies (no library call)
+            std::memcpy(h.sample.data(), p, 16);
+            std::memcpy(h.sample.data() + 16, p + (n - 16), 16);
+        } else {
+            std::memcpy(h.sample.data(), p, n);
+            std::memcpy(h.sample.data() + 16, p, n);
+        }
     }
     next_off_ += n;
     next_seq_ += static_cast<uint32_t>(n);
