@@ -23,6 +23,7 @@ namespace pcaplens {
 class JsonBuffer {
 public:
     void append(const char* s, size_t n) {
+        if (n == 0) return;  // memcpy's pointers must not be null, even for 0 bytes
         if (n > cap_ - len_) grow(n);
         std::memcpy(buf_.get() + len_, s, n);
         len_ += n;
