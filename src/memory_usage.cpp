@@ -23,9 +23,10 @@
 // packet touches its connection's TCP, reassembly and HTTP state, spread
 // over a heap of ~80 MB for 2,000 live connections; with 4 KiB pages most of
 // those touches also miss the TLB, and in a virtual machine each miss is a
-// two-level page walk. 2 MiB pages cut user time ~15% on the 1 GB bench
-// trace (bench/RESULTS.md) for ~5% more resident memory. jemalloc declares
-// the pointer non-const; nothing writes it.
+// two-level page walk. 2 MiB pages cut user time 20-25% on the 1 GB bench
+// trace; on the benchmark VM zeroing fresh huge pages adds some system
+// time back, net 8-15% less wall time (bench/RESULTS.md), for ~5% more
+// resident memory. jemalloc declares the pointer non-const; nothing writes it.
 const char* malloc_conf = "thp:always,metadata_thp:always";
 #endif
 

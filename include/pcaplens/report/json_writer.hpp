@@ -19,7 +19,7 @@ namespace pcaplens {
 // append() is an out-of-line library call, and a report is hundreds of
 // short appends per connection (keys, punctuation, digits) -- with this
 // inline append (a capacity check and a memcpy of a constant size) the JSON
-// report of the 1 GB benchmark trace renders ~2x faster (bench/RESULTS.md).
+// report's rendering takes ~40% fewer instructions (bench/RESULTS.md).
 class JsonBuffer {
 public:
     void append(const char* s, size_t n) {
@@ -30,7 +30,8 @@ public:
     }
     void append(std::string_view s) { append(s.data(), s.size()); }
     // n <= 32 bytes from a source with 32 readable bytes: copies all 32 (a
-    // constant-size copy, no library call) and keeps n. For number texts.
+    // constant-size copy, no library call) and keeps n. For number texts,
+    // formatted into a 32-byte stack buffer.
     void append_short(const char* s, size_t n) {
         if (32 > cap_ - len_) grow(32);
         std::memcpy(buf_.get() + len_, s, 32);
