@@ -264,6 +264,25 @@ TEST_CASE("reassembler: overlapping bytes that differ are a conflict; the first 
         CHECK_FALSE(a.conflict);
         CHECK(sink.data_bytes() == "hello world!");
     }
+    SUBCASE("against delivered data of 16 bytes or more: its first and last 16 bytes are sampled") {
+        const std::string seg = "0123456789abcdefghijklmnopqrstuvwxyzABCD";  // 40 bytes
+        add_str(r, 0, seg, sink);
+        auto changed = [&seg](size_t i) {
+            std::string s = seg;
+            s[i] = '#';
+            return s;
+        };
+        CHECK(add_str(r, 0, changed(2), sink).conflict);     // in the head sample
+        CHECK(add_str(r, 0, changed(37), sink).conflict);    // in the tail sample
+        CHECK_FALSE(add_str(r, 0, changed(20), sink).conflict);  // between the samples: not kept
+        CHECK_FALSE(add_str(r, 0, seg, sink).conflict);
+        // Exactly 16 bytes: head and tail sample are the same bytes.
+        add_str(r, 40, "QRSTUVWXYZ012345", sink);
+        CHECK(add_str(r, 40, "QRSTUVWXYZ01234#", sink).conflict);
+        CHECK(add_str(r, 40, "#RSTUVWXYZ012345", sink).conflict);
+        CHECK_FALSE(add_str(r, 40, "QRSTUVWXYZ012345", sink).conflict);
+        CHECK(sink.data_bytes() == seg + "QRSTUVWXYZ012345");
+    }
     SUBCASE("identical overlap is not a conflict") {
         add_str(r, 10, "XXXX", sink);
         AddResult a = add_str(r, 8, "yyXX", sink);
