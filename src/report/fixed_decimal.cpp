@@ -2,14 +2,13 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdint>
 
 namespace pcaplens {
 
 namespace {
 __extension__ typedef unsigned __int128 u128;  // GCC/Clang; __extension__: not ISO C++ (-Wpedantic)
 constexpr uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
-}
+}  // namespace
 
 char* format_fixed(double v, int decimals, char* buf, char* end) {
     const double mag = std::fabs(v);
@@ -36,12 +35,7 @@ char* format_fixed(double v, int decimals, char* buf, char* end) {
         p = std::to_chars(p, end, q / unit).ptr;
         if (decimals > 0) {
             *p++ = '.';
-            uint64_t f = q % unit;
-            for (int i = decimals - 1; i >= 0; --i) {
-                p[i] = static_cast<char>('0' + f % 10);
-                f /= 10;
-            }
-            p += decimals;
+            p = write_digits(p, static_cast<uint32_t>(q % unit), decimals);   // < 10^9
         }
         return p;
     }

@@ -74,16 +74,6 @@ void escape_into(std::string_view s, Out& out) {
         }
     }
 }
-// "00" "01" ... "99".
-constexpr std::array<char, 200> kDigitPairsTable = [] {
-    std::array<char, 200> t{};
-    for (int i = 0; i < 100; ++i) {
-        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
-        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
-    }
-    return t;
-}();
-constexpr const char* kDigitPairs = kDigitPairsTable.data();
 }  // namespace
 
 void json_escape(std::string_view s, std::string& out) { escape_into(s, out); }
@@ -173,16 +163,8 @@ JsonWriter& JsonWriter::timestamp(int64_t ns) {
     if (neg) *p++ = '-';
     p = std::to_chars(p, buf + 21, a / 1000000000ull).ptr;
     *p++ = '.';
-    // Nine digits, two at a time, in 32-bit arithmetic (every report writes
-    // ~30 timestamps per connection).
-    uint32_t frac = static_cast<uint32_t>(a % 1000000000ull);
-    p[8] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
-    for (int i = 6; i >= 0; i -= 2) {
-        std::memcpy(p + i, kDigitPairs + 2 * (frac % 100), 2);
-        frac /= 100;
-    }
-    out_.append_short(buf, static_cast<size_t>(p + 9 - buf));
+    p = write_digits(p, static_cast<uint32_t>(a % 1000000000ull), 9);
+    out_.append_short(buf, static_cast<size_t>(p - buf));
     return *this;
 }
 
