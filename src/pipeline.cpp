@@ -18,7 +18,9 @@ bool is_one_sided(const TcpConnectionFacts& t) {
 
 struct Analysis::Impl final : ConnectionObserver {
     Impl(const AnalysisConfig& c, ReportSink& s)
-        : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this), heap_in_use(c.heap_in_use ? c.heap_in_use : heap_in_use_bytes) {}
+        : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this), heap_in_use(c.heap_in_use ? c.heap_in_use : heap_in_use_bytes) {
+        if (!sink.wants_http_transactions()) cfg.http.keep_transactions = false;
+    }
 
     AnalysisConfig cfg;
     ReportSink& sink;
@@ -78,8 +80,10 @@ struct Analysis::Impl final : ConnectionObserver {
                 FollowStream(rec.tcp, nullptr, cfg.follow_writer, cfg.follow_options).finish(rec.tcp);
             }
         }
+        HttpTally tally;
         if (auto* http = dynamic_cast<HttpStream*>(inner)) {
             rec.http_total = http->transactions_total();
+            tally = http->take_tally();
             rec.http = http->take_transactions();
             for (Finding& f : http->take_findings()) {
                 ++rec.tcp.anomalies_total;
@@ -97,7 +101,7 @@ struct Analysis::Impl final : ConnectionObserver {
                 return a.ts_ns < b.ts_ns;
             });
         }
-        account(rec);
+        account(rec, tally);
         const uint64_t id = rec.tcp.id;
         if (id == next_to_emit && pending.empty()) {
             // In order with nothing waiting (the common case): straight out.
@@ -109,7 +113,7 @@ struct Analysis::Impl final : ConnectionObserver {
         emit_ready();
     }
 
-    void account(const ConnectionRecord& rec) {
+    void account(const ConnectionRecord& rec, const HttpTally& tally) {
         const auto& t = rec.tcp;
         ++sum.connections;
         if (t.midstream) ++sum.connections_midstream;
@@ -125,20 +129,14 @@ struct Analysis::Impl final : ConnectionObserver {
         if (is_one_sided(t)) ++sum.one_sided_connections;
         HttpSummary& h = sum.http;
         h.transactions += rec.http_total;
-        for (const HttpTransaction& x : rec.http) {
-            if (x.has_request) count_method(x.method().empty() ? std::string_view("?") : x.method());
-            if (x.has_request && !x.has_response) ++h.requests_without_response;
-            if (!x.has_request) ++h.responses_without_request;
-            if (x.status >= 100 && x.status <= 599) ++status_class_counts[x.status / 100];
-            if (x.pipelined) ++h.pipelined;
-            if (x.partial) ++h.partial;
-            if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
-                h.ttfb.add(x.response_ts - x.request_end_ts);
-            }
-            if (x.has_response && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
-                h.duration.add(x.response_end_ts - x.request_ts);
-            }
-        }
+        for (const auto& [m, n] : tally.methods) count_method(m, n);
+        h.requests_without_response += tally.requests_without_response;
+        h.responses_without_request += tally.responses_without_request;
+        h.pipelined += tally.pipelined;
+        h.partial += tally.partial;
+        for (size_t c = 1; c < status_class_counts.size(); ++c) status_class_counts[c] += tally.status_classes[c];
+        for (const int64_t ns : tally.ttfb_ns) h.ttfb.add(ns);
+        for (const int64_t ns : tally.duration_ns) h.duration.add(ns);
     }
 
     void emit_ready(bool all = false) {
@@ -258,21 +256,21 @@ struct Analysis::Impl final : ConnectionObserver {
     // counted by name, the rest together, so a hostile capture cannot grow
     // the summary without bound.
     static constexpr size_t kMaxMethods = 64;
-    void count_method(std::string_view m) {
+    void count_method(std::string_view m, uint64_t n) {
         auto& by = sum.http.by_method;
         if (last_method_count != nullptr && m == last_method) {
-            ++*last_method_count;
+            *last_method_count += n;
             return;
         }
         auto it = by.find(std::string(m));
         if (it == by.end()) {
             if (by.size() >= kMaxMethods) {
-                ++by["(other)"];
+                by["(other)"] += n;
                 return;
             }
             it = by.emplace(std::string(m), 0).first;
         }
-        ++it->second;
+        it->second += n;
         last_method = it->first;
         last_method_count = &it->second;
     }

@@ -83,6 +83,7 @@ public:
     void begin(const pl::RunInfo&) override {}
     void connection(const pl::ConnectionRecord&) override {}
     void end(const pl::FinalReport&) override {}
+    bool wants_http_transactions() const override { return false; }
 };
 
 void print_catalogue(const std::string& format) {

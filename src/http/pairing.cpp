@@ -734,9 +734,34 @@ void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) {
     if (impl_->finalized) release_parsing_state();
 }
 
+void HttpTally::add(const HttpTransaction& x) {
+    if (x.has_request) {
+        const std::string_view m = x.method().empty() ? std::string_view("?") : x.method();
+        if (!methods.empty() && methods.back().first == m) ++methods.back().second;
+        else methods.emplace_back(std::string(m), 1);
+    }
+    if (x.has_request && !x.has_response) ++requests_without_response;
+    if (!x.has_request) ++responses_without_request;
+    if (x.status >= 100 && x.status <= 599) ++status_classes[static_cast<size_t>(x.status / 100)];
+    if (x.pipelined) ++pipelined;
+    if (x.partial) ++partial;
+    if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
+        ttfb_ns.push_back(x.response_ts - x.request_end_ts);
+    }
+    if (x.has_response && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
+        duration_ns.push_back(x.response_end_ts - x.request_ts);
+    }
+}
+
 void HttpStream::release_parsing_state() {
     impl_->finalize();
-    results_.transactions = std::move(impl_->txs);
+    if (!impl_->cfg.keep_transactions) {
+        // Tallied now, freed with the parsing state below.
+        for (const HttpTransaction& x : impl_->txs) results_.tally.add(x);
+        results_.tallied = true;
+    } else {
+        results_.transactions = std::move(impl_->txs);
+    }
     results_.findings = std::move(impl_->findings);
     results_.total = impl_->total;
     results_.suppressed = impl_->suppressed;
@@ -747,6 +772,14 @@ void HttpStream::release_parsing_state() {
 bool HttpStream::is_http() const { return impl_ ? impl_->det == Impl::Det::http : results_.http; }
 
 uint64_t HttpStream::transactions_total() const { return impl_ ? impl_->total : results_.total; }
+
+HttpTally HttpStream::take_tally() {
+    if (impl_) release_parsing_state();
+    if (results_.tallied) return std::exchange(results_.tally, {});
+    HttpTally t;
+    for (const HttpTransaction& x : results_.transactions) t.add(x);
+    return t;
+}
 
 std::vector<HttpTransaction> HttpStream::take_transactions() {
     if (impl_) release_parsing_state();

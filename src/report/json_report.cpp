@@ -430,7 +430,7 @@ bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt) {
     if (opt.only_conn && rec.tcp.id != opt.only_conn) return false;
     if (opt.host && !(rec.tcp.client.ip == *opt.host) && !(rec.tcp.server.ip == *opt.host)) return false;
     if (opt.port && rec.tcp.client.port != *opt.port && rec.tcp.server.port != *opt.port) return false;
-    if (opt.http_only && rec.http.empty()) return false;
+    if (opt.http_only && rec.http_total == 0) return false;
     if (opt.only_anomalous) {
         bool any = false;
         for (const Finding& f : rec.tcp.anomalies) {

@@ -116,6 +116,9 @@ public:
 
     void begin(const RunInfo& run) override { run_ = run; }
 
+    // One line per connection, without its transactions, under -q.
+    bool wants_http_transactions() const override { return opt_.verbosity >= 0; }
+
     void connection(const ConnectionRecord& rec) override {
         if (!record_selected(rec, opt_)) return;
         if (!header_done_) {

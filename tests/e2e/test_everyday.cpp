@@ -298,3 +298,44 @@ TEST_CASE("--help is grouped by task with examples") {
         CHECK(r.out.find(s) != std::string::npos);
     }
 }
+
+TEST_CASE("-q reports what the full text does, without the per-transaction lines (its transactions are not kept)") {
+    // Under -q the text reporter never reads transactions, so each connection's
+    // are reduced to the summary's tallies as it closes and freed. The
+    // connection lines, the http counts and the summary (methods, status
+    // classes, TTFB percentiles) must still match the full report's.
+    size_t detail_lines = 0;
+    for (const std::string& f : {kKeepalive, kMixed, e2e::source("tests/captures/http-pipelined.pcap"),
+                                 e2e::source("tests/captures/http-100-continue.pcap"), e2e::source("tests/captures/http-chunked.pcap")}) {
+        CAPTURE(f);
+        const auto full = e2e::pcaplens({f});
+        const auto quiet = e2e::pcaplens({"-q", f});
+        REQUIRE(full.status == 0);
+        REQUIRE(quiet.status == 0);
+        std::vector<std::string> kept;
+        for (const auto& l : lines(full.out)) {
+            // Detail lines: a transaction or an anomaly under its connection.
+            if (l.rfind("        ", 0) == 0) {
+                ++detail_lines;
+                continue;
+            }
+            kept.push_back(l);
+        }
+        CHECK(lines(quiet.out) == kept);
+        CHECK(quiet.out.find("  http ") != std::string::npos);          // per-connection counts
+        CHECK(quiet.out.find("time to first byte") != std::string::npos);  // from the tallies
+        // --http-only selects the same connections either way.
+        const auto full_http = e2e::pcaplens({"--http-only", f});
+        const auto quiet_http = e2e::pcaplens({"-q", "--http-only", f});
+        REQUIRE(quiet_http.status == 0);
+        const auto conns = std::count(quiet_http.out.begin(), quiet_http.out.end(), '#');
+        CHECK(conns >= 1);
+        CHECK(std::count(full_http.out.begin(), full_http.out.end(), '#') == conns);
+    }
+    CHECK(detail_lines >= 10);
+    // ...and drops a connection without HTTP.
+    const auto bulk = e2e::pcaplens({"-q", kBulk});
+    const auto bulk_http = e2e::pcaplens({"-q", "--http-only", kBulk});
+    CHECK(std::count(bulk.out.begin(), bulk.out.end(), '#') >= 1);
+    CHECK(std::count(bulk_http.out.begin(), bulk_http.out.end(), '#') == 0);
+}

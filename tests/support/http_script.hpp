@@ -33,6 +33,7 @@ inline Ev EndS(EndReason why = EndReason::fin) { return {Ev::K::end, S2C, {}, 0,
 // What the stream reported at the end.
 struct Result {
     std::vector<HttpTransaction> txs;
+    HttpTally tally;
     std::vector<Finding> fs;
     bool http = false;
     uint64_t total = 0;
@@ -71,6 +72,7 @@ inline Result run_script(const std::vector<Ev>& evs, const HttpConfig& cfg, uint
         }
     }
     Result r;
+    r.tally = h.take_tally();
     r.txs = h.take_transactions();
     r.fs = h.take_findings();
     r.http = h.is_http();

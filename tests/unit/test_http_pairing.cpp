@@ -774,6 +774,44 @@ TEST_CASE("property: every split point gives identical transactions and findings
     CHECK(runs > 2000);
 }
 
+TEST_CASE("keep_transactions=false: none kept, the same tally, total and findings") {
+    // The tally (what the run summary counts) must not depend on whether the
+    // transactions were kept: it is taken from them before they are freed.
+    size_t with_txs = 0;
+    for (const auto& c : corpus()) {
+        CAPTURE(c.name);
+        const Result kept = run(c.evs, c.cfg);
+        HttpConfig lean = c.cfg;
+        lean.keep_transactions = false;
+        const Result dropped = run(c.evs, lean);
+        CHECK(dropped.txs.empty());
+        CHECK(dropped.total == kept.total);
+        CHECK(dropped.http == kept.http);
+        CHECK(compare(Result{kept.txs, {}, dropped.fs, kept.http, kept.total, dropped.suppressed}, kept) == "");
+        HttpTally expect;
+        for (const auto& t : kept.txs) expect.add(t);
+        CHECK(kept.tally == expect);
+        CHECK(dropped.tally == expect);
+        if (!kept.txs.empty()) ++with_txs;
+    }
+    CHECK(with_txs >= 10);
+    // The tally's contents, on a known conversation: methods folded in order,
+    // status classes, and one TTFB and duration per answered request.
+    const auto r = run({C(get("/1")), S(ok("a")), C(get("/2")), S(ok("bb")),
+                        C("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
+                        S("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), C(get("/3")), EndC(), EndS()});
+    REQUIRE(r.txs.size() == 4);
+    const std::vector<std::pair<std::string, uint64_t>> methods{{"GET", 2}, {"POST", 1}, {"GET", 1}};
+    CHECK(r.tally.methods == methods);
+    CHECK(r.tally.status_classes[2] == 2);
+    CHECK(r.tally.status_classes[4] == 1);
+    CHECK(r.tally.requests_without_response == 1);
+    CHECK(r.tally.responses_without_request == 0);
+    REQUIRE(r.tally.ttfb_ns.size() == 3);
+    CHECK(r.tally.ttfb_ns[0] == ts_of(1) - ts_of(0));  // request ends at event 0, response starts at event 1
+    CHECK(r.tally.duration_ns.size() == 3);
+}
+
 TEST_CASE("property: random chunkings and byte-at-a-time give identical results") {
     for (const auto& c : corpus()) {
         CAPTURE(c.name);

@@ -22,6 +22,12 @@ struct HttpConfig {
     int64_t slow_response_ns = 0;            // 0: off; else http_slow_response when TTFB exceeds it
     uint32_t max_field_bytes = 8192;         // method/uri/host/user_agent/reason/content_type kept (longer: cut)
     uint32_t max_findings_per_kind = 1000;   // per connection and kind (beyond: counted in findings_suppressed())
+    // false: once both streams have ended, the transactions are reduced to
+    // their HttpTally and freed (take_transactions() returns none). For
+    // reporters that print counts only: a closed connection lingers
+    // (TcpConfig::close_linger_ns) and waits for id order, and its
+    // transactions were most of what it held.
+    bool keep_transactions = true;
 };
 
 struct HttpTransaction {
@@ -79,6 +85,22 @@ private:
     std::array<uint32_t, kTexts> ends_{};  // end offset of each in texts_
 };
 
+// What a run's summary counts from one connection's transactions: taken
+// from the transactions themselves, so it is the same whether they are kept
+// or not. Small: a few counters and two timings per transaction.
+struct HttpTally {
+    std::vector<std::pair<std::string, uint64_t>> methods;  // request methods in order, repeats folded ("?": none)
+    uint64_t requests_without_response = 0;
+    uint64_t responses_without_request = 0;
+    uint64_t pipelined = 0;
+    uint64_t partial = 0;
+    std::array<uint64_t, 6> status_classes{};  // [1..5]: 1xx..5xx
+    std::vector<int64_t> ttfb_ns;              // request end -> first response byte
+    std::vector<int64_t> duration_ns;          // first request byte -> last response byte
+    void add(const HttpTransaction& x);
+    friend bool operator==(const HttpTally&, const HttpTally&) = default;
+};
+
 // Parses both directions of one connection. Detects HTTP by content: if the
 // first client bytes are not a request line (and the first server bytes not a
 // status line) it goes quiet and reports nothing.
@@ -95,7 +117,8 @@ public:
 
     bool is_http() const;
     uint64_t transactions_total() const;       // including those beyond max_transactions
-    std::vector<HttpTransaction> take_transactions();
+    HttpTally take_tally();                    // call before take_transactions()
+    std::vector<HttpTransaction> take_transactions();  // empty unless HttpConfig::keep_transactions
     std::vector<Finding> take_findings();      // connection and dir set; frame/ts evidence filled
     uint64_t findings_suppressed() const;      // findings dropped by max_findings_per_kind
 
@@ -107,10 +130,12 @@ private:
     // transactions and findings, not a parser.
     struct Results {
         std::vector<HttpTransaction> transactions;
+        HttpTally tally;           // when the transactions were not kept
         std::vector<Finding> findings;
         uint64_t total = 0;
         uint64_t suppressed = 0;
         bool http = false;
+        bool tallied = false;
     };
     void release_parsing_state();
 

@@ -97,6 +97,11 @@ public:
     virtual void begin(const RunInfo& run) = 0;
     virtual void connection(const ConnectionRecord& rec) = 0;
     virtual void end(const FinalReport& report) = 0;
+    // false when connection() never reads ConnectionRecord::http: the
+    // analysis then frees each connection's transactions as it closes
+    // (HttpConfig::keep_transactions) and leaves `http` empty; http_total
+    // and the summary are the same either way.
+    virtual bool wants_http_transactions() const { return true; }
 };
 
 }  // namespace pcaplens
