@@ -37,6 +37,7 @@ struct Analysis::Impl final : ConnectionObserver {
     uint64_t mem_checked_packets = 0, mem_checked_connections = 0;  // counts at the last heap measurement
     std::vector<int64_t> last_ts_per_file;
     std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
+    HttpTally tally_scratch;                        // reused: on_finished() allocates nothing for it
     uint64_t next_to_emit = 1;
     bool follow_found = false;
 
@@ -80,10 +81,11 @@ struct Analysis::Impl final : ConnectionObserver {
                 FollowStream(rec.tcp, nullptr, cfg.follow_writer, cfg.follow_options).finish(rec.tcp);
             }
         }
-        HttpTally tally;
+        HttpTally& tally = tally_scratch;
+        tally.assign({});
         if (auto* http = dynamic_cast<HttpStream*>(inner)) {
             rec.http_total = http->transactions_total();
-            tally = http->take_tally();
+            http->take_tally(tally);
             rec.http = http->take_transactions();
             for (Finding& f : http->take_findings()) {
                 ++rec.tcp.anomalies_total;
@@ -135,8 +137,10 @@ struct Analysis::Impl final : ConnectionObserver {
         h.pipelined += tally.pipelined;
         h.partial += tally.partial;
         for (size_t c = 1; c < status_class_counts.size(); ++c) status_class_counts[c] += tally.status_classes[c];
-        for (const int64_t ns : tally.ttfb_ns) h.ttfb.add(ns);
-        for (const int64_t ns : tally.duration_ns) h.duration.add(ns);
+        for (const HttpTally::Timing& t : tally.timings) {
+            if (t.ttfb_ns >= 0) h.ttfb.add(t.ttfb_ns);
+            if (t.duration_ns >= 0) h.duration.add(t.duration_ns);
+        }
     }
 
     void emit_ready(bool all = false) {

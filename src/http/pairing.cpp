@@ -745,19 +745,39 @@ void HttpTally::add(const HttpTransaction& x) {
     if (x.status >= 100 && x.status <= 599) ++status_classes[static_cast<size_t>(x.status / 100)];
     if (x.pipelined) ++pipelined;
     if (x.partial) ++partial;
+    Timing t;
     if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
-        ttfb_ns.push_back(x.response_ts - x.request_end_ts);
+        t.ttfb_ns = x.response_ts - x.request_end_ts;
     }
     if (x.has_response && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
-        duration_ns.push_back(x.response_end_ts - x.request_ts);
+        t.duration_ns = x.response_end_ts - x.request_ts;
     }
+    if (t.ttfb_ns >= 0 || t.duration_ns >= 0) timings.push_back(t);
+}
+
+void HttpTally::assign(const std::vector<HttpTransaction>& txs) {
+    methods.clear();
+    requests_without_response = responses_without_request = pipelined = partial = 0;
+    status_classes.fill(0);
+    timings.clear();
+    size_t runs = 0;
+    std::string_view last;
+    for (const HttpTransaction& x : txs) {
+        if (!x.has_request) continue;
+        const std::string_view m = x.method().empty() ? std::string_view("?") : x.method();
+        if (runs == 0 || m != last) ++runs;
+        last = m;
+    }
+    methods.reserve(runs);
+    timings.reserve(txs.size());
+    for (const HttpTransaction& x : txs) add(x);
 }
 
 void HttpStream::release_parsing_state() {
     impl_->finalize();
     if (!impl_->cfg.keep_transactions) {
         // Tallied now, freed with the parsing state below.
-        for (const HttpTransaction& x : impl_->txs) results_.tally.add(x);
+        results_.tally.assign(impl_->txs);
         results_.tallied = true;
     } else {
         results_.transactions = std::move(impl_->txs);
@@ -773,12 +793,13 @@ bool HttpStream::is_http() const { return impl_ ? impl_->det == Impl::Det::http 
 
 uint64_t HttpStream::transactions_total() const { return impl_ ? impl_->total : results_.total; }
 
-HttpTally HttpStream::take_tally() {
+void HttpStream::take_tally(HttpTally& out) {
     if (impl_) release_parsing_state();
-    if (results_.tallied) return std::exchange(results_.tally, {});
-    HttpTally t;
-    for (const HttpTransaction& x : results_.transactions) t.add(x);
-    return t;
+    if (results_.tallied) {
+        out = std::exchange(results_.tally, {});
+        return;
+    }
+    out.assign(results_.transactions);
 }
 
 std::vector<HttpTransaction> HttpStream::take_transactions() {

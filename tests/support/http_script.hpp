@@ -72,7 +72,7 @@ inline Result run_script(const std::vector<Ev>& evs, const HttpConfig& cfg, uint
         }
     }
     Result r;
-    r.tally = h.take_tally();
+    h.take_tally(r.tally);
     r.txs = h.take_transactions();
     r.fs = h.take_findings();
     r.http = h.is_http();

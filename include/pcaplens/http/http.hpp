@@ -95,9 +95,16 @@ struct HttpTally {
     uint64_t pipelined = 0;
     uint64_t partial = 0;
     std::array<uint64_t, 6> status_classes{};  // [1..5]: 1xx..5xx
-    std::vector<int64_t> ttfb_ns;              // request end -> first response byte
-    std::vector<int64_t> duration_ns;          // first request byte -> last response byte
+    struct Timing {
+        int64_t ttfb_ns = -1;                  // request end -> first response byte (-1: not measurable)
+        int64_t duration_ns = -1;              // first request byte -> last response byte (-1: not measurable)
+        friend bool operator==(const Timing&, const Timing&) = default;
+    };
+    std::vector<Timing> timings;               // for transactions with at least one of the two
     void add(const HttpTransaction& x);
+    // Replaces the contents with the tally of `txs`, allocating at most once
+    // per vector (the capacity is reused when it suffices).
+    void assign(const std::vector<HttpTransaction>& txs);
     friend bool operator==(const HttpTally&, const HttpTally&) = default;
 };
 
@@ -117,7 +124,8 @@ public:
 
     bool is_http() const;
     uint64_t transactions_total() const;       // including those beyond max_transactions
-    HttpTally take_tally();                    // call before take_transactions()
+    // Fills `out` (its capacity reused); call before take_transactions().
+    void take_tally(HttpTally& out);
     std::vector<HttpTransaction> take_transactions();  // empty unless HttpConfig::keep_transactions
     std::vector<Finding> take_findings();      // connection and dir set; frame/ts evidence filled
     uint64_t findings_suppressed() const;      // findings dropped by max_findings_per_kind
