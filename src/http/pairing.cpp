@@ -293,8 +293,10 @@ struct HttpStream::Impl final : http::ParserSink {
             malformed_request(first_line);
             if (first_salvage.head && salvage_serial != 0) {
                 HttpTransaction& x = tx(salvage_tx);
-                x.set(HttpTransaction::Text::host, first_salvage.host);
-                x.set(HttpTransaction::Text::user_agent, first_salvage.user_agent);
+                if (cfg.keep_transactions) {
+                    x.set(HttpTransaction::Text::host, first_salvage.host);
+                    x.set(HttpTransaction::Text::user_agent, first_salvage.user_agent);
+                }
                 if (first_salvage.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
                 if (first_salvage.ended) {
                     request_ended(salvage_tx, salvage_serial, first_salvage.end);
@@ -357,8 +359,10 @@ struct HttpStream::Impl final : http::ParserSink {
         cur_req = Current{};
         if (salvage_serial != 0 && salvage_serial == req_serial) {
             HttpTransaction& x = tx(salvage_tx);
-            x.set(HttpTransaction::Text::host, clip(h.host));
-            x.set(HttpTransaction::Text::user_agent, clip(h.user_agent));
+            if (cfg.keep_transactions) {
+                x.set(HttpTransaction::Text::host, clip(h.host));
+                x.set(HttpTransaction::Text::user_agent, clip(h.user_agent));
+            }
             if (h.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
             cur_req = Current{true, false, salvage_tx, salvage_serial};
         } else if (det == Det::undecided && pending_first_line) {
@@ -411,12 +415,17 @@ struct HttpStream::Impl final : http::ParserSink {
         const std::string_view method = clip(h.method), target = clip(h.target), version = clip(h.version),
                                host = clip(h.host), user_agent = clip(h.user_agent);
         // Room for a typical response's three texts too: one allocation.
-        x.reserve_texts(method.size() + target.size() + version.size() + host.size() + user_agent.size() + 48);
+        if (cfg.keep_transactions) {
+            x.reserve_texts(method.size() + target.size() + version.size() + host.size() + user_agent.size() + 48);
+        }
         x.set(T::method, method);
         x.set(T::uri, target);
-        x.set(T::version, version);
-        x.set(T::host, host);
-        x.set(T::user_agent, user_agent);
+        // Not kept: only what findings quote (method, target) and the tally counts (method) is stored.
+        if (cfg.keep_transactions) {
+            x.set(T::version, version);
+            x.set(T::host, host);
+            x.set(T::user_agent, user_agent);
+        }
         x.request_ts = h.ts;
         x.request_frame = h.frame;
         x.uncertain = h.resynced;
@@ -505,9 +514,11 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         x.has_response = true;
         x.status = h.status;   // 0 for a raw HTTP/0.9 response
-        x.set(HttpTransaction::Text::reason, clip(h.reason));
-        x.set(HttpTransaction::Text::response_version, h.raw ? std::string_view("HTTP/0.9") : clip(h.version));
-        x.set(HttpTransaction::Text::content_type, clip(h.content_type));
+        if (cfg.keep_transactions) {
+            x.set(HttpTransaction::Text::reason, clip(h.reason));
+            x.set(HttpTransaction::Text::response_version, h.raw ? std::string_view("HTTP/0.9") : clip(h.version));
+            x.set(HttpTransaction::Text::content_type, clip(h.content_type));
+        }
         x.response_ts = h.ts;
         x.response_frame = h.frame;
         if (h.resynced || midstream) x.uncertain = true;

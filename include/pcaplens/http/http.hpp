@@ -23,8 +23,9 @@ struct HttpConfig {
     uint32_t max_field_bytes = 8192;         // method/uri/host/user_agent/reason/content_type kept (longer: cut)
     uint32_t max_findings_per_kind = 1000;   // per connection and kind (beyond: counted in findings_suppressed())
     // false: once both streams have ended, the transactions are reduced to
-    // their HttpTally and freed (take_transactions() returns none). For
-    // reporters that print counts only: a closed connection lingers
+    // their HttpTally and freed (take_transactions() returns none), and
+    // meanwhile only the texts findings quote (method, target) are stored.
+    // For reporters that print counts only: a closed connection lingers
     // (TcpConfig::close_linger_ns) and waits for id order, and its
     // transactions were most of what it held.
     bool keep_transactions = true;
