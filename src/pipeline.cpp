@@ -82,7 +82,7 @@ struct Analysis::Impl final : ConnectionObserver {
             }
         }
         HttpTally& tally = tally_scratch;
-        tally.assign({});
+        tally.clear();
         if (auto* http = dynamic_cast<HttpStream*>(inner)) {
             rec.http_total = http->transactions_total();
             http->take_tally(tally);

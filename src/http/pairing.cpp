@@ -228,6 +228,12 @@ struct HttpStream::Impl final : http::ParserSink {
         return txs[static_cast<size_t>(i)];
     }
     std::string_view clip(std::string_view s) const { return s.substr(0, cfg.max_field_bytes); }
+    // The texts only a kept transaction shows (version, Host, User-Agent,
+    // reason, Content-Type); without keep_transactions only what findings
+    // quote (method, target) is stored.
+    void set_detail(HttpTransaction& x, HttpTransaction::Text t, std::string_view v) {
+        if (cfg.keep_transactions) x.set(t, v);
+    }
 
     bool add(AnomalyKind k, FlowDir dir, int64_t ts, uint64_t frame, std::string detail, uint64_t frame2 = 0) {
         if (det == Det::quiet) return false;
@@ -293,10 +299,8 @@ struct HttpStream::Impl final : http::ParserSink {
             malformed_request(first_line);
             if (first_salvage.head && salvage_serial != 0) {
                 HttpTransaction& x = tx(salvage_tx);
-                if (cfg.keep_transactions) {
-                    x.set(HttpTransaction::Text::host, first_salvage.host);
-                    x.set(HttpTransaction::Text::user_agent, first_salvage.user_agent);
-                }
+                set_detail(x, HttpTransaction::Text::host, first_salvage.host);
+                set_detail(x, HttpTransaction::Text::user_agent, first_salvage.user_agent);
                 if (first_salvage.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
                 if (first_salvage.ended) {
                     request_ended(salvage_tx, salvage_serial, first_salvage.end);
@@ -359,10 +363,8 @@ struct HttpStream::Impl final : http::ParserSink {
         cur_req = Current{};
         if (salvage_serial != 0 && salvage_serial == req_serial) {
             HttpTransaction& x = tx(salvage_tx);
-            if (cfg.keep_transactions) {
-                x.set(HttpTransaction::Text::host, clip(h.host));
-                x.set(HttpTransaction::Text::user_agent, clip(h.user_agent));
-            }
+            set_detail(x, HttpTransaction::Text::host, clip(h.host));
+            set_detail(x, HttpTransaction::Text::user_agent, clip(h.user_agent));
             if (h.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
             cur_req = Current{true, false, salvage_tx, salvage_serial};
         } else if (det == Det::undecided && pending_first_line) {
@@ -420,12 +422,9 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         x.set(T::method, method);
         x.set(T::uri, target);
-        // Not kept: only what findings quote (method, target) and the tally counts (method) is stored.
-        if (cfg.keep_transactions) {
-            x.set(T::version, version);
-            x.set(T::host, host);
-            x.set(T::user_agent, user_agent);
-        }
+        set_detail(x, T::version, version);
+        set_detail(x, T::host, host);
+        set_detail(x, T::user_agent, user_agent);
         x.request_ts = h.ts;
         x.request_frame = h.frame;
         x.uncertain = h.resynced;
@@ -514,11 +513,9 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         x.has_response = true;
         x.status = h.status;   // 0 for a raw HTTP/0.9 response
-        if (cfg.keep_transactions) {
-            x.set(HttpTransaction::Text::reason, clip(h.reason));
-            x.set(HttpTransaction::Text::response_version, h.raw ? std::string_view("HTTP/0.9") : clip(h.version));
-            x.set(HttpTransaction::Text::content_type, clip(h.content_type));
-        }
+        set_detail(x, HttpTransaction::Text::reason, clip(h.reason));
+        set_detail(x, HttpTransaction::Text::response_version, h.raw ? std::string_view("HTTP/0.9") : clip(h.version));
+        set_detail(x, HttpTransaction::Text::content_type, clip(h.content_type));
         x.response_ts = h.ts;
         x.response_frame = h.frame;
         if (h.resynced || midstream) x.uncertain = true;
@@ -620,7 +617,7 @@ struct HttpStream::Impl final : http::ParserSink {
             // The HTTP/0.9-form line queued as a request is an HTTP/1.x
             // request without its version: the header block fills it.
             if (!cur_req.active) return http::BadLineAction::resync;
-            tx(cur_req.tx).set(HttpTransaction::Text::version, {});
+            set_detail(tx(cur_req.tx), HttpTransaction::Text::version, {});
             add(AnomalyKind::http_malformed_request, FlowDir::client_to_server, line.ts, line.frame,
                 "not a request line: '" + line.text + "' (no HTTP version, but header fields follow)");
             salvage_tx = cur_req.tx;
@@ -745,9 +742,14 @@ void HttpStream::on_end(StreamDir dir, EndReason why, int64_t ts_ns) {
     if (impl_->finalized) release_parsing_state();
 }
 
+namespace {
+// The method a request is counted under ("?" when the line had none).
+std::string_view counted_method(const HttpTransaction& x) { return x.method().empty() ? std::string_view("?") : x.method(); }
+}  // namespace
+
 void HttpTally::add(const HttpTransaction& x) {
     if (x.has_request) {
-        const std::string_view m = x.method().empty() ? std::string_view("?") : x.method();
+        const std::string_view m = counted_method(x);
         if (!methods.empty() && methods.back().first == m) ++methods.back().second;
         else methods.emplace_back(std::string(m), 1);
     }
@@ -766,16 +768,20 @@ void HttpTally::add(const HttpTransaction& x) {
     if (t.ttfb_ns >= 0 || t.duration_ns >= 0) timings.push_back(t);
 }
 
-void HttpTally::assign(const std::vector<HttpTransaction>& txs) {
+void HttpTally::clear() {
     methods.clear();
     requests_without_response = responses_without_request = pipelined = partial = 0;
     status_classes.fill(0);
     timings.clear();
+}
+
+void HttpTally::assign(const std::vector<HttpTransaction>& txs) {
+    clear();
     size_t runs = 0;
     std::string_view last;
     for (const HttpTransaction& x : txs) {
         if (!x.has_request) continue;
-        const std::string_view m = x.method().empty() ? std::string_view("?") : x.method();
+        const std::string_view m = counted_method(x);
         if (runs == 0 || m != last) ++runs;
         last = m;
     }

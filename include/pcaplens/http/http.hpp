@@ -103,6 +103,7 @@ struct HttpTally {
     };
     std::vector<Timing> timings;               // for transactions with at least one of the two
     void add(const HttpTransaction& x);
+    void clear();   // empty, keeping the vectors' capacity
     // Replaces the contents with the tally of `txs`, allocating at most once
     // per vector (the capacity is reused when it suffices).
     void assign(const std::vector<HttpTransaction>& txs);
@@ -125,7 +126,9 @@ public:
 
     bool is_http() const;
     uint64_t transactions_total() const;       // including those beyond max_transactions
-    // Fills `out` (its capacity reused); call before take_transactions().
+    // Fills `out` (its capacity reused when the transactions were kept;
+    // otherwise the stream's own tally is moved in); call before
+    // take_transactions().
     void take_tally(HttpTally& out);
     std::vector<HttpTransaction> take_transactions();  // empty unless HttpConfig::keep_transactions
     std::vector<Finding> take_findings();      // connection and dir set; frame/ts evidence filled
