@@ -195,7 +195,7 @@ std::string excerpt(std::string_view s, size_t max) {
     return out;
 }
 
-MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) : role_(role), lim_(limits), sink_(sink) {}
+MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) : sink_(sink), role_(role), lim_(limits) {}
 
 void MessageParser::stop() {
     st_ = St::dead;

@@ -149,6 +149,7 @@ public:
     void stop();                 // ignore everything from now on
     void resume_after_hold();    // leave hold: resync at the next line
     bool stopped() const { return st_ == St::dead; }
+
     bool holding() const { return st_ == St::hold; }
 
 private:
@@ -235,40 +236,79 @@ private:
     }
     bool in_chunked_state() const { return st_ >= St::chunk_size && st_ <= St::trailer_end_lf; }
 
-    Role role_;
-    ParserLimits lim_;
+    // Layout: the state every fed segment reads or writes comes first (the
+    // first three cache lines); the header block, the head being built and
+    // the state of unusual input follow. See HttpStream::Impl.
     ParserSink& sink_;
+    Role role_;
     St st_ = St::idle;
     LineMode mode_ = LineMode::detect;
+    bool partial_ = false, chunked_ = false;
+    bool msg_resynced_ = false;    // the start line was found by scanning
+    bool salvaging_ = false;       // St::headers collects a salvaged header block
+    bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
 
     // Current call.
     int64_t ts_ = 0;
     uint64_t frame_ = 0, seq_ = 0;
+
+    // Message in progress.
+    uint64_t rem_ = 0;             // body or chunk bytes still to come / chunk size being parsed
+    uint64_t content_length_ = 0;
+    uint64_t body_ = 0, wire_ = 0;
+    int64_t msg_ts_ = 0;
+    uint64_t msg_frame_ = 0, msg_seq_ = 0;
+    int64_t msg_last_ts_ = 0;
+    uint64_t msg_last_seq_ = 0;
+    uint64_t lead_ = 0;            // CR/LF skipped before the current start line...
+    uint64_t msg_lead_ = 0;        // ...and before this message (part of a raw response)
 
     // Header block (start line + fields), bounded by lim_.max_header_bytes.
     // While the whole block so far lies in the bytes of the current run() it
     // is not copied: head_in_place_ points at its first byte there. run()
     // copies it into hbuf_ (keep_head) before returning with the block
     // incomplete, so the pointer never outlives the caller's buffer.
-    std::string hbuf_;
     const uint8_t* head_in_place_ = nullptr;
     size_t head_in_place_len_ = 0;
     size_t line_start_ = 0;        // offset of the header line being collected
     size_t start_line_len_ = 0;    // bytes of the start line including its LF
     uint32_t header_lines_ = 0;
+    ParserLimits lim_;
+    std::string hbuf_;
+
+    // Start line validation.
+    SlState sl_ = SlState::method;
+    bool sl_bare_lf_ = false;
+    bool line_like_ = false;       // the rejected line got past "METHOD SP" / "HTTP/"
+    bool sl_simple_ = false;       // the line ended after the target (HTTP/0.9 form)
+    uint8_t sl_tform_ = 0;         // target form so far (see sl_step)
+    uint32_t sl_n_ = 0;
+    uint32_t sl_method_len_ = 0;
+
+    // Chunk-size line / trailer walking.
+    uint32_t cs_digits_ = 0;
+    uint32_t cs_line_len_ = 0;
+    uint64_t cs_line_bytes_ = 0;
+    uint64_t trailer_bytes_ = 0;
+    uint32_t trailer_lines_ = 0;
+    uint8_t last_byte_ = 0;        // previous byte consumed in trailer_line (bare LF check)
+    bool bare_lf_reported_ = false;
+    char cs_line_[64] = {};
+
     // Offsets of the LFs ending the first header lines, as step_headers found
     // them: parse_fields does not search for them again.
     static constexpr uint32_t kLineEnds = 32;
     uint32_t line_ends_[kLineEnds] = {};
-    SlState sl_ = SlState::method;
-    uint32_t sl_n_ = 0;
-    bool sl_bare_lf_ = false;
-    bool line_like_ = false;       // the rejected line got past "METHOD SP" / "HTTP/"
-    bool sl_simple_ = false;       // the line ended after the target (HTTP/0.9 form)
-    uint32_t sl_method_len_ = 0;
-    uint8_t sl_tform_ = 0;         // target form so far (see sl_step)
-    uint64_t lead_ = 0;            // CR/LF skipped before the current start line...
-    uint64_t msg_lead_ = 0;        // ...and before this message (part of a raw response)
+
+    // Head being built. Its views point into the header block, except for
+    // folded values, which are unfolded into value_buf_ (and copied out of it
+    // into host_buf_/ua_buf_/ctype_buf_ when kept).
+    MessageHead head_;
+    bool have_host_ = false, have_ua_ = false, have_ctype_ = false;
+    bool te_last_chunked_ = false;
+    bool cl_set_ = false;
+    uint32_t te_chunked_count_ = 0;
+    std::string value_buf_, host_buf_, ua_buf_, ctype_buf_, cl_detail_, te_detail_;
 
     // After a rejected or versionless request line (St::after_line).
     bool after_simple_ = false;    // the line was versionless (HTTP/0.9 form) and is queued as a request
@@ -278,40 +318,6 @@ private:
     std::string simple_line_;      // excerpt of the versionless line
     int64_t line_end_ts_ = 0;      // its LF
     uint64_t line_end_seq_ = 0;
-    bool salvaging_ = false;       // St::headers collects a salvaged header block
-    bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
-
-    // Head being built. Its views point into the header block, except for
-    // folded values, which are unfolded into value_buf_ (and copied out of it
-    // into host_buf_/ua_buf_/ctype_buf_ when kept).
-    MessageHead head_;
-    std::string value_buf_, host_buf_, ua_buf_, ctype_buf_, cl_detail_, te_detail_;
-    bool have_host_ = false, have_ua_ = false, have_ctype_ = false;
-    uint32_t te_chunked_count_ = 0;
-    bool te_last_chunked_ = false;
-    bool cl_set_ = false;
-
-    // Message in progress.
-    int64_t msg_ts_ = 0;
-    uint64_t msg_frame_ = 0, msg_seq_ = 0;
-    int64_t msg_last_ts_ = 0;
-    uint64_t msg_last_seq_ = 0;
-    uint64_t rem_ = 0;             // body or chunk bytes still to come / chunk size being parsed
-    uint64_t content_length_ = 0;
-    uint64_t body_ = 0, wire_ = 0;
-    bool partial_ = false, chunked_ = false;
-    bool msg_resynced_ = false;    // the start line was found by scanning
-
-    // Chunk-size line / trailer walking.
-    uint32_t cs_digits_ = 0;
-    uint64_t cs_line_bytes_ = 0;
-    char cs_line_[64] = {};
-    uint32_t cs_line_len_ = 0;
-    uint64_t trailer_bytes_ = 0;
-    uint32_t trailer_lines_ = 0;
-    uint8_t last_byte_ = 0;        // previous byte consumed in trailer_line (bare LF check)
-
-    bool bare_lf_reported_ = false;
 };
 
 }  // namespace pcaplens::http

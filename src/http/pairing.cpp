@@ -134,21 +134,23 @@ private:
         head_ = 0;
     }
 
-    std::array<T, N> inline_{};
+    size_t cap_ = N, head_ = 0, count_ = 0;   // first: read on every push and pop
     std::unique_ptr<T[]> heap_;
-    size_t cap_ = N, head_ = 0, count_ = 0;
+    std::array<T, N> inline_{};
 };
 
 }  // namespace
 
 struct HttpStream::Impl final : http::ParserSink {
     Impl(const HttpConfig& c, uint64_t id)
-        : cfg(c), conn(id), req(Role::request, limits(c), *this), resp(Role::response, limits(c), *this) {}
+        : conn(id), cfg(c), req(Role::request, limits(c), *this), resp(Role::response, limits(c), *this) {}
 
-    HttpConfig cfg;
-    uint64_t conn;
-    http::MessageParser req, resp;
-
+    // Layout: what every segment or message reads or writes comes first, in
+    // the first cache lines after the vtable pointer; then the two parsers
+    // (their own hot fields first); then what only unusual traffic touches.
+    // With thousands of connections live, each line a segment touches is
+    // usually a cache miss (the pairing fields used to sit behind the two
+    // parsers, ~2 kB in, several lines apart).
     enum class Det : uint8_t { undecided, http, quiet };
     Det det = Det::undecided;
     bool det_failed[2] = {};
@@ -156,13 +158,34 @@ struct HttpStream::Impl final : http::ParserSink {
     bool ended[2] = {};
     bool finalized = false;
     bool midstream_response = false;   // the server spoke first: its first response is uncertain
+    bool last_resp_done = false;       // the latest request's final response is complete...
+    bool close_server = false;
+    bool upgrade_refused = false;
+    bool holding = false;              // client parser waits for the upgrade verdict
+    bool bare_lf_done = false;
     uint64_t seq = 0;                  // event counter (orders events across directions)
     int64_t last_ts[2] = {};
     uint64_t last_frame[2] = {};
+    uint64_t last_resp_done_seq = 0;   // ...since this event
+    uint64_t req_serial = 0;           // requests seen
+    uint64_t total = 0;
+
+    struct Current {                   // message being received in one direction
+        bool active = false;
+        bool interim = false;
+        int64_t tx = -1;
+        uint64_t serial = 0;           // request serial (0: response without request)
+    };
+    Current cur_req, cur_resp;
+
+    uint64_t close_client_serial = 0;  // request that announced close (0: none)
+    uint64_t close_server_seq = 0, close_server_frame = 0;
+    uint64_t upgrade_serial = 0;       // latest request, if it was CONNECT or carried Upgrade
+    uint64_t salvage_serial = 0;       // request queued for a malformed or versionless line (0: none)...
+    int64_t salvage_tx = -1;           // ...and its transaction: a header block after the line fills it
+    uint64_t conn;
 
     std::vector<HttpTransaction> txs;
-    uint64_t total = 0;
-    HttpTransaction scratch;           // target of updates for transactions beyond the cap
 
     struct Pending {                   // a request waiting for its final response
         int64_t tx = -1;
@@ -176,27 +199,11 @@ struct HttpStream::Impl final : http::ParserSink {
     };
     SmallFifo<Pending, 4> outstanding;
 
-    struct Current {                   // message being received in one direction
-        bool active = false;
-        bool interim = false;
-        int64_t tx = -1;
-        uint64_t serial = 0;           // request serial (0: response without request)
-    };
-    Current cur_req, cur_resp;
+    HttpConfig cfg;
+    http::MessageParser req, resp;
 
-    uint64_t req_serial = 0;           // requests seen
-    uint64_t salvage_serial = 0;       // request queued for a malformed or versionless line (0: none)...
-    int64_t salvage_tx = -1;           // ...and its transaction: a header block after the line fills it
-    bool last_resp_done = false;       // the latest request's final response is complete...
-    uint64_t last_resp_done_seq = 0;   // ...since this event
-
-    uint64_t close_client_serial = 0;  // request that announced close (0: none)
-    bool close_server = false;
-    uint64_t close_server_seq = 0, close_server_frame = 0;
-
-    uint64_t upgrade_serial = 0;       // latest request, if it was CONNECT or carried Upgrade
-    bool upgrade_refused = false;
-    bool holding = false;              // client parser waits for the upgrade verdict
+    // Rarely touched.
+    HttpTransaction scratch;           // target of updates for transactions beyond the cap
     int64_t hold_ts = 0;
     uint64_t hold_frame = 0;
     std::string hold_line;
@@ -204,10 +211,10 @@ struct HttpStream::Impl final : http::ParserSink {
     std::vector<Finding> findings;
     uint32_t per_kind[kAnomalyKindCount] = {};
     uint64_t suppressed = 0;
-    bool bare_lf_done = false;
     std::vector<size_t> gap_pending[2];   // gap findings waiting for the next frame
 
     http::MessageParser& parser(StreamDir d) { return d == StreamDir::client_to_server ? req : resp; }
+
 
     int64_t new_tx() {
         ++total;
