@@ -36,7 +36,13 @@ struct Analysis::Impl final : ConnectionObserver {
     uint64_t* last_method_count = nullptr;
     uint64_t mem_checked_packets = 0, mem_checked_connections = 0;  // counts at the last heap measurement
     std::vector<int64_t> last_ts_per_file;
-    std::map<uint64_t, ConnectionRecord> pending;  // finished, waiting for lower ids
+    // Finished, waiting for lower ids: what the sink rendered of it ahead of
+    // its turn (ReportSink::render), or else the record.
+    struct Waiting {
+        std::string text;
+        std::unique_ptr<ConnectionRecord> rec;
+    };
+    std::map<uint64_t, Waiting> pending;
     HttpTally tally_scratch;                        // reused: on_finished() allocates nothing for it
     uint64_t next_to_emit = 1;
     bool follow_found = false;
@@ -111,7 +117,9 @@ struct Analysis::Impl final : ConnectionObserver {
             next_to_emit = id + 1;
             return;
         }
-        pending.emplace(id, std::move(rec));
+        Waiting w;
+        if (!sink.render(rec, w.text)) w.rec = std::make_unique<ConnectionRecord>(std::move(rec));
+        pending.emplace(id, std::move(w));
         emit_ready();
     }
 
@@ -149,7 +157,8 @@ struct Analysis::Impl final : ConnectionObserver {
         while (!pending.empty()) {
             auto it = pending.begin();
             if (it->first == next_to_emit || all || pending.size() > cfg.reorder_window) {
-                sink.connection(it->second);
+                if (it->second.rec) sink.connection(*it->second.rec);
+                else sink.write_rendered(it->second.text);
                 next_to_emit = std::max(next_to_emit, it->first + 1);
                 pending.erase(it);
             } else {

@@ -121,48 +121,33 @@ public:
 
     void connection(const ConnectionRecord& rec) override {
         if (!record_selected(rec, opt_)) return;
-        if (!header_done_) {
-            say("%sConnections%s\n", bold(), reset());
-            header_done_ = true;
-        }
-        const TcpConnectionFacts& t = rec.tcp;
-        const auto rtt = t.handshake.rtt_ms();
-        std::string close = close_kind_name(t.close.kind);
-        if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
-        else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
-        const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
-        // Built by appending (one line per connection, the text mode's main
-        // output): "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
-        std::string& l = line_;
-        l += "  #";
-        const size_t id_at = l.size();
-        l += std::to_string(t.id);
-        if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
-        l += ' ';
-        l += t.client.str();
-        l += " -> ";
-        l += t.server.str();
-        l += "  ";
-        l += ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
-        l += "  rtt ";
-        l += rtt ? ms(*rtt) : std::string("-");
-        l += "  up ";
-        l += format_bytes(t.dir[0].payload_bytes);
-        l += "  down ";
-        l += format_bytes(t.dir[1].payload_bytes);
-        l += "  ";
-        l += col;
-        l += close;
-        l += reset();
-        if (t.midstream) l += t.roles_inferred ? "  midstream (roles inferred)" : "  midstream";
-        if (rec.http_total) (l += "  http ") += std::to_string(rec.http_total);
-        if (t.anomalies_total) (l += "  anomalies ") += std::to_string(t.anomalies_total);
+        header();
+        connection_line(rec);
         end_line();
         if (opt_.verbosity >= 0) {
             for (const HttpTransaction& x : rec.http) http_line(x);
-            anomalies(t);
+            anomalies(rec.tcp);
         }
-        if (opt_.timeline) ladder(t);
+        if (opt_.timeline) ladder(rec.tcp);
+        if (opt_.flush_each) std::fflush(out_);
+    }
+
+    // Under -q (without --timeline) a connection is its one line, which
+    // depends on the record alone: rendered ahead of its turn.
+    bool render(const ConnectionRecord& rec, std::string& out) override {
+        if (opt_.verbosity >= 0 || opt_.timeline) return false;
+        out.clear();
+        if (!record_selected(rec, opt_)) return true;
+        connection_line(rec);
+        out = fit_width(line_, opt_.width, opt_.ellipsis);
+        out += '\n';
+        line_.clear();
+        return true;
+    }
+    void write_rendered(const std::string& text) override {
+        if (text.empty()) return;   // not selected
+        header();
+        std::fwrite(text.data(), 1, text.size(), out_);
         if (opt_.flush_each) std::fflush(out_);
     }
 
@@ -270,6 +255,49 @@ private:
         va_end(ap2);
         va_end(ap);
     }
+    void header() {
+        if (!header_done_) {
+            say("%sConnections%s\n", bold(), reset());
+            header_done_ = true;
+        }
+    }
+
+    // The connection's line, into line_ (see end_line()).
+    void connection_line(const ConnectionRecord& rec) {
+        const TcpConnectionFacts& t = rec.tcp;
+        const auto rtt = t.handshake.rtt_ms();
+        std::string close = close_kind_name(t.close.kind);
+        if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
+        else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
+        const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
+        // Built by appending (one line per connection, the text mode's main
+        // output): "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
+        std::string& l = line_;
+        l += "  #";
+        const size_t id_at = l.size();
+        l += std::to_string(t.id);
+        if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
+        l += ' ';
+        l += t.client.str();
+        l += " -> ";
+        l += t.server.str();
+        l += "  ";
+        l += ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+        l += "  rtt ";
+        l += rtt ? ms(*rtt) : std::string("-");
+        l += "  up ";
+        l += format_bytes(t.dir[0].payload_bytes);
+        l += "  down ";
+        l += format_bytes(t.dir[1].payload_bytes);
+        l += "  ";
+        l += col;
+        l += close;
+        l += reset();
+        if (t.midstream) l += t.roles_inferred ? "  midstream (roles inferred)" : "  midstream";
+        if (rec.http_total) (l += "  http ") += std::to_string(rec.http_total);
+        if (t.anomalies_total) (l += "  anomalies ") += std::to_string(t.anomalies_total);
+    }
+
     void end_line() {
         const std::string l = fit_width(line_, opt_.width, opt_.ellipsis);
         std::fwrite(l.data(), 1, l.size(), out_);

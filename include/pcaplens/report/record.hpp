@@ -102,6 +102,15 @@ public:
     // (HttpConfig::keep_transactions) and leaves `http` empty; http_total
     // and the summary are the same either way.
     virtual bool wants_http_transactions() const { return true; }
+    // A connection that finishes before a lower id waits in the analysis's
+    // id-order window. A reporter whose output for it depends on the record
+    // alone may render it right away: render() returns true and leaves in
+    // `out` what connection() would have written (possibly nothing), the
+    // window keeps that text instead of the record (a text line is ~100
+    // bytes; a record with its vectors ~1 kB), and write_rendered() is
+    // called with it in id order. The default renders nothing ahead.
+    virtual bool render(const ConnectionRecord& /*rec*/, std::string& /*out*/) { return false; }
+    virtual void write_rendered(const std::string& /*text*/) {}
 };
 
 }  // namespace pcaplens
