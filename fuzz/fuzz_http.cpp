@@ -3,7 +3,10 @@
 // end events per direction (format in fuzz_formats.hpp), delivered the way
 // the TCP layer delivers them: bytes in order, each direction ended once,
 // nothing after its end. The transactions and findings are then written
-// through the JSON connection writer and the text escaper.
+// through the JSON connection writer and the text escaper. A second stream
+// without keep_transactions (what -q uses: transactions tallied and dropped
+// as they stop changing) gets the same events and must give the same
+// tally, total and findings.
 #include <cstring>
 #include <memory>
 
@@ -35,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (config & 2) cfg.slow_response_ns = 1'000'000;
     if (config & 4) cfg.max_pipeline = 2;
     pl::HttpStream http(cfg, 7);
+    pl::HttpConfig lean_cfg = cfg;
+    lean_cfg.keep_transactions = false;
+    pl::HttpStream lean(lean_cfg, 7);
 
     bool ended[2] = {false, false};
     int64_t ts = 1'700'000'000'000'000'000;
@@ -55,28 +61,49 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             std::unique_ptr<uint8_t[]> chunk(new uint8_t[got]);
             std::memcpy(chunk.get(), p, got);
             http.on_data(sd, chunk.get(), got, ts, ++frame);
+            lean.on_data(sd, chunk.get(), got, ts, frame);
         } else if (kind == 2) {
             const uint64_t len = lng ? in.u64() : in.u8();
             if (ended[dir] || len == 0) continue;
             http.on_gap(sd, len, ts);
+            lean.on_gap(sd, len, ts);
         } else {
             const auto why = static_cast<pl::EndReason>(in.u8() & 3);
             if (ended[dir]) continue;
             ended[dir] = true;
             http.on_end(sd, why, ts);
+            lean.on_end(sd, why, ts);
         }
     }
     for (int d = 0; d < 2; ++d) {
-        if (!ended[d]) http.on_end(static_cast<pl::StreamDir>(d), pl::EndReason::end_of_capture, ts);
+        if (!ended[d]) {
+            http.on_end(static_cast<pl::StreamDir>(d), pl::EndReason::end_of_capture, ts);
+            lean.on_end(static_cast<pl::StreamDir>(d), pl::EndReason::end_of_capture, ts);
+        }
     }
 
     pl::ConnectionRecord rec;
     rec.tcp.id = 7;
     rec.http_total = http.transactions_total();
+    pl::HttpTally tally, lean_tally;
+    http.take_tally(tally);
+    lean.take_tally(lean_tally);
+    if (!(tally == lean_tally) || lean.transactions_total() != rec.http_total || !lean.take_transactions().empty()) {
+        __builtin_trap();
+    }
     rec.http = http.take_transactions();
     if (rec.http.size() > rec.http_total) __builtin_trap();
     if (config & 1 && rec.http.size() > cfg.max_transactions) __builtin_trap();
     rec.tcp.anomalies = http.take_findings();
+    {
+        const auto lean_findings = lean.take_findings();
+        if (lean_findings.size() != rec.tcp.anomalies.size()) __builtin_trap();
+        for (size_t i = 0; i < lean_findings.size(); ++i) {
+            const auto& a = lean_findings[i];
+            const auto& b = rec.tcp.anomalies[i];
+            if (a.kind != b.kind || a.frame != b.frame || a.frame2 != b.frame2 || a.ts_ns != b.ts_ns || a.detail != b.detail) __builtin_trap();
+        }
+    }
     rec.tcp.anomalies_total = rec.tcp.anomalies.size();
     (void)http.is_http();
     (void)http.findings_suppressed();

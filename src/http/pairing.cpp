@@ -185,7 +185,16 @@ struct HttpStream::Impl final : http::ParserSink {
     int64_t salvage_tx = -1;           // ...and its transaction: a header block after the line fills it
     uint64_t conn;
 
+    // The transactions stored: txs[i] is transaction number base + i. With
+    // keep_transactions all of them (base stays 0). Without, a transaction
+    // nothing can update any more (no outstanding request, current message or
+    // salvage refers to it) is added to `folded` -- what the summary counts
+    // -- and dropped: a keep-alive connection holds one or two transactions,
+    // not all it carried, and each is tallied while still in cache.
     std::vector<HttpTransaction> txs;
+    int64_t base = 0;
+    int64_t fold_next = 0;             // the next transaction to fold (base <= fold_next <= base + txs.size())
+    HttpTally folded;
 
     struct Pending {                   // a request waiting for its final response
         int64_t tx = -1;
@@ -218,21 +227,53 @@ struct HttpStream::Impl final : http::ParserSink {
 
     int64_t new_tx() {
         ++total;
-        if (txs.size() < cfg.max_transactions) {
+        fold();
+        if (static_cast<uint64_t>(base) + txs.size() < cfg.max_transactions) {
             // Room for two at first: most connections carry a few transactions,
             // and a flood of one-request connections should not hold four
             // (384 B each) per connection.
             if (txs.capacity() == 0) txs.reserve(std::min<size_t>(2, cfg.max_transactions));
             txs.emplace_back();
-            return static_cast<int64_t>(txs.size()) - 1;
+            return base + static_cast<int64_t>(txs.size()) - 1;
         }
         return -1;
     }
     // Transactions beyond the cap are written to `scratch` and never read back
     // (its only growing member, interim_statuses, is bounded at 16).
     HttpTransaction& tx(int64_t i) {
-        if (i < 0 || static_cast<uint64_t>(i) >= txs.size()) return scratch;
-        return txs[static_cast<size_t>(i)];
+        const int64_t j = i - base;
+        if (i < 0 || j < 0 || static_cast<uint64_t>(j) >= txs.size()) return scratch;
+        return txs[static_cast<size_t>(j)];
+    }
+    bool referenced(int64_t i) {
+        if ((cur_req.active && cur_req.tx == i) || (cur_resp.active && cur_resp.tx == i) || salvage_tx == i) return true;
+        bool found = false;
+        outstanding.for_each([&](const Pending& p) { found = found || p.tx == i; });
+        return found;
+    }
+    // Without keep_transactions: tallies the oldest transactions while
+    // nothing refers to them (in order, so the tally is the one their list
+    // would give), and drops them once all stored are tallied or they are
+    // at least half of what is stored.
+    void fold() {
+        if (cfg.keep_transactions) return;
+        const int64_t end = base + static_cast<int64_t>(txs.size());
+        while (fold_next < end && !referenced(fold_next)) {
+            if (folded.timings.capacity() == 0) {   // one allocation per vector for most connections
+                folded.methods.reserve(2);
+                folded.timings.reserve(8);
+            }
+            folded.add(txs[static_cast<size_t>(fold_next - base)]);
+            ++fold_next;
+        }
+        const auto done = static_cast<size_t>(fold_next - base);
+        if (done == txs.size()) {
+            txs.clear();   // the capacity stays for the next ones
+            base = fold_next;
+        } else if (done >= 8 && done * 2 >= txs.size()) {
+            txs.erase(txs.begin(), txs.begin() + static_cast<std::ptrdiff_t>(done));
+            base = fold_next;
+        }
     }
     std::string_view clip(std::string_view s) const { return s.substr(0, cfg.max_field_bytes); }
     // The texts only a kept transaction shows (version, Host, User-Agent,
@@ -272,6 +313,8 @@ struct HttpStream::Impl final : http::ParserSink {
         first_salvage = FirstSalvage{};
         salvage_serial = 0;
         txs.clear();
+        base = fold_next = 0;
+        folded.clear();
         total = 0;
         findings.clear();
         outstanding.clear();
@@ -598,6 +641,7 @@ struct HttpStream::Impl final : http::ParserSink {
             last_resp_done = true;
             last_resp_done_seq = e.end_seq;
         }
+        fold();
     }
 
     void request_ended(int64_t t, uint64_t serial, const http::MessageEnd& e) {
@@ -800,8 +844,10 @@ void HttpTally::assign(const std::vector<HttpTransaction>& txs) {
 void HttpStream::release_parsing_state() {
     impl_->finalize();
     if (!impl_->cfg.keep_transactions) {
-        // Tallied now, freed with the parsing state below.
-        results_.tally.assign(impl_->txs);
+        // Tallied now (what was not folded yet), freed with the parsing state below.
+        Impl& im = *impl_;
+        results_.tally = std::move(im.folded);
+        for (size_t i = static_cast<size_t>(im.fold_next - im.base); i < im.txs.size(); ++i) results_.tally.add(im.txs[i]);
         results_.tallied = true;
     } else {
         results_.transactions = std::move(impl_->txs);

@@ -22,9 +22,11 @@ struct HttpConfig {
     int64_t slow_response_ns = 0;            // 0: off; else http_slow_response when TTFB exceeds it
     uint32_t max_field_bytes = 8192;         // method/uri/host/user_agent/reason/content_type kept (longer: cut)
     uint32_t max_findings_per_kind = 1000;   // per connection and kind (beyond: counted in findings_suppressed())
-    // false: once both streams have ended, the transactions are reduced to
-    // their HttpTally and freed (take_transactions() returns none), and
-    // meanwhile only the texts findings quote (method, target) are stored.
+    // false: each transaction is added to the connection's HttpTally and
+    // dropped as soon as nothing can change it any more (no outstanding
+    // request, message in progress or salvage refers to it), so
+    // take_transactions() returns none; until then only the texts findings
+    // quote (method, target) are stored.
     // For reporters that print counts only: a closed connection lingers
     // (TcpConfig::close_linger_ns) and waits for id order, and its
     // transactions were most of what it held.
