@@ -802,7 +802,10 @@ size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
             process_head();
             break;
         }
-        if (header_lines_ < kLineEnds) line_ends_[header_lines_] = static_cast<uint32_t>(block.size() - 1);
+        if (header_lines_ < kLineEnds) {
+            const size_t lf_at = block.size() - 1;   // 0 (never a recorded line's LF) when beyond 16 bits
+            line_ends_[header_lines_] = lf_at <= UINT16_MAX ? static_cast<uint16_t>(lf_at) : 0;
+        }
         if (++header_lines_ > lim_.max_headers) {
             header_too_large("more than " + std::to_string(lim_.max_headers) + " header lines");
             return n;
@@ -900,7 +903,7 @@ void MessageParser::parse_fields(size_t from, size_t to) {
     size_t pos = from;
     for (uint32_t k = 0; pos < to; ++k) {
         size_t lf = k < kLineEnds ? line_ends_[k] : std::string_view::npos;
-        if (lf < pos || lf >= to) lf = block.find('\n', pos);   // beyond the recorded lines
+        if (lf < pos || lf >= to || block[lf] != '\n') lf = block.find('\n', pos);   // beyond the recorded lines
         if (lf == std::string_view::npos || lf >= to) lf = to - 1;  // cannot happen: lines end in LF
         std::string_view line(block.data() + pos, lf - pos);
         pos = lf + 1;

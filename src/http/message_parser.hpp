@@ -297,8 +297,10 @@ private:
 
     // Offsets of the LFs ending the first header lines, as step_headers found
     // them: parse_fields does not search for them again.
+    // 16 bits: the offsets of a block of up to 64 KiB (the default limit);
+    // with a larger limit, lines ending beyond are searched for instead.
     static constexpr uint32_t kLineEnds = 32;
-    uint32_t line_ends_[kLineEnds] = {};
+    uint16_t line_ends_[kLineEnds] = {};
 
     // Head being built. Its views point into the header block, except for
     // folded values, which are unfolded into value_buf_ (and copied out of it

@@ -212,13 +212,18 @@ struct HttpStream::Impl final : http::ParserSink {
     http::MessageParser req, resp;
 
     // Rarely touched.
-    HttpTransaction scratch;           // target of updates for transactions beyond the cap
+    std::unique_ptr<HttpTransaction> scratch;   // target of updates for transactions beyond the cap (made on first use)
     int64_t hold_ts = 0;
     uint64_t hold_frame = 0;
     std::string hold_line;
 
     std::vector<Finding> findings;
-    uint32_t per_kind[kAnomalyKindCount] = {};
+    // Findings made per kind, for max_findings_per_kind: the http_* kinds
+    // are the last of the catalogue, one counter each (the last slot for any
+    // other kind, which this layer does not make).
+    static constexpr size_t kFirstHttpKind = static_cast<size_t>(AnomalyKind::http_response_without_request);
+    static constexpr size_t kHttpKinds = kAnomalyKindCount - kFirstHttpKind;
+    uint32_t per_kind[kHttpKinds + 1] = {};
     uint64_t suppressed = 0;
     std::vector<size_t> gap_pending[2];   // gap findings waiting for the next frame
 
@@ -242,7 +247,10 @@ struct HttpStream::Impl final : http::ParserSink {
     // (its only growing member, interim_statuses, is bounded at 16).
     HttpTransaction& tx(int64_t i) {
         const int64_t j = i - base;
-        if (i < 0 || j < 0 || static_cast<uint64_t>(j) >= txs.size()) return scratch;
+        if (i < 0 || j < 0 || static_cast<uint64_t>(j) >= txs.size()) {
+            if (!scratch) scratch = std::make_unique<HttpTransaction>();
+            return *scratch;
+        }
         return txs[static_cast<size_t>(j)];
     }
     bool referenced(int64_t i) {
@@ -289,7 +297,8 @@ struct HttpStream::Impl final : http::ParserSink {
             if (bare_lf_done) return false;
             bare_lf_done = true;
         }
-        uint32_t& n = per_kind[static_cast<size_t>(k)];
+        const size_t ki = static_cast<size_t>(k) - kFirstHttpKind;   // wraps for a lower kind
+        uint32_t& n = per_kind[ki < kHttpKinds ? ki : kHttpKinds];
         if (n >= cfg.max_findings_per_kind) {
             ++suppressed;
             return false;

@@ -75,6 +75,33 @@ TEST_CASE("Content-Length request and response: fields, bodies, timestamps, fram
     CHECK(r.total == 1);
 }
 
+TEST_CASE("header block beyond 64 KiB under a raised limit: the fields after it are still read") {
+    // Line ends are remembered in 16 bits; past offset 65535 they are
+    // searched for again. Host, Content-Length and User-Agent come after a
+    // 70,000-byte field, in one segment and split in the long field.
+    HttpConfig cfg;
+    cfg.max_header_bytes = 256 * 1024;
+    const std::string head = "POST /big HTTP/1.1\r\nX-Big: " + std::string(70000, 'x') +
+                             "\r\nHost: far.example\r\nContent-Length: 5\r\nUser-Agent: ua/1\r\n\r\n";
+    for (const size_t cut : {head.size(), size_t{40000}, size_t{65530}}) {
+        CAPTURE(cut);
+        std::vector<Ev> evs;
+        evs.push_back(C(head.substr(0, cut)));
+        if (cut < head.size()) evs.push_back(C(head.substr(cut)));
+        for (const Ev& e : {C("hello" + kGet), S(kOk0 + kOk0), EndC(), EndS()}) evs.push_back(e);
+        const auto r = run(evs, cfg);
+        INFO(kinds(r));
+        CHECK(r.fs.empty());
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].host() == "far.example");
+        CHECK(r.txs[0].user_agent() == "ua/1");
+        CHECK(r.txs[0].request_body_bytes == 5);
+        CHECK(r.txs[0].request_complete);
+        CHECK(r.txs[1].uri() == "/");
+        CHECK(r.txs[1].host() == "a");
+    }
+}
+
 TEST_CASE("Content-Length: identical list values are one value; Content-Length 0") {
     const auto r = run({C("POST / HTTP/1.1\r\nContent-Length: 4, 4\r\nContent-Length: 4\r\n\r\nabcd"),
                         S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), C(kGet), S(kOk0)});
