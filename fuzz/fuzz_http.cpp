@@ -6,7 +6,8 @@
 // through the JSON connection writer and the text escaper. A second stream
 // without keep_transactions (what -q uses: transactions tallied and dropped
 // as they stop changing) gets the same events and must give the same
-// tally, total and findings.
+// tally, total and findings. The two share one HttpHeadScratch, as the
+// pipeline's streams do, so a head built in it must not outlive its call.
 #include <cstring>
 #include <memory>
 
@@ -37,10 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (config & 2) cfg.slow_response_ns = 1'000'000;
     if (config & 4) cfg.max_pipeline = 2;
-    pl::HttpStream http(cfg, 7);
+    pl::HttpHeadScratch scratch;
+    pl::HttpStream http(cfg, 7, &scratch);
     pl::HttpConfig lean_cfg = cfg;
     lean_cfg.keep_transactions = false;
-    pl::HttpStream lean(lean_cfg, 7);
+    pl::HttpStream lean(lean_cfg, 7, &scratch);
 
     bool ended[2] = {false, false};
     int64_t ts = 1'700'000'000'000'000'000;

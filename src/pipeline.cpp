@@ -43,6 +43,7 @@ struct Analysis::Impl final : ConnectionObserver {
         std::unique_ptr<ConnectionRecord> rec;
     };
     std::map<uint64_t, Waiting> pending;
+    HttpHeadScratch http_scratch;                   // shared by the connections' HttpStreams
     HttpTally tally_scratch;                        // reused: on_finished() allocates nothing for it
     uint64_t next_to_emit = 1;
     bool follow_found = false;
@@ -51,7 +52,7 @@ struct Analysis::Impl final : ConnectionObserver {
 
     std::unique_ptr<StreamConsumer> make_consumer(const TcpConnectionFacts& conn) override {
         std::unique_ptr<StreamConsumer> http;
-        if (cfg.http_enabled) http = std::make_unique<HttpStream>(cfg.http, conn.id);
+        if (cfg.http_enabled) http = std::make_unique<HttpStream>(cfg.http, conn.id, &http_scratch);
         if (following(conn.id)) return std::make_unique<FollowStream>(conn, std::move(http), cfg.follow_writer, cfg.follow_options);
         return http;
     }

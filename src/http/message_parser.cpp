@@ -195,7 +195,8 @@ std::string excerpt(std::string_view s, size_t max) {
     return out;
 }
 
-MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink) : sink_(sink), role_(role), lim_(limits) {}
+MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink, HeadScratch& scratch)
+    : sink_(sink), hs_(scratch), role_(role), lim_(limits) {}
 
 void MessageParser::stop() {
     st_ = St::dead;
@@ -210,7 +211,6 @@ void MessageParser::resume_after_hold() {
 void MessageParser::release_buffer() {
     clear_head();
     if (hbuf_.capacity() > 16 * 1024) std::string().swap(hbuf_);
-    if (value_buf_.capacity() > 16 * 1024) std::string().swap(value_buf_);
     line_start_ = start_line_len_ = 0;
     header_lines_ = 0;
     peek_.clear();
@@ -219,8 +219,7 @@ void MessageParser::release_buffer() {
 
 void MessageParser::free_buffers() {
     release_buffer();
-    for (std::string* b : {&hbuf_, &value_buf_, &host_buf_, &ua_buf_, &ctype_buf_, &cl_detail_, &te_detail_, &peek_,
-                           &simple_line_}) {
+    for (std::string* b : {&hbuf_, &peek_, &simple_line_}) {
         std::string().swap(*b);
     }
 }
@@ -634,16 +633,16 @@ void MessageParser::accept_simple_line() {
     std::string_view l = head();
     while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
     const size_t sp = l.find(' ');
-    head_.method = l.substr(0, sp);
-    head_.target = l.substr(sp + 1);
-    head_.version = "HTTP/0.9";
-    head_.version_minor = 9;
-    head_.simple = true;
+    hs_.head.method = l.substr(0, sp);
+    hs_.head.target = l.substr(sp + 1);
+    hs_.head.version = "HTTP/0.9";
+    hs_.head.version_minor = 9;
+    hs_.head.simple = true;
     if (sl_bare_lf_) bare_lf("start line");
     simple_line_ = excerpt(l);
     line_end_ts_ = ts_;
     line_end_seq_ = seq_;
-    const HeadAction a = sink_.on_head(head_);   // no body: the next line decides what follows
+    const HeadAction a = sink_.on_head(hs_.head);   // no body: the next line decides what follows
     if (st_ == St::dead) return;
     if (a == HeadAction::stop) {
         end_message(true, ts_, seq_);
@@ -765,9 +764,9 @@ void MessageParser::replay(const std::string& bytes) {
 void MessageParser::start_raw_response() {
     const uint64_t consumed = msg_lead_ + hbuf_.size();
     reset_head_state();
-    head_.raw = true;
+    hs_.head.raw = true;
     mode_ = LineMode::normal;
-    const HeadAction a = sink_.on_head(head_);
+    const HeadAction a = sink_.on_head(hs_.head);
     if (st_ == St::dead) return;
     release_buffer();
     partial_ = chunked_ = false;
@@ -821,8 +820,8 @@ void MessageParser::header_too_large(std::string detail) {
         // The start line is complete: let the pairing know what we have.
         reset_head_state();
         parse_start_line(head().substr(0, start_line_len_));
-        head_.headers_incomplete = true;
-        sink_.on_head(head_);
+        hs_.head.headers_incomplete = true;
+        sink_.on_head(hs_.head);
         end_message(false, msg_last_ts_, msg_last_seq_);
     }
     stop();
@@ -831,22 +830,25 @@ void MessageParser::header_too_large(std::string detail) {
 // ---------------------------------------------------------------- heads
 
 void MessageParser::reset_head_state() {
-    head_ = MessageHead{};
-    head_.role = role_;
-    head_.ts = msg_ts_;
-    head_.frame = msg_frame_;
-    head_.seq = msg_seq_;
-    head_.resynced = msg_resynced_;
-    value_buf_.clear();
-    host_buf_.clear();
-    ua_buf_.clear();
-    ctype_buf_.clear();
-    cl_detail_.clear();
-    te_detail_.clear();
-    have_host_ = have_ua_ = have_ctype_ = false;
-    te_chunked_count_ = 0;
-    te_last_chunked_ = false;
-    cl_set_ = false;
+    hs_.head = MessageHead{};
+    hs_.head.role = role_;
+    hs_.head.ts = msg_ts_;
+    hs_.head.frame = msg_frame_;
+    hs_.head.seq = msg_seq_;
+    hs_.head.resynced = msg_resynced_;
+    for (std::string* b : {&hs_.value_buf, &hs_.host_buf, &hs_.ua_buf, &hs_.ctype_buf}) {
+        if (b->capacity() > 16 * 1024) std::string().swap(*b);   // one huge folded field does not stay
+    }
+    hs_.value_buf.clear();
+    hs_.host_buf.clear();
+    hs_.ua_buf.clear();
+    hs_.ctype_buf.clear();
+    hs_.cl_detail.clear();
+    hs_.te_detail.clear();
+    hs_.have_host = hs_.have_ua = hs_.have_ctype = false;
+    hs_.te_chunked_count = 0;
+    hs_.te_last_chunked = false;
+    hs_.cl_set = false;
 }
 
 bool MessageParser::parse_start_line(std::string_view l) {
@@ -855,24 +857,24 @@ bool MessageParser::parse_start_line(std::string_view l) {
         const size_t sp1 = l.find(' ');
         const size_t sp2 = l.rfind(' ');
         if (sp1 == std::string_view::npos || sp2 == sp1 || l.size() < sp2 + 9) return false;
-        head_.method = l.substr(0, sp1);
-        head_.target = l.substr(sp1 + 1, sp2 - sp1 - 1);
-        head_.version = l.substr(sp2 + 1);
-        head_.version_minor = head_.version[7] - '0';
+        hs_.head.method = l.substr(0, sp1);
+        hs_.head.target = l.substr(sp1 + 1, sp2 - sp1 - 1);
+        hs_.head.version = l.substr(sp2 + 1);
+        hs_.head.version_minor = hs_.head.version[7] - '0';
         return true;
     }
     if (l.size() < 12) return false;
-    head_.version = l.substr(0, 8);
-    head_.version_minor = l[7] - '0';
-    head_.status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
-    if (l.size() > 13) head_.reason = l.substr(13);
+    hs_.head.version = l.substr(0, 8);
+    hs_.head.version_minor = l[7] - '0';
+    hs_.head.status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+    if (l.size() > 13) hs_.head.reason = l.substr(13);
     return true;
 }
 
 void MessageParser::process_head() {
     reset_head_state();
     if (salvaging_) {   // no start line in hbuf_: the request was queued for its rejected line
-        head_.salvaged = true;
+        hs_.head.salvaged = true;
         salvaging_ = false;
         salvaged_msg_ = true;
     } else {
@@ -880,8 +882,8 @@ void MessageParser::process_head() {
         if (sl_bare_lf_) bare_lf("start line");
     }
     parse_fields(start_line_len_, line_start_);
-    head_.chunked_final = head_.has_transfer_encoding && te_last_chunked_ && te_chunked_count_ == 1;
-    const HeadAction a = sink_.on_head(head_);
+    hs_.head.chunked_final = hs_.head.has_transfer_encoding && hs_.te_last_chunked && hs_.te_chunked_count == 1;
+    const HeadAction a = sink_.on_head(hs_.head);
     if (st_ == St::dead) return;
     begin_body(a);
     release_buffer();  // nothing of the head is kept once the body starts
@@ -896,7 +898,7 @@ void MessageParser::parse_fields(size_t from, size_t to) {
     };
     auto flush = [&] {
         if (have && may_apply(name.size())) {
-            apply_field(name, folded_value ? std::string_view(value_buf_) : value, folded_value);
+            apply_field(name, folded_value ? std::string_view(hs_.value_buf) : value, folded_value);
         }
         have = folded_value = false;
     };
@@ -919,11 +921,11 @@ void MessageParser::parse_fields(size_t from, size_t to) {
                 continue;
             }
             if (!folded_value) {
-                value_buf_.assign(value);
+                hs_.value_buf.assign(value);
                 folded_value = true;
             }
-            value_buf_ += ' ';
-            value_buf_ += trim(line);
+            hs_.value_buf += ' ';
+            hs_.value_buf += trim(line);
             if (!folded) {
                 folded = true;
                 finding(AnomalyKind::http_obsolete_line_folding,
@@ -968,7 +970,7 @@ void MessageParser::parse_fields(size_t from, size_t to) {
     flush();
 }
 
-// `folded`: the value is in value_buf_, which the next folded field reuses.
+// `folded`: the value is in hs_.value_buf, which the next folded field reuses.
 void MessageParser::apply_field(std::string_view name, std::string_view value, bool folded) {
     // Only these names matter: one candidate per length (two for 10).
     enum class Field : uint8_t { other, content_length, transfer_encoding, connection, upgrade, host, user_agent, content_type };
@@ -984,7 +986,7 @@ void MessageParser::apply_field(std::string_view name, std::string_view value, b
         case 17: f = name_is(name, "transfer-encoding") ? Field::transfer_encoding : f; break;
         default: return;
     }
-    // Kept values must outlive value_buf_'s next use.
+    // Kept values must outlive hs_.value_buf's next use.
     auto keep = [&](std::string& buf) -> std::string_view {
         if (!folded) return value;
         buf.assign(value);
@@ -994,29 +996,29 @@ void MessageParser::apply_field(std::string_view name, std::string_view value, b
         case Field::other:
             return;
         case Field::upgrade:
-            if (!value.empty()) head_.has_upgrade = true;
+            if (!value.empty()) hs_.head.has_upgrade = true;
             return;
         case Field::host:
-            if (!have_host_) head_.host = keep(host_buf_), have_host_ = true;
+            if (!hs_.have_host) hs_.head.host = keep(hs_.host_buf), hs_.have_host = true;
             return;
         case Field::user_agent:
-            if (!have_ua_) head_.user_agent = keep(ua_buf_), have_ua_ = true;
+            if (!hs_.have_ua) hs_.head.user_agent = keep(hs_.ua_buf), hs_.have_ua = true;
             return;
         case Field::content_type:
-            if (!have_ctype_) head_.content_type = keep(ctype_buf_), have_ctype_ = true;
+            if (!hs_.have_ctype) hs_.head.content_type = keep(hs_.ctype_buf), hs_.have_ctype = true;
             return;
         default:
             break;
     }
     if (f == Field::content_length) {
-        head_.has_content_length = true;
-        if (cl_detail_.size() < 64) {
-            if (!cl_detail_.empty()) cl_detail_ += ", ";
-            append_excerpt(cl_detail_, value, 64);
+        hs_.head.has_content_length = true;
+        if (hs_.cl_detail.size() < 64) {
+            if (!hs_.cl_detail.empty()) hs_.cl_detail += ", ";
+            append_excerpt(hs_.cl_detail, value, 64);
         }
-        if (head_.content_length_bad) return;
+        if (hs_.head.content_length_bad) return;
         for_each_element(value, [&](std::string_view e) {
-            if (head_.content_length_bad) return;
+            if (hs_.head.content_length_bad) return;
             uint64_t v = 0;
             bool ok = !e.empty();
             for (const char ch : e) {
@@ -1027,30 +1029,30 @@ void MessageParser::apply_field(std::string_view name, std::string_view value, b
                 }
                 v = v * 10 + (c - '0');
             }
-            if (!ok || (cl_set_ && v != head_.content_length)) {
-                head_.content_length_bad = true;
+            if (!ok || (hs_.cl_set && v != hs_.head.content_length)) {
+                hs_.head.content_length_bad = true;
                 return;
             }
-            head_.content_length = v;
-            cl_set_ = true;
+            hs_.head.content_length = v;
+            hs_.cl_set = true;
         });
     } else if (f == Field::transfer_encoding) {
-        head_.has_transfer_encoding = true;
-        if (te_detail_.size() < 64) {
-            if (!te_detail_.empty()) te_detail_ += ", ";
-            append_excerpt(te_detail_, value, 64);
+        hs_.head.has_transfer_encoding = true;
+        if (hs_.te_detail.size() < 64) {
+            if (!hs_.te_detail.empty()) hs_.te_detail += ", ";
+            append_excerpt(hs_.te_detail, value, 64);
         }
         for_each_element(value, [&](std::string_view e) {
             const size_t semi = e.find(';');
             if (semi != std::string_view::npos) e = trim(e.substr(0, semi));
             if (e.empty()) return;
-            te_last_chunked_ = iequals(e, "chunked");
-            if (te_last_chunked_) ++te_chunked_count_;
+            hs_.te_last_chunked = iequals(e, "chunked");
+            if (hs_.te_last_chunked) ++hs_.te_chunked_count;
         });
     } else {   // Field::connection
         for_each_element(value, [&](std::string_view e) {
-            if (iequals(e, "close")) head_.conn_close = true;
-            if (iequals(e, "keep-alive")) head_.conn_keep_alive = true;
+            if (iequals(e, "close")) hs_.head.conn_close = true;
+            if (iequals(e, "keep-alive")) hs_.head.conn_keep_alive = true;
         });
     }
 }
@@ -1061,8 +1063,8 @@ void MessageParser::begin_body(HeadAction action) {
     body_ = wire_ = 0;
     partial_ = chunked_ = false;
     rem_ = content_length_ = 0;
-    const bool bad_cl = head_.has_content_length && head_.content_length_bad;
-    auto cl_text = [&] { return "Content-Length '" + excerpt(cl_detail_) + "'"; };
+    const bool bad_cl = hs_.head.has_content_length && hs_.head.content_length_bad;
+    auto cl_text = [&] { return "Content-Length '" + excerpt(hs_.cl_detail) + "'"; };
     switch (action) {
         case HeadAction::stop:
             end_message(true, ts_, seq_);
@@ -1079,11 +1081,11 @@ void MessageParser::begin_body(HeadAction action) {
         case HeadAction::normal:
             break;
     }
-    if (head_.has_transfer_encoding) {
-        if (head_.chunked_final) {
-            if (head_.has_content_length) {
+    if (hs_.head.has_transfer_encoding) {
+        if (hs_.head.chunked_final) {
+            if (hs_.head.has_content_length) {
                 finding(AnomalyKind::http_content_length_with_chunked,
-                        cl_text() + " with Transfer-Encoding '" + excerpt(te_detail_) + "'; chunked wins", msg_ts_,
+                        cl_text() + " with Transfer-Encoding '" + excerpt(hs_.te_detail) + "'; chunked wins", msg_ts_,
                         msg_frame_);
             }
             chunked_ = true;
@@ -1092,7 +1094,7 @@ void MessageParser::begin_body(HeadAction action) {
         }
         if (role_ == Role::request) {
             finding(AnomalyKind::http_bad_chunk,
-                    "request Transfer-Encoding '" + excerpt(te_detail_) +
+                    "request Transfer-Encoding '" + excerpt(hs_.te_detail) +
                         "' does not end in chunked: body length undeterminable (RFC 9112 6.3); parsing stops",
                     msg_ts_, msg_frame_);
             end_message(false, ts_, seq_);
@@ -1102,7 +1104,7 @@ void MessageParser::begin_body(HeadAction action) {
         st_ = St::body_close;  // RFC 9112 6.3 item 3: read until close
         return;
     }
-    if (head_.has_content_length) {
+    if (hs_.head.has_content_length) {
         if (bad_cl) {
             finding(AnomalyKind::http_bad_content_length, cl_text() + " is invalid (RFC 9112 6.3); parsing stops",
                     msg_ts_, msg_frame_);
@@ -1110,7 +1112,7 @@ void MessageParser::begin_body(HeadAction action) {
             stop();
             return;
         }
-        content_length_ = rem_ = head_.content_length;
+        content_length_ = rem_ = hs_.head.content_length;
         if (rem_ == 0) {
             end_message(true, ts_, seq_);
             return;

@@ -142,8 +142,12 @@ private:
 }  // namespace
 
 struct HttpStream::Impl final : http::ParserSink {
-    Impl(const HttpConfig& c, uint64_t id)
-        : conn(id), cfg(c), req(Role::request, limits(c), *this), resp(Role::response, limits(c), *this) {}
+    Impl(const HttpConfig& c, uint64_t id, http::HeadScratch* shared)
+        : conn(id),
+          cfg(c),
+          own_scratch(shared != nullptr ? nullptr : std::make_unique<http::HeadScratch>()),
+          req(Role::request, limits(c), *this, shared != nullptr ? *shared : *own_scratch),
+          resp(Role::response, limits(c), *this, shared != nullptr ? *shared : *own_scratch) {}
 
     // Layout: what every segment or message reads or writes comes first, in
     // the first cache lines after the vtable pointer; then the two parsers
@@ -206,9 +210,10 @@ struct HttpStream::Impl final : http::ParserSink {
         uint64_t frame = 0;
         std::string label;             // "METHOD target" excerpt, kept only when tx < 0
     };
-    SmallFifo<Pending, 4> outstanding;
+    SmallFifo<Pending, 2> outstanding;   // deeper pipelines move to the heap
 
     HttpConfig cfg;
+    std::unique_ptr<http::HeadScratch> own_scratch;   // when not given one to share
     http::MessageParser req, resp;
 
     // Rarely touched.
@@ -783,8 +788,11 @@ void HttpTransaction::set(Text t, std::string_view v) {
     for (size_t k = i; k < kTexts; ++k) ends_[k] = ends_[k] - old_len + new_len;   // never below begin
 }
 
-HttpStream::HttpStream(const HttpConfig& cfg, uint64_t connection_id)
-    : impl_(std::make_unique<Impl>(cfg, connection_id)) {}
+HttpHeadScratch::HttpHeadScratch() : impl_(std::make_unique<http::HeadScratch>()) {}
+HttpHeadScratch::~HttpHeadScratch() = default;
+
+HttpStream::HttpStream(const HttpConfig& cfg, uint64_t connection_id, HttpHeadScratch* shared_scratch)
+    : impl_(std::make_unique<Impl>(cfg, connection_id, shared_scratch != nullptr ? shared_scratch->impl_.get() : nullptr)) {}
 
 HttpStream::~HttpStream() = default;
 

@@ -44,33 +44,34 @@ struct Result {
 // the event, if the pieces fall short, goes as one last piece.
 using Splitter = std::function<std::vector<size_t>(size_t i, size_t len)>;
 
-inline Result run_script(const std::vector<Ev>& evs, const HttpConfig& cfg, uint64_t connection, int64_t step_ns,
-                         const Splitter& split = nullptr) {
-    HttpStream h(cfg, connection);
-    for (size_t i = 0; i < evs.size(); ++i) {
-        const Ev& e = evs[i];
-        const int64_t ts = e.ts != 0 ? e.ts : static_cast<int64_t>(i + 1) * step_ns;
-        switch (e.k) {
-            case Ev::K::data: {
-                const auto* p = reinterpret_cast<const uint8_t*>(e.bytes.data());
-                size_t off = 0;
-                if (split) {
-                    for (const size_t piece : split(i, e.bytes.size())) {
-                        h.on_data(e.dir, p + off, piece, ts, i + 1);
-                        off += piece;
-                    }
+// Feeds event `i` of `evs` to `h`.
+inline void feed_event(HttpStream& h, const std::vector<Ev>& evs, size_t i, int64_t step_ns, const Splitter& split = nullptr) {
+    const Ev& e = evs[i];
+    const int64_t ts = e.ts != 0 ? e.ts : static_cast<int64_t>(i + 1) * step_ns;
+    switch (e.k) {
+        case Ev::K::data: {
+            const auto* p = reinterpret_cast<const uint8_t*>(e.bytes.data());
+            size_t off = 0;
+            if (split) {
+                for (const size_t piece : split(i, e.bytes.size())) {
+                    h.on_data(e.dir, p + off, piece, ts, i + 1);
+                    off += piece;
                 }
-                if (off < e.bytes.size()) h.on_data(e.dir, p + off, e.bytes.size() - off, ts, i + 1);
-                break;
             }
-            case Ev::K::gap:
-                h.on_gap(e.dir, e.gap, ts);
-                break;
-            case Ev::K::end:
-                h.on_end(e.dir, e.why, ts);
-                break;
+            if (off < e.bytes.size()) h.on_data(e.dir, p + off, e.bytes.size() - off, ts, i + 1);
+            break;
         }
+        case Ev::K::gap:
+            h.on_gap(e.dir, e.gap, ts);
+            break;
+        case Ev::K::end:
+            h.on_end(e.dir, e.why, ts);
+            break;
     }
+}
+
+// What `h` reports once its events are fed.
+inline Result take_result(HttpStream& h) {
     Result r;
     h.take_tally(r.tally);
     r.txs = h.take_transactions();
@@ -79,6 +80,13 @@ inline Result run_script(const std::vector<Ev>& evs, const HttpConfig& cfg, uint
     r.total = h.transactions_total();
     r.suppressed = h.findings_suppressed();
     return r;
+}
+
+inline Result run_script(const std::vector<Ev>& evs, const HttpConfig& cfg, uint64_t connection, int64_t step_ns,
+                         const Splitter& split = nullptr) {
+    HttpStream h(cfg, connection);
+    for (size_t i = 0; i < evs.size(); ++i) feed_event(h, evs, i, step_ns, split);
+    return take_result(h);
 }
 
 inline size_t count(const Result& r, AnomalyKind k) {

@@ -813,6 +813,35 @@ TEST_CASE("keep_transactions=false: none kept, the same tally, total and finding
     for (const auto& t : r.tally.timings) CHECK(t.ttfb_ns >= 0);
 }
 
+TEST_CASE("a head scratch shared by many streams: all conversations at once give what each gives alone") {
+    // The pipeline's HttpStreams build every header block's head in one
+    // HttpHeadScratch. Here every conversation of the corpus is fed at once,
+    // event by event in turn, every other one byte at a time (so their header
+    // blocks are open while the others complete theirs), sharing one scratch.
+    const auto convs = corpus();
+    HttpHeadScratch scratch;
+    std::vector<std::unique_ptr<HttpStream>> streams;
+    for (size_t k = 0; k < convs.size(); ++k) streams.push_back(std::make_unique<HttpStream>(convs[k].cfg, 9, &scratch));
+    const Splitter bytewise = [](size_t, size_t len) { return std::vector<size_t>(len, 1); };
+    size_t longest = 0;
+    for (const auto& c : convs) longest = std::max(longest, c.evs.size());
+    for (size_t i = 0; i < longest; ++i) {
+        for (size_t k = 0; k < convs.size(); ++k) {
+            if (i < convs[k].evs.size()) feed_event(*streams[k], convs[k].evs, i, 1'000'000, k % 2 ? bytewise : nullptr);
+        }
+    }
+    size_t with_txs = 0;
+    for (size_t k = 0; k < convs.size(); ++k) {
+        CAPTURE(convs[k].name);
+        const Result alone = run(convs[k].evs, convs[k].cfg);
+        const Result shared = take_result(*streams[k]);
+        CHECK(compare(alone, shared) == "");
+        CHECK(shared.tally == alone.tally);
+        with_txs += !alone.txs.empty();
+    }
+    CHECK(with_txs >= 10);
+}
+
 TEST_CASE("property: random chunkings and byte-at-a-time give identical results") {
     for (const auto& c : corpus()) {
         CAPTURE(c.name);

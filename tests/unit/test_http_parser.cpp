@@ -913,7 +913,8 @@ void feed(http::MessageParser& p, std::string_view s, uint64_t seq = 1) {
 
 TEST_CASE("parser alone: events in order") {
     RecordingSink sink;
-    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink, scratch);
     feed(p, "PUT /f HTTP/1.1\r\nContent-Length: 3\r\nConnection: keep-alive, close\r\n\r\nabc");
     feed(p, "bogus line\r\nGET /g HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
     const std::vector<std::string> want = {
@@ -925,7 +926,8 @@ TEST_CASE("parser alone: events in order") {
 
 TEST_CASE("parser alone: gap inside a Content-Length body is skipped and counted") {
     RecordingSink sink;
-    http::MessageParser p(http::Role::response, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::response, http::ParserLimits{}, sink, scratch);
     feed(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab");
     p.gap(5, 2, 2);
     feed(p, "cde", 3);
@@ -937,7 +939,8 @@ TEST_CASE("parser alone: gap inside a Content-Length body is skipped and counted
 
 TEST_CASE("parser alone: rejected lines are read to their end; binary is dropped at once") {
     RecordingSink sink;
-    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink, scratch);
     feed(p, "EHLO mail.example.com\r\n");
     feed(p, std::string("\x16\x03\x01 GET / HTTP/1.1\r\n", 20));   // "GET" not at a line start: skipped
     feed(p, "DELETE /x HTTP/1.1\r\n\r\n");
@@ -949,7 +952,8 @@ TEST_CASE("parser alone: rejected lines are read to their end; binary is dropped
 
 TEST_CASE("parser alone: a gap inside a rejected line reports the line first") {
     RecordingSink sink;
-    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink, scratch);
     feed(p, kGet);
     feed(p, "GET /a b c", 2);
     p.gap(100, 3, 3);
@@ -973,7 +977,8 @@ TEST_CASE("a rejected line cut by FIN is still reported") {
 TEST_CASE("parser alone: versionless line, salvaged header block, raw response") {
     RecordingSink sink;
     sink.bad_action = http::BadLineAction::salvage;   // as HttpStream answers for a queued line
-    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink, scratch);
     feed(p, "GET /a\r\n");
     feed(p, "Host");
     feed(p, ": h\r\nContent-Length: 1\r\n\r\nx");
@@ -994,7 +999,7 @@ TEST_CASE("parser alone: versionless line, salvaged header block, raw response")
 
     RecordingSink rs;
     rs.raw = true;
-    http::MessageParser q(http::Role::response, http::ParserLimits{}, rs);
+    http::MessageParser q(http::Role::response, http::ParserLimits{}, rs, scratch);   // shares p's scratch
     feed(q, "\r\nHTTP/1.1 2");
     feed(q, "xx raw bytes");
     q.finish(EndReason::fin, 2, 3);
@@ -1005,7 +1010,8 @@ TEST_CASE("parser alone: versionless line, salvaged header block, raw response")
 
 TEST_CASE("parser alone: stop() and hold ignore everything") {
     RecordingSink sink;
-    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink);
+    http::HeadScratch scratch;
+    http::MessageParser p(http::Role::request, http::ParserLimits{}, sink, scratch);
     p.stop();
     feed(p, "GET / HTTP/1.1\r\n\r\n");
     p.gap(10, 1, 2);
