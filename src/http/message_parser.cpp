@@ -836,15 +836,10 @@ void MessageParser::reset_head_state() {
     hs_.head.frame = msg_frame_;
     hs_.head.seq = msg_seq_;
     hs_.head.resynced = msg_resynced_;
-    for (std::string* b : {&hs_.value_buf, &hs_.host_buf, &hs_.ua_buf, &hs_.ctype_buf}) {
+    for (std::string* b : {&hs_.value_buf, &hs_.host_buf, &hs_.ua_buf, &hs_.ctype_buf, &hs_.cl_detail, &hs_.te_detail}) {
         if (b->capacity() > 16 * 1024) std::string().swap(*b);   // one huge folded field does not stay
+        else b->clear();
     }
-    hs_.value_buf.clear();
-    hs_.host_buf.clear();
-    hs_.ua_buf.clear();
-    hs_.ctype_buf.clear();
-    hs_.cl_detail.clear();
-    hs_.te_detail.clear();
     hs_.have_host = hs_.have_ua = hs_.have_ctype = false;
     hs_.te_chunked_count = 0;
     hs_.te_last_chunked = false;

@@ -234,14 +234,13 @@ struct HttpStream::Impl final : http::ParserSink {
 
     http::MessageParser& parser(StreamDir d) { return d == StreamDir::client_to_server ? req : resp; }
 
-
     int64_t new_tx() {
         ++total;
         fold();
         if (static_cast<uint64_t>(base) + txs.size() < cfg.max_transactions) {
             // Room for two at first: most connections carry a few transactions,
             // and a flood of one-request connections should not hold four
-            // (384 B each) per connection.
+            // (192 B each) per connection.
             if (txs.capacity() == 0) txs.reserve(std::min<size_t>(2, cfg.max_transactions));
             txs.emplace_back();
             return base + static_cast<int64_t>(txs.size()) - 1;
@@ -265,13 +264,14 @@ struct HttpStream::Impl final : http::ParserSink {
         return found;
     }
     // Without keep_transactions: tallies the oldest transactions while
-    // nothing refers to them (in order, so the tally is the one their list
-    // would give), and drops them once all stored are tallied or they are
-    // at least half of what is stored.
-    void fold() {
+    // nothing refers to them (`all`: every one left, once nothing is parsed
+    // any more) -- in order, so the tally is the one their list would give --
+    // and drops them once all stored are tallied or they are at least half of
+    // what is stored.
+    void fold(bool all = false) {
         if (cfg.keep_transactions) return;
         const int64_t end = base + static_cast<int64_t>(txs.size());
-        while (fold_next < end && !referenced(fold_next)) {
+        while (fold_next < end && (all || !referenced(fold_next))) {
             if (folded.timings.capacity() == 0) {   // one allocation per vector for most connections
                 folded.methods.reserve(2);
                 folded.timings.reserve(8);
@@ -861,10 +861,8 @@ void HttpTally::assign(const std::vector<HttpTransaction>& txs) {
 void HttpStream::release_parsing_state() {
     impl_->finalize();
     if (!impl_->cfg.keep_transactions) {
-        // Tallied now (what was not folded yet), freed with the parsing state below.
-        Impl& im = *impl_;
-        results_.tally = std::move(im.folded);
-        for (size_t i = static_cast<size_t>(im.fold_next - im.base); i < im.txs.size(); ++i) results_.tally.add(im.txs[i]);
+        impl_->fold(/*all=*/true);   // the rest tallied now; freed with the parsing state below
+        results_.tally = std::move(impl_->folded);
         results_.tallied = true;
     } else {
         results_.transactions = std::move(impl_->txs);

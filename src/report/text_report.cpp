@@ -139,9 +139,7 @@ public:
         out.clear();
         if (!record_selected(rec, opt_)) return true;
         connection_line(rec);
-        out = fit_width(line_, opt_.width, opt_.ellipsis);
-        out += '\n';
-        line_.clear();
+        out = take_line();
         return true;
     }
     void write_rendered(const std::string& text) override {
@@ -298,11 +296,16 @@ private:
         if (t.anomalies_total) (l += "  anomalies ") += std::to_string(t.anomalies_total);
     }
 
-    void end_line() {
-        const std::string l = fit_width(line_, opt_.width, opt_.ellipsis);
-        std::fwrite(l.data(), 1, l.size(), out_);
-        std::fputc('\n', out_);
+    // The line built so far, cut to the width, with its newline; line_ is emptied.
+    std::string take_line() {
+        std::string l = fit_width(line_, opt_.width, opt_.ellipsis);
+        l += '\n';
         line_.clear();
+        return l;
+    }
+    void end_line() {
+        const std::string l = take_line();
+        std::fwrite(l.data(), 1, l.size(), out_);
     }
     const char* bold() const { return opt_.color ? "\033[1m" : ""; }
     const char* red() const { return opt_.color ? "\033[31m" : ""; }
