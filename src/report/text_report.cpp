@@ -28,24 +28,38 @@ namespace {
 // "<v with `decimals` digits><unit>", the digits printf's %.Nf gives
 // without the format machinery: the text report formats several of these
 // per connection.
-std::string fixed_with_unit(double v, int decimals, std::string_view unit) {
+void append_fixed_unit(std::string& out, double v, int decimals, std::string_view unit) {
     char buf[410];
     const char* end = format_fixed(v, decimals, buf, buf + sizeof buf);
-    std::string s(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
-    s += unit;
-    return s;
+    out.append(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
+    out += unit;
+}
+
+// format_bytes() appended to `out`.
+void append_bytes(std::string& out, uint64_t n) {
+    if (n < 1000) {
+        char buf[8];
+        out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+        out += " B";
+    } else if (n < 1000000) {
+        append_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
+    } else if (n < 1000000000) {
+        append_fixed_unit(out, static_cast<double>(n) / 1e6, 1, " MB");
+    } else {
+        append_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
+    }
+}
+
+void append_number(std::string& out, uint64_t n) {
+    char buf[24];
+    out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
 }
 }  // namespace
 
 std::string format_bytes(uint64_t n) {
-    if (n < 1000) {
-        std::string s = std::to_string(n);
-        s += " B";
-        return s;
-    }
-    if (n < 1000000) return fixed_with_unit(static_cast<double>(n) / 1e3, 1, " kB");
-    if (n < 1000000000) return fixed_with_unit(static_cast<double>(n) / 1e6, 1, " MB");
-    return fixed_with_unit(static_cast<double>(n) / 1e9, 2, " GB");
+    std::string s;
+    append_bytes(s, n);
+    return s;
 }
 
 std::string printable(std::string_view s) {
@@ -104,10 +118,15 @@ std::string fit_width(const std::string& line, unsigned width, const std::string
 
 namespace {
 
+void append_ms(std::string& out, double v) {
+    if (v < 1) append_fixed_unit(out, v, 3, " ms");
+    else if (v < 1000) append_fixed_unit(out, v, 1, " ms");
+    else append_fixed_unit(out, v / 1000, 2, " s");
+}
 std::string ms(double v) {
-    if (v < 1) return fixed_with_unit(v, 3, " ms");
-    if (v < 1000) return fixed_with_unit(v, 1, " ms");
-    return fixed_with_unit(v / 1000, 2, " s");
+    std::string s;
+    append_ms(s, v);
+    return s;
 }
 
 class TextReporter final : public ReportSink {
@@ -264,41 +283,58 @@ private:
     void connection_line(const ConnectionRecord& rec) {
         const TcpConnectionFacts& t = rec.tcp;
         const auto rtt = t.handshake.rtt_ms();
-        std::string close = close_kind_name(t.close.kind);
-        if (t.close.initiator == CloseInitiator::simultaneous) close += " (simultaneous)";
-        else if (t.close.initiator != CloseInitiator::none) close += std::string(" by ") + close_initiator_name(t.close.initiator);
         const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
-        // Built by appending (one line per connection, the text mode's main
-        // output): "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
+        // Built by appending, without temporary strings (one line per
+        // connection, the text mode's main output):
+        // "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
         std::string& l = line_;
         l += "  #";
         const size_t id_at = l.size();
-        l += std::to_string(t.id);
+        append_number(l, t.id);
         if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
         l += ' ';
-        l += t.client.str();
+        t.client.append_to(l);
         l += " -> ";
-        l += t.server.str();
+        t.server.append_to(l);
         l += "  ";
-        l += ms(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+        append_ms(l, static_cast<double>(t.last_ts - t.first_ts) / 1e6);
         l += "  rtt ";
-        l += rtt ? ms(*rtt) : std::string("-");
+        if (rtt) append_ms(l, *rtt);
+        else l += '-';
         l += "  up ";
-        l += format_bytes(t.dir[0].payload_bytes);
+        append_bytes(l, t.dir[0].payload_bytes);
         l += "  down ";
-        l += format_bytes(t.dir[1].payload_bytes);
+        append_bytes(l, t.dir[1].payload_bytes);
         l += "  ";
         l += col;
-        l += close;
+        l += close_kind_name(t.close.kind);
+        if (t.close.initiator == CloseInitiator::simultaneous) {
+            l += " (simultaneous)";
+        } else if (t.close.initiator != CloseInitiator::none) {
+            l += " by ";
+            l += close_initiator_name(t.close.initiator);
+        }
         l += reset();
         if (t.midstream) l += t.roles_inferred ? "  midstream (roles inferred)" : "  midstream";
-        if (rec.http_total) (l += "  http ") += std::to_string(rec.http_total);
-        if (t.anomalies_total) (l += "  anomalies ") += std::to_string(t.anomalies_total);
+        if (rec.http_total) {
+            l += "  http ";
+            append_number(l, rec.http_total);
+        }
+        if (t.anomalies_total) {
+            l += "  anomalies ";
+            append_number(l, t.anomalies_total);
+        }
     }
 
     // The line built so far, cut to the width, with its newline; line_ is emptied.
     std::string take_line() {
-        std::string l = fit_width(line_, opt_.width, opt_.ellipsis);
+        std::string l;
+        if (opt_.width == 0) {   // the usual case when not on a terminal: one allocation, newline included
+            l.reserve(line_.size() + 1);
+            l = line_;
+        } else {
+            l = fit_width(line_, opt_.width, opt_.ellipsis);
+        }
         l += '\n';
         line_.clear();
         return l;

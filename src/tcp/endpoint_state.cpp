@@ -1,19 +1,37 @@
 // Names of TCP states, close kinds and stream end reasons, and the
 // handshake's derived timings.
+#include <charconv>
+
 #include "pcaplens/tcp/connection.hpp"
 #include "pcaplens/tcp/stream.hpp"
 
 namespace pcaplens {
 
 std::string Endpoint::str() const {
-    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "lit" + std::string&&.
     std::string s;
-    if (ip.family == 6) s += '[';
-    s += ip.str();
-    if (ip.family == 6) s += ']';
-    s += ':';
-    s += std::to_string(port);
+    append_to(s);
     return s;
+}
+
+// The text report writes two per connection: IPv4 by hand into one buffer
+// (no temporary strings), IPv6 through IpAddress::str (inet_ntop).
+void Endpoint::append_to(std::string& out) const {
+    char buf[24];   // "255.255.255.255:65535"
+    char* p = buf;
+    char* const end = buf + sizeof buf;
+    if (ip.family == 4) {
+        for (size_t i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, end, ip.bytes[i]).ptr;
+        }
+    } else {
+        if (ip.family == 6) out += '[';
+        out += ip.str();
+        if (ip.family == 6) out += ']';
+    }
+    *p++ = ':';
+    p = std::to_chars(p, end, port).ptr;
+    out.append(buf, static_cast<size_t>(p - buf));
 }
 
 const char* state_name(TcpState s) {

@@ -20,6 +20,7 @@ struct Endpoint {
     IpAddress ip;
     uint16_t port = 0;
     std::string str() const;  // "10.0.0.1:80", "[2001:db8::1]:80"
+    void append_to(std::string& out) const;   // str() appended to `out`
 };
 
 struct StateChange {
