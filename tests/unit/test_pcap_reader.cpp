@@ -61,8 +61,10 @@ struct Reading {
     uint64_t position = 0;
 };
 
+// `batch` > 0: through next_batch() (up to `batch` views at once, copied
+// before the next call), as the pipeline reads; 0: next() one by one.
 Reading read_with(std::unique_ptr<FileReader> (*open)(const std::string&, size_t), const std::string& path,
-                  size_t buffer) {
+                  size_t buffer, size_t batch = 0) {
     Reading r;
     std::unique_ptr<FileReader> reader;
     try {
@@ -71,14 +73,23 @@ Reading read_with(std::unique_ptr<FileReader> (*open)(const std::string&, size_t
         r.open_error = e.what();
         return r;
     }
-    PacketView v;
-    while (reader->next(v)) {
+    auto take = [&r](const PacketView& v) {
         r.ts.push_back(v.ts_ns);
         r.caplen.push_back(v.caplen);
         r.wirelen.push_back(v.wirelen);
         r.linktype.push_back(v.linktype);
         r.data.emplace_back(v.data, v.data + v.caplen);
         REQUIRE(r.ts.size() < 10000u);
+    };
+    PacketView v;
+    if (batch == 0) {
+        while (reader->next(v)) take(v);
+    } else {
+        std::vector<PacketView> views(batch);
+        while (size_t n = reader->next_batch(views.data(), batch)) {
+            REQUIRE(n <= batch);
+            for (size_t i = 0; i < n; ++i) take(views[i]);
+        }
     }
     CHECK_FALSE(reader->next(v));  // stays at the end
     r.stats = reader->stats();
@@ -133,6 +144,10 @@ Reading compare_readers(const Bytes& content, bool offsets = true) {
         CAPTURE(buffer);
         got = read_with(ours, path, buffer);
         check_same(got, expected, offsets);
+        for (size_t batch : {size_t{3}, size_t{16}}) {   // the in-buffer pass of next_batch(), as the pipeline reads
+            CAPTURE(batch);
+            check_same(read_with(ours, path, buffer, batch), expected, offsets);
+        }
     }
     return got;
 }
