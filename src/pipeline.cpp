@@ -105,10 +105,15 @@ struct Analysis::Impl final : ConnectionObserver {
                     else ++it->second;
                 }
             }
-            std::stable_sort(rec.tcp.anomalies.begin(), rec.tcp.anomalies.end(), [](const Finding& a, const Finding& b) {
+            // Usually already in order (no HTTP findings, or all after the
+            // TCP ones): then stable_sort's buffer is not worth allocating.
+            auto earlier = [](const Finding& a, const Finding& b) {
                 if (a.frame != b.frame) return a.frame < b.frame;
                 return a.ts_ns < b.ts_ns;
-            });
+            };
+            if (!std::is_sorted(rec.tcp.anomalies.begin(), rec.tcp.anomalies.end(), earlier)) {
+                std::stable_sort(rec.tcp.anomalies.begin(), rec.tcp.anomalies.end(), earlier);
+            }
         }
         account(rec, tally);
         const uint64_t id = rec.tcp.id;

@@ -98,6 +98,21 @@ public:
         __builtin_prefetch(&side_[1].reasm);
     }
 
+    // Before finishing a connection that has lingered (cold): step 1 starts
+    // loading the whole object, step 2 (some connections later, its
+    // pointers loaded by then) what finishing reads behind them.
+    void prefetch_for_finish(int step) const {
+        if (step == 1) {
+            for (size_t off = 0; off < sizeof(Connection); off += 64) __builtin_prefetch(reinterpret_cast<const char*>(this) + off);
+            return;
+        }
+        if (consumer) consumer->prefetch_results();
+        if (!facts.anomalies.empty()) __builtin_prefetch(facts.anomalies.data());
+        for (const auto& v : facts.states) {
+            if (!v.empty()) __builtin_prefetch(v.data());
+        }
+    }
+
     // ReassemblySink, for the direction currently being fed.
     void data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) override;
     void gap(uint64_t n, int64_t ts) override;

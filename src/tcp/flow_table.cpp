@@ -57,9 +57,11 @@ struct TcpAnalyzer::Impl {
         c.last_active = now;
     }
 
-    void finish(Connection& c, bool evicted) {
+    // `at_end`: the end of the input (finish_all): no packet will come that
+    // a TIME_WAIT tombstone could be matched against.
+    void finish(Connection& c, bool evicted, bool at_end = false) {
         c.finish(now, evicted);
-        if (c.facts.time_wait && tombs.size() < cfg.max_connections) {
+        if (c.facts.time_wait && !at_end && tombs.size() < cfg.max_connections) {
             const auto& tw = *c.facts.time_wait;
             tombs[c.key] = Tombstone{tw.end_ns, c.facts.id, tw.side};
             tomb_order.emplace_back(c.key, tw.end_ns);
@@ -162,7 +164,13 @@ struct TcpAnalyzer::Impl {
         active.for_each([&](Connection* c) { all.push_back(c); });
         closing.for_each([&](Connection* c) { all.push_back(c); });
         std::sort(all.begin(), all.end(), [](const Connection* a, const Connection* b) { return a->facts.id < b->facts.id; });
-        for (Connection* c : all) finish(*c, false);
+        // Most are cold (closed ones have lingered up to close_linger): their
+        // loads start a few connections ahead.
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (i + 8 < all.size()) all[i + 8]->prefetch_for_finish(1);
+            if (i + 4 < all.size()) all[i + 4]->prefetch_for_finish(2);
+            finish(*all[i], false, /*at_end=*/true);
+        }
     }
 };
 
