@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 
 namespace pcaplens {
 
@@ -39,10 +38,16 @@ struct Analysis::Impl final : ConnectionObserver {
     // Finished, waiting for lower ids: what the sink rendered of it ahead of
     // its turn (ReportSink::render), or else the record.
     struct Waiting {
+        uint64_t id = 0;
         std::string text;
         std::unique_ptr<ConnectionRecord> rec;
     };
-    std::map<uint64_t, Waiting> pending;
+    // A min-heap by id (ids are unique): with a long-lived connection open,
+    // the window stays full and every connection finishing goes in and the
+    // lowest comes out; in one array that is a few cached levels, where a
+    // std::map of 4,096 nodes was a dozen cold pointers each way.
+    std::vector<Waiting> pending;
+    static bool later(const Waiting& a, const Waiting& b) { return a.id > b.id; }
     HttpHeadScratch http_scratch;                   // shared by the connections' HttpStreams
     HttpTally tally_scratch;                        // reused: on_finished() allocates nothing for it
     uint64_t next_to_emit = 1;
@@ -124,8 +129,10 @@ struct Analysis::Impl final : ConnectionObserver {
             return;
         }
         Waiting w;
+        w.id = id;
         if (!sink.render(rec, w.text)) w.rec = std::make_unique<ConnectionRecord>(std::move(rec));
-        pending.emplace(id, std::move(w));
+        pending.push_back(std::move(w));
+        std::push_heap(pending.begin(), pending.end(), later);
         emit_ready();
     }
 
@@ -161,12 +168,13 @@ struct Analysis::Impl final : ConnectionObserver {
         // In id order while the next id is ready; if too many wait behind a
         // long-lived connection, release the oldest anyway (memory stays bounded).
         while (!pending.empty()) {
-            auto it = pending.begin();
-            if (it->first == next_to_emit || all || pending.size() > cfg.reorder_window) {
-                if (it->second.rec) sink.connection(*it->second.rec);
-                else sink.write_rendered(it->second.text);
-                next_to_emit = std::max(next_to_emit, it->first + 1);
-                pending.erase(it);
+            const Waiting& lowest = pending.front();
+            if (lowest.id == next_to_emit || all || pending.size() > cfg.reorder_window) {
+                if (lowest.rec) sink.connection(*lowest.rec);
+                else sink.write_rendered(lowest.text);
+                next_to_emit = std::max(next_to_emit, lowest.id + 1);
+                std::pop_heap(pending.begin(), pending.end(), later);
+                pending.pop_back();
             } else {
                 break;
             }
