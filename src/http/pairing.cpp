@@ -800,7 +800,8 @@ void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t
     if (impl_) impl_->data(dir, data, len, ts_ns, frame);
 }
 
-// What on_finished reads: the stream itself, its tally's vectors, findings.
+// What on_finished reads first: the stream object (its results: the tally's
+// and the findings' vector headers) and, if it still parses, the state's first line.
 void HttpStream::prefetch_results() const {
     for (size_t off = 0; off < sizeof(HttpStream); off += 64) __builtin_prefetch(reinterpret_cast<const char*>(this) + off);
     if (impl_) __builtin_prefetch(impl_.get());
