@@ -164,13 +164,7 @@ public:
             return damage("truncated dump file; tried to read " + std::to_string(tried) + " captured bytes, only got " +
                           std::to_string(got));
         }
-        // Seconds are unsigned (good until 2106). The fraction is added as
-        // libpcap reads it, even when it is a second or more: signed from a
-        // file in host byte order, unsigned from a byte-swapped one (its
-        // SWAPLONG). |ts| < 2^32 * (10^9 + 10^3) ns: no overflow.
-        const int64_t fraction = swapped_ ? static_cast<int64_t>(frac) : static_cast<int64_t>(static_cast<int32_t>(frac));
-        const int64_t fraction_ns = fraction * (nsec_ ? 1 : 1000);
-        out.ts_ns = clamp_timestamp(static_cast<int64_t>(sec) * 1000000000LL + fraction_ns);
+        out.ts_ns = record_ts(sec, frac);
         out.data = buf_.get() + begin_ + record_header_;
         // libpcap hands out no more than the snaplen of a longer record.
         out.caplen = caplen > snapshot_ ? snapshot_ : caplen;
@@ -204,6 +198,15 @@ public:
 private:
     enum class Lengths { as_is, swapped, maybe_swapped };
 
+    // Seconds are unsigned (good until 2106). The fraction is added as
+    // libpcap reads it, even when it is a second or more: signed from a file
+    // in host byte order, unsigned from a byte-swapped one (its SWAPLONG).
+    // |ts| < 2^32 * (10^9 + 10^3) ns: no overflow.
+    int64_t record_ts(uint32_t sec, uint32_t frac) const {
+        const int64_t fraction = swapped_ ? static_cast<int64_t>(frac) : static_cast<int64_t>(static_cast<int32_t>(frac));
+        return clamp_timestamp(static_cast<int64_t>(sec) * 1000000000LL + fraction * (nsec_ ? 1 : 1000));
+    }
+
     // next() for the records wholly in the buffer, of a file in host byte
     // order with lengths as stored (2.4): one pass with the buffer position
     // and the counters in registers. Stops at the first record it would not
@@ -212,7 +215,6 @@ private:
     size_t buffered_records(PacketView* out, size_t n, size_t max) {
         const uint8_t* const buf = buf_.get();
         const size_t first = begin_, end = end_, rh = record_header_;
-        const int64_t unit = nsec_ ? 1 : 1000;
         size_t b = first;
         uint64_t bytes = 0, wire = 0;
         int64_t last_ts = stats_.last_ts_ns;
@@ -224,7 +226,7 @@ private:
             const uint32_t caplen = f[2];
             if (caplen > max_caplen_ || end - b - rh < caplen) break;
             PacketView& o = out[n];
-            o.ts_ns = clamp_timestamp(static_cast<int64_t>(f[0]) * 1000000000LL + static_cast<int64_t>(static_cast<int32_t>(f[1])) * unit);
+            o.ts_ns = record_ts(f[0], f[1]);
             o.data = h + rh;
             o.caplen = caplen > snapshot_ ? snapshot_ : caplen;
             o.wirelen = f[3];

@@ -10,6 +10,12 @@
 namespace pcaplens {
 
 std::string IpAddress::str() const {
+    std::string s;
+    append_to(s);
+    return s;
+}
+
+void IpAddress::append_to(std::string& out) const {
     char buf[INET6_ADDRSTRLEN] = {0};
     if (family == 4) {
         // Dotted quad by hand: reports print two addresses per connection and
@@ -19,10 +25,11 @@ std::string IpAddress::str() const {
             if (i) *p++ = '.';
             p = std::to_chars(p, buf + sizeof buf, bytes[static_cast<size_t>(i)]).ptr;
         }
-        return std::string(buf, p);
+        out.append(buf, static_cast<size_t>(p - buf));
+        return;
     }
     if (family == 6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
-    return buf;
+    out += buf;
 }
 
 std::optional<IpAddress> parse_ip_address(std::string_view text) {

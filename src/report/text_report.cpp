@@ -35,11 +35,15 @@ void append_fixed_unit(std::string& out, double v, int decimals, std::string_vie
     out += unit;
 }
 
+void append_number(std::string& out, uint64_t n) {
+    char buf[24];
+    out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+}
+
 // format_bytes() appended to `out`.
 void append_bytes(std::string& out, uint64_t n) {
     if (n < 1000) {
-        char buf[8];
-        out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+        append_number(out, n);
         out += " B";
     } else if (n < 1000000) {
         append_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
@@ -48,11 +52,6 @@ void append_bytes(std::string& out, uint64_t n) {
     } else {
         append_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
     }
-}
-
-void append_number(std::string& out, uint64_t n) {
-    char buf[24];
-    out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
 }
 }  // namespace
 

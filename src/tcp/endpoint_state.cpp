@@ -13,25 +13,14 @@ std::string Endpoint::str() const {
     return s;
 }
 
-// The text report writes two per connection: IPv4 by hand into one buffer
-// (no temporary strings), IPv6 through IpAddress::str (inet_ntop).
+// The text report writes two per connection: appended in place, without
+// temporary strings.
 void Endpoint::append_to(std::string& out) const {
-    char buf[24];   // "255.255.255.255:65535"
-    char* p = buf;
-    char* const end = buf + sizeof buf;
-    if (ip.family == 4) {
-        for (size_t i = 0; i < 4; ++i) {
-            if (i) *p++ = '.';
-            p = std::to_chars(p, end, ip.bytes[i]).ptr;
-        }
-    } else {
-        if (ip.family == 6) out += '[';
-        out += ip.str();
-        if (ip.family == 6) out += ']';
-    }
-    *p++ = ':';
-    p = std::to_chars(p, end, port).ptr;
-    out.append(buf, static_cast<size_t>(p - buf));
+    if (ip.family == 6) out += '[';
+    ip.append_to(out);
+    if (ip.family == 6) out += ']';
+    char buf[8] = {':'};   // ":65535"
+    out.append(buf, static_cast<size_t>(std::to_chars(buf + 1, buf + sizeof buf, port).ptr - buf));
 }
 
 const char* state_name(TcpState s) {

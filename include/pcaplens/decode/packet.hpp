@@ -21,6 +21,7 @@ struct IpAddress {
     }
     auto operator<=>(const IpAddress&) const = default;
     std::string str() const;  // dotted quad or RFC 5952 text
+    void append_to(std::string& out) const;   // str() appended to `out`
 };
 // Parses "10.0.0.1", "2001:db8::1" or "[2001:db8::1]"; nullopt otherwise.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
