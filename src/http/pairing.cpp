@@ -800,13 +800,6 @@ void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t
     if (impl_) impl_->data(dir, data, len, ts_ns, frame);
 }
 
-// What on_finished reads first: the stream object (its results: the tally's
-// and the findings' vector headers) and, if it still parses, the state's first line.
-void HttpStream::prefetch_results() const {
-    for (size_t off = 0; off < sizeof(HttpStream); off += 64) __builtin_prefetch(reinterpret_cast<const char*>(this) + off);
-    if (impl_) __builtin_prefetch(impl_.get());
-}
-
 void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) {
     if (impl_) impl_->gap(dir, len, ts_ns);
 }

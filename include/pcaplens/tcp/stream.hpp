@@ -24,9 +24,6 @@ public:
     virtual void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) = 0;
     // No more bytes will come in `dir`. Called once per direction.
     virtual void on_end(StreamDir dir, EndReason why, int64_t ts_ns) = 0;
-    // The connection is about to be finished and its consumer's results
-    // taken: start loading them (a cache hint: changes nothing).
-    virtual void prefetch_results() const {}
 };
 
 }  // namespace pcaplens
