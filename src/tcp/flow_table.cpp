@@ -167,8 +167,8 @@ struct TcpAnalyzer::Impl {
         // Most are cold (closed ones have lingered up to close_linger): their
         // loads start a few connections ahead.
         for (size_t i = 0; i < all.size(); ++i) {
-            if (i + 8 < all.size()) all[i + 8]->prefetch_for_finish(1);
-            if (i + 4 < all.size()) all[i + 4]->prefetch_for_finish(2);
+            if (i + 8 < all.size()) all[i + 8]->prefetch_object();
+            if (i + 4 < all.size()) all[i + 4]->prefetch_finish_vectors();
             finish(*all[i], false, /*at_end=*/true);
         }
     }
