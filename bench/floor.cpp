@@ -13,6 +13,7 @@
 // Usage: pcaplens_floor [--stdio-buffer N] FILE  ->  "packets N bytes B" on standard output
 #include <pcap/pcap.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -23,7 +24,15 @@
 int main(int argc, char** argv) {
     size_t stdio_buffer = 0;
     if (argc == 4 && std::strcmp(argv[1], "--stdio-buffer") == 0) {
-        stdio_buffer = std::strtoull(argv[2], nullptr, 10);
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long n = std::strtoull(argv[2], &end, 10);
+        // A typo must not quietly measure the default floor instead.
+        if (argv[2][0] < '1' || argv[2][0] > '9' || *end != '\0' || errno != 0 || n > (1ull << 30)) {
+            std::fprintf(stderr, "%s: --stdio-buffer wants a size in bytes, 1 .. 1073741824; got '%s'\n", argv[0], argv[2]);
+            return 2;
+        }
+        stdio_buffer = static_cast<size_t>(n);
         argv += 2;
         argc -= 2;
     }

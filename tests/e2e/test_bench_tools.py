@@ -56,6 +56,10 @@ def main():
         expect(counts[0][:2] == ["packets", str(t["packets"])], f"floor packets {counts[0]} vs truth {t['packets']}")
         bad = subprocess.run([floor, "--stdio-buffer", "131072", os.path.join(d, "missing.pcap")], capture_output=True)
         expect(bad.returncode == 4 and bad.stderr, "floor on a missing file must fail with status 4 and say why")
+        for size in ("0", "abc", "128k", "-1", "99999999999"):
+            bad = subprocess.run([floor, "--stdio-buffer", size, trace], capture_output=True)
+            expect(bad.returncode == 2 and b"--stdio-buffer" in bad.stderr,
+                   f"floor --stdio-buffer {size!r}: exit {bad.returncode}, want 2 with a message (not the default floor)")
 
         # 3. The report's ratios.
         tsv = os.path.join(d, "results.tsv")
