@@ -15,7 +15,7 @@ _pcaplens()
         --format -o --output --timeline --color -q --quiet -v --verbose --list-anomalies
         --conn --host --port --only-anomalous --http-only
         --follow --follow-format --fail-on
-        --idle-timeout --msl --close-linger --max-connections --max-buffer-mb
+        --idle-timeout --msl --close-linger --max-connections --max-memory-mb --max-buffer-mb
         --max-direction-buffer-mb --max-anomalies
         --no-http --http-max-header-bytes --http-max-headers --http-max-pipeline --http-slow-ms
         -i --interface -D --list-interfaces -s --snapshot-length -p --no-promiscuous-mode
@@ -30,7 +30,7 @@ _pcaplens()
         --max-http-duration-ms --all-requests-answered --expect-transactions
         --server --server-port --http-host --http-uri-prefix --http-method
         --format -o --output --junit --annotations --annotate-passing --max-evidence --color
-        --idle-timeout --msl --close-linger --max-connections --max-buffer-mb
+        --idle-timeout --msl --close-linger --max-connections --max-memory-mb --max-buffer-mb
         --max-direction-buffer-mb --max-anomalies
         --no-http --http-max-header-bytes --http-max-headers --http-max-pipeline --http-slow-ms
         -h --help"
