@@ -14,7 +14,7 @@ void add_live_options(CLI::App& app, LiveCli& o) {
     app.add_option("-B,--buffer-size", o.buffer_kib, "Kernel capture buffer in KiB (0: libpcap default)")->group(g);
     app.add_option("--duration", o.duration_s, "Stop a live capture after SECONDS")->group(g);
     app.add_option("-w,--write", o.write_file, "Also save the raw packets to FILE (pcap) while analysing")->group(g);
-    app.add_option("-C,--file-size", o.rotate_mb, "With -w: start a new file (FILE1, FILE2, ...) after this many MB")->group(g);
+    app.add_option("-C,--file-size", o.rotate_mb, "With -w: start a new file (FILE, FILE1, FILE2, ...) after this many MB")->group(g);
     app.add_option("-Z,--relinquish-privileges", o.user, "After opening the interface, drop root to USER")->group(g);
 }
 

@@ -117,7 +117,10 @@ struct CommonOptions {
 };
 
 void add_input_options(CLI::App& app, CommonOptions& o) {
-    app.add_option("-r,--read", o.read_files, "Read packets from FILE (repeatable; pcap or pcapng)")->type_name("FILE")->group("Input");
+    // One FILE per -r: a vector option would otherwise swallow the filter
+    // expression after it ("-r f.pcap tcp port 80", as tcpdump).
+    app.add_option("-r,--read", o.read_files, "Read packets from FILE (repeatable; pcap or pcapng)")
+        ->type_name("FILE")->allow_extra_args(false)->group("Input");
     app.add_option("files", o.positional, "Capture files, then an optional BPF expression (as tcpdump)")->type_name("FILE [EXPR]")->group("Input");
     app.add_option("-f,--filter", o.filter, "BPF filter expression (alternative to the trailing expression)")->type_name("EXPR")->group("Input");
     app.add_option("-c,--count", o.count, "Stop after N packets (after filtering)")->type_name("N")->group("Input");
@@ -166,15 +169,33 @@ pl::AnalysisConfig make_config(const CommonOptions& o) {
     return cfg;
 }
 
+// Why `path`, given as a capture file, cannot be read; on stderr.
+void complain_unreadable(const std::string& path, const char* help_cmd) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", path.c_str(), errno == ENOENT ? "no such file" : std::strerror(errno), help_cmd);
+    } else if (S_ISDIR(st.st_mode)) {
+        std::fprintf(stderr, "pcaplens: %s: is a directory, not a capture file (give the .pcap/.pcapng files in it)\n", path.c_str());
+    } else {
+        std::fprintf(stderr, "pcaplens: %s: not a regular file (try %s)\n", path.c_str(), help_cmd);
+    }
+}
+
 // Splits positionals into files and the trailing BPF expression: leading
-// arguments naming existing files are inputs (unless -r was used). Returns an
-// exit status (kExitOk when fine).
+// arguments naming existing files are inputs (unless -r was used). With -f
+// and no -r every positional is a file. Returns an exit status (kExitOk when
+// fine).
 int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::string>& files, std::string& filter) {
     files = o.read_files;
     std::string expr;
     size_t i = 0;
     if (o.read_files.empty()) {
         for (; i < o.positional.size() && is_regular_or_fifo(o.positional[i]); ++i) files.push_back(o.positional[i]);
+    }
+    if (i < o.positional.size() && o.read_files.empty() && !o.filter.empty()) {
+        // "pcaplens -f tcp missing.pcap": the filter is given, so this names a file.
+        complain_unreadable(o.positional[i], help_cmd);
+        return kExitUnreadable;
     }
     if (i < o.positional.size() && !files.empty()) {
         // "pcaplens a.pcap typo.pcap": a capture file name, not a filter.
@@ -184,11 +205,7 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
             return p.size() > n && p.compare(p.size() - n, n, suf) == 0;
         };
         if (ends(".pcap") || ends(".pcapng") || ends(".cap") || p.find('/') != std::string::npos) {
-            struct stat st {};
-            const bool exists = ::stat(p.c_str(), &st) == 0;
-            std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", p.c_str(),
-                         !exists ? "no such file" : S_ISDIR(st.st_mode) ? "is a directory, not a capture file" : "not a regular file",
-                         help_cmd);
+            complain_unreadable(p, help_cmd);
             return kExitUnreadable;
         }
     }
@@ -200,15 +217,7 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     filter = o.filter.empty() ? expr : o.filter;
     if (files.empty()) {
         if (!o.positional.empty()) {
-            const std::string& p = o.positional[0];
-            struct stat st {};
-            if (::stat(p.c_str(), &st) != 0) {
-                std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", p.c_str(), errno == ENOENT ? "no such file" : std::strerror(errno), help_cmd);
-            } else if (S_ISDIR(st.st_mode)) {
-                std::fprintf(stderr, "pcaplens: %s: is a directory, not a capture file (give the .pcap/.pcapng files in it)\n", p.c_str());
-            } else {
-                std::fprintf(stderr, "pcaplens: %s: not a regular file (try %s)\n", p.c_str(), help_cmd);
-            }
+            complain_unreadable(o.positional[0], help_cmd);
             return kExitUnreadable;
         }
         std::fprintf(stderr, "pcaplens: no capture file given (try %s)\n", help_cmd);
@@ -284,12 +293,14 @@ int run_check(int argc, char** argv) {
     add_input_options(app, o);
 
     app.add_option("--rules", rules_file, "JSON rules file (docs/checks.md)")->group("Rules");
-    app.add_option("--fail-on", rf.fail_on, "Fail if any anomaly of these kinds (KIND[,KIND...]) is found")->group("Rules");
+    // The repeatable rule options take one value per occurrence, so that
+    // "--fail-on rst_abort capture.pcap" leaves the file a file.
+    app.add_option("--fail-on", rf.fail_on, "Fail if any anomaly of these kinds (KIND[,KIND...]) is found")->allow_extra_args(false)->group("Rules");
     app.add_option("--fail-on-severity", rf.fail_on_severity, "Fail on any anomaly of this severity or worse: warning|error")
         ->check(CLI::IsMember({"warning", "error"}))
         ->group("Rules");
-    app.add_option("--allow", rf.allow, "Exempt these anomaly kinds (KIND[,KIND...]) from --fail-on-severity")->group("Rules");
-    app.add_option("--max", rf.max_kind, "At most N anomalies of KIND (KIND=N; repeatable)")->group("Rules");
+    app.add_option("--allow", rf.allow, "Exempt these anomaly kinds (KIND[,KIND...]) from --fail-on-severity")->allow_extra_args(false)->group("Rules");
+    app.add_option("--max", rf.max_kind, "At most N anomalies of KIND (KIND=N; repeatable)")->allow_extra_args(false)->group("Rules");
     app.add_option("--max-handshake-rtt-ms", rf.max_handshake_rtt_ms, "Every handshake RTT at most MS")->group("Rules");
     app.add_option("--max-retransmission-rate", rf.max_retransmission_rate_pct, "Retransmitted payload bytes at most PCT % of all")->group("Rules");
     app.add_flag("--no-unanswered-syns", rf.no_unanswered_syns, "Fail on SYNs that got no answer")->group("Rules");
@@ -304,9 +315,9 @@ int run_check(int argc, char** argv) {
     app.add_option("--max-http-5xx-rate", rf.max_http_5xx_rate, "HTTP 5xx responses at most PCT % of responses")->group("Rules");
     app.add_option("--max-http-4xx", rf.max_http_4xx, "At most N HTTP 4xx responses")->group("Rules");
     app.add_option("--max-http-4xx-rate", rf.max_http_4xx_rate, "HTTP 4xx responses at most PCT % of responses")->group("Rules");
-    app.add_option("--http-allow-status", rf.http_allow_status, "Statuses (CODE[,CODE...]) the 4xx/5xx rules ignore")->group("Rules");
-    app.add_option("--max-ttfb-ms", rf.max_ttfb_ms, "HTTP time to first byte at most MS ([p50|p95|p99|max=]MS; repeatable)")->group("Rules");
-    app.add_option("--max-http-duration-ms", rf.max_duration_ms, "HTTP transaction duration at most MS ([p50|p95|p99|max=]MS)")->group("Rules");
+    app.add_option("--http-allow-status", rf.http_allow_status, "Statuses (CODE[,CODE...]) the 4xx/5xx rules ignore")->allow_extra_args(false)->group("Rules");
+    app.add_option("--max-ttfb-ms", rf.max_ttfb_ms, "HTTP time to first byte at most MS ([p50|p95|p99|max=]MS; repeatable)")->allow_extra_args(false)->group("Rules");
+    app.add_option("--max-http-duration-ms", rf.max_duration_ms, "HTTP transaction duration at most MS ([p50|p95|p99|max=]MS)")->allow_extra_args(false)->group("Rules");
     app.add_flag("--all-requests-answered", rf.http_all_answered, "Fail on HTTP requests without a response")->group("Rules");
     app.add_option("--expect-transactions", rf.expect_transactions, "Exactly N HTTP transactions")->group("Rules");
     app.add_option("--server", rf.server, "Flag rules: only connections to this server address")->group("Rule scope");
@@ -324,7 +335,7 @@ int run_check(int argc, char** argv) {
         ->check(CLI::IsMember({"github", "none"}))
         ->group("Output");
     app.add_flag("--annotate-passing", annotate_passing, "With --annotations github: ::notice lines for passing rules too")->group("Output");
-    app.add_option("--max-evidence", max_evidence, "Offending connections/transactions listed per rule (default 20)")->group("Output");
+    auto* max_evidence_opt = app.add_option("--max-evidence", max_evidence, "Offending connections/transactions listed per rule (default 20)")->group("Output");
     app.add_option("--color", color, "Colour in text output: auto (only a terminal, unless NO_COLOR is set), always, never")->type_name("WHEN")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
     add_limit_options(app, o);
 
@@ -367,7 +378,7 @@ int run_check(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens check: %s\n", e.what());
         return kExitUsage;
     }
-    if (max_evidence) set.max_evidence = max_evidence;
+    if (max_evidence_opt->count() > 0) set.max_evidence = max_evidence;  // 0 too: count only
     if (set.rules.empty()) {
         std::fprintf(stderr, "pcaplens check: no rules: give --rules FILE and/or rule options (try pcaplens check --help)\n");
         return kExitUsage;
@@ -597,20 +608,7 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::vector<std::string> files;
-    std::string filter;
-    if (live.interface.empty()) {
-        if (int st = split_inputs(o, "pcaplens --help", files, filter); st != kExitOk) return st;
-    } else {
-        // Live: every positional argument is part of the filter expression.
-        if (!o.read_files.empty()) {
-            std::fprintf(stderr, "pcaplens: -i and -r cannot be used together\n");
-            return kExitUsage;
-        }
-        for (const auto& a : o.positional) filter += (filter.empty() ? "" : " ") + a;
-        if (!o.filter.empty()) filter = filter.empty() ? o.filter : o.filter + " and (" + filter + ")";
-    }
-
+    // Usage errors before the inputs are opened: 2 wins over 4.
     std::vector<pl::AnomalyKind> fail_kinds;
     if (!fail_on.empty()) {
         size_t start = 0;
@@ -628,6 +626,20 @@ int main(int argc, char** argv) {
             }
             start = end + 1;
         }
+    }
+
+    std::vector<std::string> files;
+    std::string filter;
+    if (live.interface.empty()) {
+        if (int st = split_inputs(o, "pcaplens --help", files, filter); st != kExitOk) return st;
+    } else {
+        // Live: every positional argument is part of the filter expression.
+        if (!o.read_files.empty()) {
+            std::fprintf(stderr, "pcaplens: -i and -r cannot be used together\n");
+            return kExitUsage;
+        }
+        for (const auto& a : o.positional) filter += (filter.empty() ? "" : " ") + a;
+        if (!o.filter.empty()) filter = filter.empty() ? o.filter : o.filter + " and (" + filter + ")";
     }
 
     pl::AnalysisConfig cfg = make_config(o);
@@ -719,7 +731,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens: --follow %llu: no connection %llu in the capture (it has %llu; the report lists their ids)\n",
                      static_cast<unsigned long long>(follow), static_cast<unsigned long long>(follow),
                      static_cast<unsigned long long>(analysis.summary().connections));
-        if (status == kExitOk) status = kExitUsage;
+        status = kExitUsage;  // a usage error wins over damage (2 > 4 > 3 > 1)
     }
     if (status == kExitOk) {
         for (pl::AnomalyKind k : fail_kinds) {

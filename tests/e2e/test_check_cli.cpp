@@ -173,6 +173,33 @@ TEST_CASE("check --format json: the normal report plus a checks section") {
     CHECK(doc["checks"][0]["measured"] == 1);
 }
 
+TEST_CASE("check: repeatable rule options before the capture take one value each; --max-evidence 0 lists none") {
+    // Options first, file last: the file is not taken for another value.
+    const auto r = e2e::pcaplens({"check", "--format", "json", "--fail-on", "bad_checksum", "--max", "rst_abort=5", "--allow", "rst_abort",
+                                  "--fail-on-severity", "error", "--http-allow-status", "404", "--max-http-4xx", "0",
+                                  "--max-ttfb-ms", "p50=1000", "--max-ttfb-ms", "5000", "--max-http-duration-ms", "5000", kMixed});
+    REQUIRE(r.status == 0);
+    const auto j = r.json();
+    CHECK(j["input"]["files"].size() == 1);
+    CHECK(j["checks"].size() == 7);
+    for (const auto& c : j["checks"]) CHECK(c["passed"] == true);
+    // 0 is a limit like any other, and overrides the rules file's.
+    const auto rules = e2e::temp_dir() / "evidence-rules.json";
+    std::ofstream(rules) << R"({"max_evidence": 5, "rules": [{"rule": "no_resets"}]})";
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"check", "--format", "json", "--max-evidence", "0", "--no-resets", kMixed},
+                                                 std::vector<std::string>{"check", "--format", "json", "--rules", rules.string(), "--max-evidence", "0", kMixed}}) {
+        const auto z = e2e::pcaplens(args);
+        CHECK(z.status == 1);
+        const auto c = z.json()["checks"][0];
+        CHECK(c["passed"] == false);
+        CHECK(c["evidence"].empty());
+        CHECK(c["evidence_total"] == 1);
+    }
+    const auto t = e2e::pcaplens({"check", "--color", "never", "--max-evidence", "0", "--no-resets", kMixed});
+    CHECK(t.out.find("... and 1 more") != std::string::npos);
+    CHECK(t.out.find("#4 ") == std::string::npos);
+}
+
 TEST_CASE("check --annotations github: ::error per failing rule, ::notice for passing ones on request") {
     const auto r = e2e::pcaplens({"check", kMixed, "--no-resets", "--max-http-4xx", "5", "--annotations", "github", "--annotate-passing", "--color", "never"});
     CHECK(r.status == 1);

@@ -289,6 +289,48 @@ TEST_CASE("errors are one line naming the file, with a hint") {
     }
 }
 
+TEST_CASE("options before the files: -r then a filter expression, -f then files, as tcpdump") {
+    // -r takes one file; the words after it are the filter (CLI11's vector
+    // options would otherwise take them as more files).
+    const auto expr = e2e::pcaplens({"--format", "json", "-r", kMixed, "tcp", "port", "80", "and", "port", "40012"});
+    REQUIRE(expr.status == 0);
+    const auto j = expr.json();
+    CHECK(j["input"]["filter"] == "tcp port 80 and port 40012");
+    REQUIRE(j["connections"].size() == 1);
+    CHECK(j["connections"][0]["client"]["port"] == 40012);
+    // -r repeated: two files, merged.
+    const auto twice = e2e::pcaplens({"--format", "json", "-r", kKeepalive, "-r", kMixed});
+    REQUIRE(twice.status == 0);
+    CHECK(twice.json()["input"]["files"].size() == 2);
+    // With -f every positional is a file: a missing one is named, exit 4
+    // (it used to be taken for a second filter expression, exit 2).
+    const auto missing = e2e::pcaplens({"-f", "tcp", "nosuch.pcap"});
+    CHECK(missing.status == 4);
+    CHECK(missing.err == "pcaplens: nosuch.pcap: no such file (try pcaplens --help)\n");
+    const auto bare = e2e::pcaplens({"-f", "tcp", kKeepalive, "nosuchfile"});
+    CHECK(bare.status == 4);
+    CHECK(bare.err == "pcaplens: nosuchfile: no such file (try pcaplens --help)\n");
+    CHECK(e2e::pcaplens({"-q", "-f", "tcp", kKeepalive}).status == 0);
+}
+
+TEST_CASE("exit status precedence: a usage error (2) wins over unreadable (4) and damaged (3) input") {
+    const auto kinds = e2e::pcaplens({"--fail-on", "bogus_kind", "nosuch.pcap"});
+    CHECK(kinds.status == 2);
+    CHECK(kinds.err.find("unknown anomaly kind 'bogus_kind'") != std::string::npos);
+    // --follow of a connection that is not there, in a damaged file: both are
+    // said, and the status is the usage error's.
+    std::ifstream in(kKeepalive, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const auto cut = e2e::temp_dir() / "keepalive-cut.pcap";
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, 3000);
+    const auto follow = e2e::pcaplens({"--follow", "9", cut.string()});
+    CHECK(follow.status == 2);
+    CHECK(follow.err.find("truncated record") != std::string::npos);
+    CHECK(follow.err.find("--follow 9: no connection 9") != std::string::npos);
+    // The damage alone is 3.
+    CHECK(e2e::pcaplens({"--follow", "1", cut.string()}).status == 3);
+}
+
 TEST_CASE("--help is grouped by task with examples") {
     const auto r = e2e::pcaplens({"--help"});
     REQUIRE(r.status == 0);
