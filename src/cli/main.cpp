@@ -534,14 +534,21 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "Connection lines and summary only")->group("Output");
     app.add_flag("-v,--verbose", verbose, "More detail (repeat for all anomalies)")->group("Output");
     app.add_flag("--list-anomalies", list_anomalies, "Print the anomaly catalogue (with --format markdown: the docs table)")->group("Output");
-    app.add_option("--conn", only_conn, "Report only connection ID")->type_name("ID")->group("Select connections (in the report)");
+    // Connection ids start at 1; 0 would quietly mean "not given".
+    const CLI::Validator connection_id(
+        [](std::string& v) {
+            return !v.empty() && v.find_first_not_of('0') == std::string::npos ? std::string("connection ids start at 1 (#1 in the report)")
+                                                                                : std::string();
+        },
+        "", "connection id");
+    app.add_option("--conn", only_conn, "Report only connection ID")->type_name("ID")->check(connection_id)->group("Select connections (in the report)");
     app.add_option("--host", host, "Report only connections whose client or server is ADDR")->type_name("ADDR")->group("Select connections (in the report)");
     auto* port_opt = app.add_option("--port", port, "Report only connections whose client or server port is N")
                          ->type_name("N")
                          ->group("Select connections (in the report)");
     app.add_flag("--only-anomalous", only_anomalous, "Report only connections with warning/error anomalies")->group("Select connections (in the report)");
     app.add_flag("--http-only", http_only, "Report only connections that carried HTTP")->group("Select connections (in the report)");
-    app.add_option("--follow", follow, "Print the reassembled bytes of connection ID instead of the report")->type_name("ID")->group("Follow a stream");
+    app.add_option("--follow", follow, "Print the reassembled bytes of connection ID instead of the report")->type_name("ID")->check(connection_id)->group("Follow a stream");
     auto* follow_format_opt = app.add_option("--follow-format", follow_format, "ascii (escaped text), hex (dump), raw (bytes as they are; not to a terminal)")
                                   ->type_name("FORMAT")
                                   ->check(CLI::IsMember({"ascii", "hex", "raw"}))

@@ -194,6 +194,13 @@ TEST_CASE("--follow errors") {
     CHECK(none.err == "pcaplens: --follow 9: no connection 9 in the capture (it has 1; the report lists their ids)\n");
     CHECK(none.out.empty());
     CHECK(e2e::pcaplens({"--follow-format", "hex", kKeepalive}).status == 2);
+    // Ids start at 1: 0 is refused, not taken for "no --follow" / "every connection".
+    for (const char* opt : {"--follow", "--conn"}) {
+        const auto zero = e2e::pcaplens({opt, "0", kKeepalive});
+        CHECK(zero.status == 2);
+        CHECK(zero.err == std::string("pcaplens: ") + opt + ": connection ids start at 1 (#1 in the report) (try pcaplens --help)\n");
+        CHECK(zero.out.empty());
+    }
     CHECK(e2e::pcaplens({"--follow", "1", "--format", "json", kKeepalive}).status == 2);
     CHECK(e2e::pcaplens({"--follow", "1", "--follow-format", "utf8", kKeepalive}).status == 2);
     // A refused connection exchanged no bytes: header and footer only.
