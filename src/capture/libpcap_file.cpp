@@ -5,6 +5,7 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -13,22 +14,49 @@
 namespace pcaplens {
 namespace {
 
+// One clear line for a file libpcap refused: the file, then what is wrong
+// with it in words.
+[[noreturn]] void throw_refused(const std::string& path, const char* errbuf) {
+    std::string why = errbuf;
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // libpcap repeats the path
+    if (why == "unknown file format") why = "not a pcap or pcapng capture (unknown file format)";
+    else if (why.find("only got 0") != std::string::npos) why = "empty file, not a capture";
+    throw InputError(path + ": " + why);
+}
+
+// A pipe, FIFO or standard input can be read only once and not seeked, so
+// libpcap gets it through this unbuffered stdio cookie that counts the bytes
+// it has taken: the byte offset of a damaged record, which ftell() cannot
+// give on a pipe. The underlying stream keeps its own buffer.
+struct CountingStream {
+    std::FILE* src = nullptr;
+    bool owns_src = false;
+    uint64_t consumed = 0;
+};
+ssize_t counting_read(void* cookie, char* buf, size_t n) {
+    auto* s = static_cast<CountingStream*>(cookie);
+    const size_t got = std::fread(buf, 1, n, s->src);
+    s->consumed += got;
+    return got == 0 && std::ferror(s->src) ? -1 : static_cast<ssize_t>(got);
+}
+int counting_close(void* cookie) {
+    auto* s = static_cast<CountingStream*>(cookie);
+    const int rc = s->owns_src ? std::fclose(s->src) : 0;
+    delete s;
+    return rc;
+}
+
 class LibpcapFileReader final : public FileReader {
 public:
+    struct Stream {};  // tag: read `path` ("-" = standard input) once, as a stream
+
     explicit LibpcapFileReader(const std::string& path) {
         stats_.path = path;
         char errbuf[PCAP_ERRBUF_SIZE] = {0};
         // Nanosecond precision: libpcap scales microsecond files up, so one
         // code path serves both resolutions without losing digits.
         handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-        if (!handle_) {
-            // One clear line: the file, then what is wrong with it in words.
-            std::string why = errbuf;
-            if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // libpcap repeats the path
-            if (why == "unknown file format") why = "not a pcap or pcapng capture (unknown file format)";
-            else if (why.find("only got 0") != std::string::npos) why = "empty file, not a capture";
-            throw InputError(path + ": " + why);
-        }
+        if (!handle_) throw_refused(path, errbuf);
         struct stat st {};
         if (::stat(path.c_str(), &st) == 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
         linktype_ = pcap_datalink(handle_);
@@ -48,6 +76,34 @@ public:
         pcapng_ = magic == 0x0a0d0d0a;
         if (pcapng_) stats_.format = "pcapng";
         else if (magic == 0xa1b23c4d || magic == 0x4d3cb2a1) stats_.format = "pcap-ns";
+    }
+
+    LibpcapFileReader(const std::string& path, Stream) {
+        stats_.path = path;
+        const bool std_in = path == "-";
+        std::FILE* src = std_in ? stdin : std::fopen(path.c_str(), "rb");
+        if (!src) throw InputError(path + ": " + std::strerror(errno));
+        counter_ = new CountingStream{src, !std_in, 0};
+        std::FILE* f = fopencookie(counter_, "rb", cookie_io_functions_t{counting_read, nullptr, nullptr, counting_close});
+        if (!f) {
+            counting_close(counter_);
+            throw InputError(path + ": " + std::strerror(errno));
+        }
+        std::setvbuf(f, nullptr, _IONBF, 0);  // what libpcap has read is what the counter says
+        char errbuf[PCAP_ERRBUF_SIZE] = {0};
+        handle_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (!handle_) {
+            std::fclose(f);  // closes the source and frees the counter
+            counter_ = nullptr;
+            throw_refused(path, errbuf);
+        }
+        linktype_ = pcap_datalink(handle_);
+        stats_.snaplen = static_cast<uint32_t>(pcap_snapshot(handle_));
+        // The magic is gone into libpcap; its version tells pcapng (1.x)
+        // from pcap (2.x). Microsecond and nanosecond pcap both read "pcap".
+        pcapng_ = pcap_major_version(handle_) == 1;
+        stats_.format = pcapng_ ? "pcapng" : "pcap";
+        offset_ = counter_->consumed;
     }
     ~LibpcapFileReader() override {
         if (handle_) pcap_close(handle_);
@@ -81,7 +137,7 @@ public:
             // lseek syscall per packet (1.5 M per GB, measured in bench/).
             // libpcap only reads pcap here (pcapng has its own reader): each
             // record is a 16-byte header plus its captured bytes.
-            offset_ += 16 + uint64_t{hdr->caplen};
+            offset_ = counter_ ? counter_->consumed : offset_ + 16 + uint64_t{hdr->caplen};
             return true;
         }
         done_ = true;
@@ -101,6 +157,7 @@ public:
 
 private:
     pcap_t* handle_ = nullptr;
+    CountingStream* counter_ = nullptr;  // streams only; owned by the stdio cookie pcap_close() closes
     int linktype_ = 0;
     bool pcapng_ = false;
     bool done_ = false;
@@ -115,6 +172,13 @@ std::unique_ptr<FileReader> open_libpcap_file(const std::string& path) {
 }
 
 std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
+    // Standard input ("-", as tcpdump -r -), a pipe (`<(zcat f.pcap.gz)`) or
+    // a FIFO can be read only once: no sniffing ahead, libpcap reads pcap and
+    // pcapng from the stream.
+    struct stat st {};
+    if (path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+        return std::make_unique<LibpcapFileReader>(path, LibpcapFileReader::Stream{});
+    }
     // pcapng and classic pcap go to pcaplens's own readers; anything else to
     // libpcap, which says what is wrong with it. The pcapng SHB block type
     // 0x0A0D0D0A reads the same in both byte orders.

@@ -46,9 +46,29 @@ const char* kExitHelp =
 std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM; the only process-wide state
 void on_signal(int) { g_stop.store(true); }
 
+// A capture input: a file, a pipe or FIFO (`<(zcat f.pcap.gz)`), or "-" for
+// standard input, as tcpdump -r -.
 bool is_regular_or_fifo(const std::string& p) {
     struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
+    return p == "-" || (::stat(p.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)));
+}
+
+// True when `file` can be read only once (standard input, a pipe, a FIFO).
+bool read_once(const std::string& file) {
+    struct stat st {};
+    return file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
+}
+
+// True when the report would be written over one of the inputs (same device
+// and inode): opening it for writing would destroy the capture being read.
+bool output_is_an_input(const std::string& output, const std::vector<std::string>& inputs) {
+    struct stat out {};
+    if (output.empty() || output == "-" || ::stat(output.c_str(), &out) != 0) return false;
+    for (const auto& in : inputs) {
+        struct stat st {};
+        if (in != "-" && ::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino) return true;
+    }
+    return false;
 }
 
 // Columns of the terminal `fd` is, or 0 when it is not one: COLUMNS if set,
@@ -263,8 +283,12 @@ ssize_t holdback_write(void* cookie, const char* buf, size_t n) {
 
 // Standard output for "" or "-", else the file (created or truncated); null
 // after saying on stderr why it cannot be written.
-std::FILE* open_output(const std::string& path, const char* who) {
+std::FILE* open_output(const std::string& path, const char* who, const std::vector<std::string>& inputs) {
     if (path.empty() || path == "-") return stdout;
+    if (output_is_an_input(path, inputs)) {
+        std::fprintf(stderr, "%s: %s: is one of the input captures; not writing over it\n", who, path.c_str());
+        return nullptr;
+    }
     std::FILE* f = std::fopen(path.c_str(), "w");
     if (f == nullptr) std::fprintf(stderr, "%s: %s: cannot write: %s\n", who, path.c_str(), std::strerror(errno));
     return f;
@@ -389,6 +413,18 @@ int run_check(int argc, char** argv) {
         return kExitUsage;
     }
     if (int st = split_inputs(o, "pcaplens check --help", files, filter); st != kExitOk) return st;
+    for (const auto& f : files) {
+        if (read_once(f)) {
+            // A scoped rule is a second run over the input; the probe below is one too.
+            std::fprintf(stderr, "pcaplens check: %s: can be read only once (standard input, a pipe or a FIFO) and check reads its "
+                                 "input more than once; save the capture to a file first\n", f.c_str());
+            return kExitUsage;
+        }
+    }
+    if (output_is_an_input(junit, files)) {
+        std::fprintf(stderr, "pcaplens check: %s: is one of the input captures; not writing the JUnit file over it\n", junit.c_str());
+        return kExitUnreadable;
+    }
     // Validate the input filter before the (possibly several) runs.
     try {
         pl::MergedFileSource probe(files, filter);
@@ -400,7 +436,7 @@ int run_check(int argc, char** argv) {
         return kExitUnreadable;
     }
 
-    std::FILE* out = open_output(output, "pcaplens check");
+    std::FILE* out = open_output(output, "pcaplens check", files);
     if (out == nullptr) return kExitUnreadable;
     const bool tty = ::isatty(::fileno(out)) != 0;
     const bool use_color = format == "text" && (color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr));
@@ -668,7 +704,7 @@ int main(int argc, char** argv) {
         return kExitUnreadable;
     }
 
-    std::FILE* out = open_output(output, "pcaplens");
+    std::FILE* out = open_output(output, "pcaplens", files);
     if (out == nullptr) return kExitUnreadable;
     if (!live.user.empty()) {
         // After the device and every output file are open, as tcpdump -Z.

@@ -41,11 +41,14 @@ inline std::filesystem::path temp_dir() {
     return d;
 }
 
-// Runs pcaplens with `args` (each quoted); `timeout_s` bounds it.
-inline Run pcaplens(const std::vector<std::string>& args, int timeout_s = 60) {
+// Runs pcaplens with `args` (each quoted); `timeout_s` bounds it. With
+// `stdin_from`, that file is piped into its standard input (through cat, so
+// the input is a pipe, not a file).
+inline Run pcaplens(const std::vector<std::string>& args, int timeout_s = 60, const std::string& stdin_from = "") {
     static int n = 0;
     const auto err_path = temp_dir() / ("stderr-" + std::to_string(++n));
     std::string cmd = "timeout " + std::to_string(timeout_s) + " " + quote(PCAPLENS_BINARY);
+    if (!stdin_from.empty()) cmd = "cat " + quote(stdin_from) + " | " + cmd;
     for (const auto& a : args) cmd += " " + quote(a);
     cmd += " 2>" + quote(err_path.string());
     Run r;

@@ -320,6 +320,70 @@ TEST_CASE("options before the files: -r then a filter expression, -f then files,
     CHECK(e2e::pcaplens({"-q", "-f", "tcp", kKeepalive}).status == 0);
 }
 
+TEST_CASE("standard input and pipes: read once, same report as the file, damage at the same byte") {
+    for (const std::string& cap : {kKeepalive, kMixed}) {
+        const auto file = e2e::pcaplens({"--format", "json", cap});
+        REQUIRE(file.status == 0);
+        auto want = file.json();
+        for (const std::string& name : {std::string("-"), std::string("/dev/stdin")}) {
+            for (const bool with_r : {false, true}) {
+                std::vector<std::string> args{"--format", "json"};
+                if (with_r) args.push_back("-r");
+                args.push_back(name);
+                const auto piped = e2e::pcaplens(args, 60, cap);
+                REQUIRE(piped.status == 0);
+                auto got = piped.json();
+                CHECK(got["input"]["files"][0]["path"] == name);
+                CHECK(got["input"]["files"][0]["format"] == want["input"]["files"][0]["format"]);
+                CHECK(got["input"]["files"][0]["packets"] == want["input"]["files"][0]["packets"]);
+                CHECK(got["connections"] == want["connections"]);
+                CHECK(got["summary"] == want["summary"]);
+            }
+        }
+    }
+    // Cut inside a record: the same packets, the same damage, the same byte.
+    std::ifstream in(kMixed, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const auto cut = e2e::temp_dir() / "mixed-cut.pcapng";
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, 5000);
+    const auto from_file = e2e::pcaplens({"--format", "json", cut.string()});
+    const auto from_pipe = e2e::pcaplens({"--format", "json", "-"}, 60, cut.string());
+    CHECK(from_file.status == 3);
+    CHECK(from_pipe.status == 3);
+    const auto ef = from_file.json()["input"]["files"][0]["errors"], ep = from_pipe.json()["input"]["files"][0]["errors"];
+    REQUIRE(ef.size() == 1);
+    REQUIRE(ep.size() == 1);
+    CHECK(ep[0]["packet"] == ef[0]["packet"]);
+    CHECK(ep[0]["offset"] == ef[0]["offset"]);
+    CHECK(ep[0]["kind"] == "truncated_record");
+    CHECK(from_pipe.json()["connections"] == from_file.json()["connections"]);
+    // Nothing on the pipe, or not a capture: named, exit 4.
+    const auto empty = e2e::temp_dir() / "empty-input";
+    std::ofstream(empty).flush();
+    const auto none = e2e::pcaplens({"-r", "-"}, 60, empty.string());
+    CHECK(none.status == 4);
+    CHECK(none.err == "pcaplens: -: empty file, not a capture\n");
+    // check reads its input twice: it refuses a pipe up front.
+    const auto check = e2e::pcaplens({"check", "--no-resets", "-"}, 60, kMixed);
+    CHECK(check.status == 2);
+    CHECK(check.err.find("can be read only once") != std::string::npos);
+}
+
+TEST_CASE("-o or --junit naming an input capture is refused, and the capture is left alone") {
+    const auto copy = e2e::temp_dir() / "precious.pcap";
+    std::filesystem::copy_file(kKeepalive, copy, std::filesystem::copy_options::overwrite_existing);
+    const auto size = std::filesystem::file_size(copy);
+    const auto r = e2e::pcaplens({"-q", "-o", copy.string(), copy.string()});
+    CHECK(r.status == 4);
+    CHECK(r.err == "pcaplens: " + copy.string() + ": is one of the input captures; not writing over it\n");
+    const auto c = e2e::pcaplens({"check", "--no-resets", "--junit", copy.string(), copy.string()});
+    CHECK(c.status == 4);
+    const auto c2 = e2e::pcaplens({"check", "--no-resets", "-o", copy.string(), copy.string()});
+    CHECK(c2.status == 4);
+    CHECK(std::filesystem::file_size(copy) == size);
+    CHECK(e2e::pcaplens({"-q", copy.string()}).status == 0);
+}
+
 TEST_CASE("exit status precedence: a usage error (2) wins over unreadable (4) and damaged (3) input") {
     const auto kinds = e2e::pcaplens({"--fail-on", "bogus_kind", "nosuch.pcap"});
     CHECK(kinds.status == 2);
