@@ -106,20 +106,41 @@ public:
     bool wants_http_transactions() const override { return false; }
 };
 
-void print_catalogue(const std::string& format) {
+void print_catalogue(std::FILE* out, const std::string& format) {
     if (format == "markdown") {
-        std::printf("| kind | layer | severity | definition | Wireshark | Zeek | Suricata | proven by |\n");
-        std::printf("|---|---|---|---|---|---|---|---|\n");
+        std::fprintf(out, "| kind | layer | severity | definition | Wireshark | Zeek | Suricata | proven by |\n");
+        std::fprintf(out, "|---|---|---|---|---|---|---|---|\n");
         for (const auto& e : pl::catalogue_all()) {
-            std::printf("| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", e.name, std::string(pl::layer_name(e.layer)).c_str(),
-                        std::string(pl::severity_name(e.severity)).c_str(), e.definition, e.wireshark, e.zeek, e.suricata, e.fixture);
+            std::fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", e.name, std::string(pl::layer_name(e.layer)).c_str(),
+                         std::string(pl::severity_name(e.severity)).c_str(), e.definition, e.wireshark, e.zeek, e.suricata, e.fixture);
         }
         return;
     }
     for (const auto& e : pl::catalogue_all()) {
-        std::printf("%-34s %-8s %-8s %s\n", e.name, std::string(pl::layer_name(e.layer)).c_str(),
-                    std::string(pl::severity_name(e.severity)).c_str(), e.definition);
+        std::fprintf(out, "%-34s %-8s %-8s %s\n", e.name, std::string(pl::layer_name(e.layer)).c_str(),
+                     std::string(pl::severity_name(e.severity)).c_str(), e.definition);
     }
+}
+
+// After a short answer on standard output (--version, --list-anomalies):
+// a write that failed (a full disk, a closed pipe) is status 4, not 0.
+int finish_output(std::FILE* out, const std::string& path) {
+    const bool failed = std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0);
+    if (!failed) return kExitOk;
+    std::fprintf(stderr, "pcaplens: %s: write error\n", path.empty() || path == "-" ? "standard output" : path.c_str());
+    return kExitUnreadable;
+}
+
+// CLI11 reads 64-bit unsigned options with strtoull, which takes "-5" as
+// 2^64-5; counts and limits refuse a sign instead of wrapping.
+void refuse_negative(CLI::App& app, std::initializer_list<const char*> names) {
+    const CLI::Validator non_negative(
+        [](std::string& v) {
+            const size_t i = v.find_first_not_of(" \t");
+            return i != std::string::npos && v[i] == '-' ? std::string("must not be negative") : std::string();
+        },
+        "", "non-negative");
+    for (const char* n : names) app.get_option(n)->check(non_negative);
 }
 
 // Options shared by the report mode and `pcaplens check`.
@@ -145,6 +166,7 @@ void add_input_options(CLI::App& app, CommonOptions& o) {
     app.add_option("-f,--filter", o.filter, "BPF filter expression (alternative to the trailing expression)")->type_name("EXPR")->group("Input");
     app.add_option("-c,--count", o.count, "Stop after N packets (after filtering)")->type_name("N")->group("Input");
     app.add_flag("--verify-checksums", o.verify_checksums, "Verify IP/TCP checksums (off: offload makes them wrong on senders)")->group("Input");
+    refuse_negative(app, {"--count"});
 }
 
 void add_limit_options(CLI::App& app, CommonOptions& o) {
@@ -166,6 +188,7 @@ void add_limit_options(CLI::App& app, CommonOptions& o) {
     app.add_option("--http-max-headers", o.http_max_headers, "Most header lines in one block")->capture_default_str()->group("HTTP");
     app.add_option("--http-max-pipeline", o.http_max_pipeline, "Most outstanding requests per connection")->capture_default_str()->group("HTTP");
     app.add_option("--http-slow-ms", o.http_slow_ms, "Report responses slower than this (time to first byte); 0 = off")->capture_default_str()->check(CLI::Range(0.0, 1e11))->group("HTTP");
+    refuse_negative(app, {"--max-connections"});
 }
 
 pl::AnalysisConfig make_config(const CommonOptions& o) {
@@ -344,6 +367,8 @@ int run_check(int argc, char** argv) {
     app.add_option("--max-http-duration-ms", rf.max_duration_ms, "HTTP transaction duration at most MS ([p50|p95|p99|max=]MS)")->allow_extra_args(false)->group("Rules");
     app.add_flag("--all-requests-answered", rf.http_all_answered, "Fail on HTTP requests without a response")->group("Rules");
     app.add_option("--expect-transactions", rf.expect_transactions, "Exactly N HTTP transactions")->group("Rules");
+    refuse_negative(app, {"--max-handshake-rtt-ms", "--max-retransmission-rate", "--max-time-wait-reuse", "--max-total-connections",
+                          "--max-http-5xx", "--max-http-5xx-rate", "--max-http-4xx", "--max-http-4xx-rate", "--expect-transactions"});
     app.add_option("--server", rf.server, "Flag rules: only connections to this server address")->group("Rule scope");
     app.add_option("--server-port", server_port_text, "Flag rules: only connections to this server port")->group("Rule scope");
     app.add_option("--http-host", rf.http.host, "HTTP flag rules: only requests with this Host")->group("Rule scope");
@@ -551,7 +576,7 @@ int main(int argc, char** argv) {
     std::string format = "text";
     std::string output;
     std::string color = "auto";
-    std::string fail_on;
+    std::vector<std::string> fail_on_args;  // repeatable, as in check mode
     bool version = false, list_anomalies = false, quiet = false;
     int verbose = 0;
     uint64_t only_conn = 0, follow = 0;
@@ -573,8 +598,8 @@ int main(int argc, char** argv) {
     // Connection ids start at 1; 0 would quietly mean "not given".
     const CLI::Validator connection_id(
         [](std::string& v) {
-            return !v.empty() && v.find_first_not_of('0') == std::string::npos ? std::string("connection ids start at 1 (#1 in the report)")
-                                                                                : std::string();
+            const bool zero = !v.empty() && v.find_first_not_of('0') == std::string::npos;
+            return zero || v.find('-') != std::string::npos ? std::string("connection ids start at 1 (#1 in the report)") : std::string();
         },
         "", "connection id");
     app.add_option("--conn", only_conn, "Report only connection ID")->type_name("ID")->check(connection_id)->group("Select connections (in the report)");
@@ -591,7 +616,8 @@ int main(int argc, char** argv) {
                                   ->capture_default_str()
                                   ->group("Follow a stream");
 
-    app.add_option("--fail-on", fail_on, "Exit 1 if any of these anomaly kinds (comma-separated) is found")->type_name("KIND,...")->group("Checks");
+    app.add_option("--fail-on", fail_on_args, "Exit 1 if any of these anomaly kinds (comma-separated; repeatable) is found")
+        ->type_name("KIND,...")->allow_extra_args(false)->group("Checks");
 
     add_limit_options(app, o);
     pl::cli::LiveCli live;
@@ -611,11 +637,17 @@ int main(int argc, char** argv) {
     if (version) {
         std::printf("pcaplens %s (git %s)\n%s\nheap allocator: %s\nbuild: %s\n", PCAPLENS_VERSION, PCAPLENS_GIT_REVISION,
                     pcap_lib_version(), pl::heap_allocator_name().c_str(), PCAPLENS_BUILD_FLAVOUR);
-        return kExitOk;
+        return finish_output(stdout, "");
     }
     if (list_anomalies) {
-        print_catalogue(format == "text" ? "text" : format);
-        return kExitOk;
+        if (format != "text" && format != "markdown") {
+            std::fprintf(stderr, "pcaplens: --list-anomalies writes text or markdown (--format %s is for reports)\n", format.c_str());
+            return kExitUsage;
+        }
+        std::FILE* cat = open_output(output, "pcaplens", {});
+        if (cat == nullptr) return kExitUnreadable;
+        print_catalogue(cat, format);
+        return finish_output(cat, output);
     }
 
     if (format == "markdown") {
@@ -653,6 +685,8 @@ int main(int argc, char** argv) {
 
     // Usage errors before the inputs are opened: 2 wins over 4.
     std::vector<pl::AnomalyKind> fail_kinds;
+    std::string fail_on;
+    for (const auto& a : fail_on_args) fail_on += (fail_on.empty() ? "" : ",") + a;
     if (!fail_on.empty()) {
         size_t start = 0;
         while (start <= fail_on.size()) {

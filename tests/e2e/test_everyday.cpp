@@ -384,6 +384,40 @@ TEST_CASE("-o or --junit naming an input capture is refused, and the capture is 
     CHECK(e2e::pcaplens({"-q", copy.string()}).status == 0);
 }
 
+TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-anomalies honours -o and --format") {
+    // CLI11 reads 64-bit unsigned options with strtoull: "-5" was 2^64-5.
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"-c", "-5", kKeepalive},
+                                                 std::vector<std::string>{"--max-connections", "-1", kKeepalive},
+                                                 std::vector<std::string>{"check", "--max-total-connections", "-1", kKeepalive},
+                                                 std::vector<std::string>{"check", "--expect-transactions", "-3", kKeepalive},
+                                                 std::vector<std::string>{"check", "--max-handshake-rtt-ms", "-1", kKeepalive}}) {
+        const auto r = e2e::pcaplens(args);
+        CHECK(r.status == 2);
+        CHECK(r.err.find(": must not be negative (try pcaplens") != std::string::npos);
+        CHECK(r.out.empty());
+    }
+    CHECK(e2e::pcaplens({"--conn", "-1", kKeepalive}).status == 2);
+    CHECK(e2e::pcaplens({"-q", "-c", "3", kKeepalive}).status == 0);
+    // --fail-on given twice: both kinds count (http-mixed has one rst_abort).
+    CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "rst_abort", kMixed}).status == 1);
+    CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "zero_window", kMixed}).status == 0);
+    // The catalogue: to -o FILE, text or markdown only, write errors are 4.
+    const auto cat = e2e::temp_dir() / "catalogue.md";
+    const auto listed = e2e::pcaplens({"--list-anomalies", "--format", "markdown", "-o", cat.string()});
+    CHECK(listed.status == 0);
+    CHECK(listed.out.empty());
+    std::ifstream md(cat);
+    const std::string table((std::istreambuf_iterator<char>(md)), {});
+    CHECK(table.rfind("| kind | layer | severity |", 0) == 0);
+    CHECK(table.find("| `rst_abort` |") != std::string::npos);
+    const auto json = e2e::pcaplens({"--list-anomalies", "--format", "json"});
+    CHECK(json.status == 2);
+    CHECK(json.out.empty());
+    if (std::filesystem::exists("/dev/full")) {
+        CHECK(e2e::pcaplens({"--list-anomalies", "-o", "/dev/full"}).status == 4);
+    }
+}
+
 TEST_CASE("exit status precedence: a usage error (2) wins over unreadable (4) and damaged (3) input") {
     const auto kinds = e2e::pcaplens({"--fail-on", "bogus_kind", "nosuch.pcap"});
     CHECK(kinds.status == 2);
