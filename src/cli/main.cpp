@@ -56,7 +56,7 @@ bool is_regular_or_fifo(const std::string& p) {
 // True when `file` can be read only once (standard input, a pipe, a FIFO).
 bool read_once(const std::string& file) {
     struct stat st {};
-    return file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
+    return file == "-" || (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
 // True when the report would be written over one of the inputs (same device
@@ -269,6 +269,20 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     return kExitOk;
 }
 
+// An input could not be opened (status 4); a filter that does not even
+// compile for Ethernet is a usage error too, and 2 wins over 4. (The filter
+// is otherwise compiled per link type once a file is open.)
+int unreadable_unless_bad_filter(const std::string& filter, const char* who) {
+    if (filter.empty()) return kExitUnreadable;
+    try {
+        pl::BpfFilter probe(filter, 1 /* DLT_EN10MB */);
+    } catch (const pl::UsageError& e) {
+        std::fprintf(stderr, "%s: %s\n", who, e.what());
+        return kExitUsage;
+    }
+    return kExitUnreadable;
+}
+
 // Names damaged inputs on stderr; kExitDamaged if any.
 int report_damage(const std::vector<pl::FileStats>& stats) {
     int status = kExitOk;
@@ -458,7 +472,7 @@ int run_check(int argc, char** argv) {
         return kExitUsage;
     } catch (const pl::InputError& e) {
         std::fprintf(stderr, "pcaplens check: %s\n", e.what());
-        return kExitUnreadable;
+        return unreadable_unless_bad_filter(filter, "pcaplens check");
     }
 
     std::FILE* out = open_output(output, "pcaplens check", files);
@@ -735,7 +749,7 @@ int main(int argc, char** argv) {
         return kExitUsage;
     } catch (const pl::InputError& e) {
         std::fprintf(stderr, "pcaplens: %s\n", e.what());
-        return kExitUnreadable;
+        return unreadable_unless_bad_filter(filter, "pcaplens");
     }
 
     std::FILE* out = open_output(output, "pcaplens", files);

@@ -419,6 +419,18 @@ TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-a
 }
 
 TEST_CASE("exit status precedence: a usage error (2) wins over unreadable (4) and damaged (3) input") {
+    // A filter that does not compile, with a missing file: both named, 2.
+    for (const std::string& mode : {std::string("report"), std::string("check")}) {
+        std::vector<std::string> args;
+        if (mode == "check") args = {"check", "--no-resets"};
+        args.insert(args.end(), {"-r", "nosuch.pcap", "tcp prot 80"});
+        const auto bad = e2e::pcaplens(args);
+        CHECK(bad.status == 2);
+        CHECK(bad.err.find("nosuch.pcap: No such file or directory") != std::string::npos);
+        CHECK(bad.err.find("bad filter expression 'tcp prot 80'") != std::string::npos);
+        args.back() = "tcp port 80";
+        CHECK(e2e::pcaplens(args).status == 4);
+    }
     const auto kinds = e2e::pcaplens({"--fail-on", "bogus_kind", "nosuch.pcap"});
     CHECK(kinds.status == 2);
     CHECK(kinds.err.find("unknown anomaly kind 'bogus_kind'") != std::string::npos);
