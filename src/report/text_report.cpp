@@ -235,7 +235,10 @@ public:
         if (s.live) say("  capture drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n", s.live_drops, s.live_ifdrops);
         const QualityVerdict q = assess_quality(s, rep.files);
         say("%sCapture quality%s\n", bold(), reset());
-        if (q.capture_complete) say("  capture: complete (no gaps, nothing ACKed unseen, no snaplen cuts, both directions seen)\n");
+        // With no connection there is nothing the capture could have missed,
+        // and no direction it saw: say so rather than list checks that passed vacuously.
+        if (q.capture_complete && s.connections == 0) say("  capture: complete (no TCP connections in it)\n");
+        else if (q.capture_complete) say("  capture: complete (no gaps, nothing ACKed unseen, no snaplen cuts, both directions seen)\n");
         else say("  capture: %sincomplete%s, the trace itself missed data:\n", yellow(), reset());
         for (const auto& m : q.capture_missed) say("    - %s\n", m.c_str());
         if (!q.network_loss_seen) say("  network: no loss seen\n");

@@ -418,6 +418,23 @@ TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-a
     }
 }
 
+TEST_CASE("a capture with no packets: reported, and its quality verdict claims nothing vacuous") {
+    // A classic pcap file header (LE, 2.4, snaplen 65535, Ethernet) and no records.
+    const unsigned char header[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0};
+    const auto empty = e2e::temp_dir() / "no-packets.pcap";
+    std::ofstream(empty, std::ios::binary).write(reinterpret_cast<const char*>(header), sizeof header);
+    const auto text = e2e::pcaplens({"--color", "never", empty.string()});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("connections 0") != std::string::npos);
+    CHECK(text.out.find("  capture: complete (no TCP connections in it)\n") != std::string::npos);
+    CHECK(text.out.find("both directions seen") == std::string::npos);
+    const auto json = e2e::pcaplens({"--format", "json", empty.string()});
+    REQUIRE(json.status == 0);
+    const auto j = json.json();
+    CHECK(j["summary"]["connections"]["total"] == 0);
+    CHECK(j["summary"]["capture_quality"]["capture"] == "complete");
+}
+
 TEST_CASE("exit status precedence: a usage error (2) wins over unreadable (4) and damaged (3) input") {
     // A filter that does not compile, with a missing file: both named, 2.
     for (const std::string& mode : {std::string("report"), std::string("check")}) {
