@@ -133,10 +133,12 @@ public:
             stats_.wire_bytes += hdr->len;
             if (stats_.packets == 1) stats_.first_ts_ns = out.ts_ns;
             stats_.last_ts_ns = out.ts_ns;
-            // Offset of the next record by arithmetic: ftell() costs glibc an
-            // lseek syscall per packet (1.5 M per GB, measured in bench/).
-            // libpcap only reads pcap here (pcapng has its own reader): each
-            // record is a 16-byte header plus its captured bytes.
+            // Offset of the next record: from a stream, what the counting
+            // cookie handed libpcap (pcap or pcapng); from a file, by
+            // arithmetic, as ftell() costs glibc an lseek syscall per packet
+            // (1.5 M per GB, measured in bench/) and libpcap reads only pcap
+            // files here (pcapng files have their own reader): each record is
+            // a 16-byte header plus its captured bytes.
             offset_ = counter_ ? counter_->consumed : offset_ + 16 + uint64_t{hdr->caplen};
             return true;
         }
@@ -171,12 +173,15 @@ std::unique_ptr<FileReader> open_libpcap_file(const std::string& path) {
     return std::make_unique<LibpcapFileReader>(path);
 }
 
+bool is_read_once_input(const std::string& path) {
+    struct stat st {};
+    return path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+}
+
 std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
     // Standard input ("-", as tcpdump -r -), a pipe (`<(zcat f.pcap.gz)`) or
-    // a FIFO can be read only once: no sniffing ahead, libpcap reads pcap and
-    // pcapng from the stream.
-    struct stat st {};
-    if (path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+    // a FIFO: no sniffing ahead, libpcap reads pcap and pcapng from the stream.
+    if (is_read_once_input(path)) {
         return std::make_unique<LibpcapFileReader>(path, LibpcapFileReader::Stream{});
     }
     // pcapng and classic pcap go to pcaplens's own readers; anything else to

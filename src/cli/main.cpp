@@ -48,15 +48,9 @@ void on_signal(int) { g_stop.store(true); }
 
 // A capture input: a file, a pipe or FIFO (`<(zcat f.pcap.gz)`), or "-" for
 // standard input, as tcpdump -r -.
-bool is_regular_or_fifo(const std::string& p) {
+bool is_capture_input(const std::string& p) {
     struct stat st {};
     return p == "-" || (::stat(p.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)));
-}
-
-// True when `file` can be read only once (standard input, a pipe, a FIFO).
-bool read_once(const std::string& file) {
-    struct stat st {};
-    return file == "-" || (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
 // True when the report would be written over one of the inputs (same device
@@ -233,7 +227,7 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     std::string expr;
     size_t i = 0;
     if (o.read_files.empty()) {
-        for (; i < o.positional.size() && is_regular_or_fifo(o.positional[i]); ++i) files.push_back(o.positional[i]);
+        for (; i < o.positional.size() && is_capture_input(o.positional[i]); ++i) files.push_back(o.positional[i]);
     }
     if (i < o.positional.size() && o.read_files.empty() && !o.filter.empty()) {
         // "pcaplens -f tcp missing.pcap": the filter is given, so this names a file.
@@ -453,7 +447,7 @@ int run_check(int argc, char** argv) {
     }
     if (int st = split_inputs(o, "pcaplens check --help", files, filter); st != kExitOk) return st;
     for (const auto& f : files) {
-        if (read_once(f)) {
+        if (pl::is_read_once_input(f)) {
             // A scoped rule is a second run over the input; the probe below is one too.
             std::fprintf(stderr, "pcaplens check: %s: can be read only once (standard input, a pipe or a FIFO) and check reads its "
                                  "input more than once; save the capture to a file first\n", f.c_str());

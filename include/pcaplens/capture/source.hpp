@@ -68,6 +68,11 @@ struct UsageError : std::runtime_error {
 // throws InputError when it cannot be read at all. Every packet is returned;
 // filtering happens in the source so frame numbers stay the file's own.
 std::unique_ptr<FileReader> open_capture_file(const std::string& path);
+// True for an input that can be read only once, as a stream: "-" (standard
+// input), a pipe, a FIFO, a character device. open_capture_file reads these
+// through libpcap without looking ahead; anything that must read its input
+// twice has to refuse them.
+bool is_read_once_input(const std::string& path);
 std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
 // Classic pcap read into a buffer of `read_buffer` bytes (grown for larger
 // records); files this reader leaves to libpcap go to open_libpcap_file.
