@@ -110,6 +110,11 @@ void print_catalogue(std::FILE* out, const std::string& format) {
         }
         return;
     }
+    if (format == "json" || format == "ndjson") {
+        const std::string doc = pl::catalogue_json(format == "ndjson", PCAPLENS_VERSION);
+        std::fwrite(doc.data(), 1, doc.size(), out);
+        return;
+    }
     for (const auto& e : pl::catalogue_all()) {
         std::fprintf(out, "%-34s %-8s %-8s %s\n", e.name, std::string(pl::layer_name(e.layer)).c_str(),
                      std::string(pl::severity_name(e.severity)).c_str(), e.definition);
@@ -593,7 +598,7 @@ int main(int argc, char** argv) {
     uint16_t port = 0;
 
     add_input_options(app, o);
-    app.add_option("--format", format, "Report format: text, json, ndjson (markdown with --list-anomalies)")
+    app.add_option("--format", format, "Report format: text, json, ndjson (also markdown with --list-anomalies)")
         ->type_name("FORMAT")
         ->check(CLI::IsMember({"text", "json", "ndjson", "markdown"}))
         ->group("Output");
@@ -602,7 +607,7 @@ int main(int argc, char** argv) {
     app.add_option("--color", color, "Colour in text output: auto (only a terminal, unless NO_COLOR is set), always, never")->type_name("WHEN")->check(CLI::IsMember({"auto", "always", "never"}))->group("Output");
     app.add_flag("-q,--quiet", quiet, "Connection lines and summary only")->group("Output");
     app.add_flag("-v,--verbose", verbose, "More detail (repeat for all anomalies)")->group("Output");
-    app.add_flag("--list-anomalies", list_anomalies, "Print the anomaly catalogue (with --format markdown: the docs table)")->group("Output");
+    app.add_flag("--list-anomalies", list_anomalies, "Print the anomaly catalogue (--format json/ndjson: for programs; markdown: the docs table)")->group("Output");
     // Connection ids start at 1; 0 would quietly mean "not given".
     const CLI::Validator connection_id(
         [](std::string& v) {
@@ -648,10 +653,6 @@ int main(int argc, char** argv) {
         return finish_output(stdout, "");
     }
     if (list_anomalies) {
-        if (format != "text" && format != "markdown") {
-            std::fprintf(stderr, "pcaplens: --list-anomalies writes text or markdown (--format %s is for reports)\n", format.c_str());
-            return kExitUsage;
-        }
         std::FILE* cat = open_output(output, "pcaplens", {});
         if (cat == nullptr) return kExitUnreadable;
         print_catalogue(cat, format);

@@ -448,4 +448,30 @@ std::unique_ptr<ReportSink> make_ndjson_reporter(std::FILE* out, const ReportOpt
     return std::make_unique<JsonReporter>(out, opt, true);
 }
 
+std::string catalogue_json(bool ndjson, const std::string& tool_version) {
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    auto entry = [&](const CatalogueEntry& e) {
+        w.begin_object().key("kind").str(e.name).key("layer").str(layer_name(e.layer));
+        w.key("severity").str(severity_name(e.severity)).key("definition").str(e.definition);
+        w.key("wireshark").str(e.wireshark).key("zeek").str(e.zeek).key("suricata").str(e.suricata);
+        w.key("proven_by").str(e.fixture).end_object();
+    };
+    if (ndjson) {
+        for (const auto& e : catalogue_all()) {
+            entry(e);
+            w.newline();
+        }
+        return buf.str();
+    }
+    ReportOptions opt;
+    opt.tool_version = tool_version;
+    w.begin_object();
+    tool_json(w, opt);
+    w.key("anomaly_kinds").begin_array();
+    for (const auto& e : catalogue_all()) entry(e);
+    w.end_array().end_object().newline();
+    return buf.str();
+}
+
 }  // namespace pcaplens

@@ -2,7 +2,9 @@
 // captures, terminal manners (colour, width, one-line errors).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <numeric>
+#include <sstream>
 #include <set>
 
 #include "e2e_support.hpp"
@@ -384,7 +386,7 @@ TEST_CASE("-o or --junit naming an input capture is refused, and the capture is 
     CHECK(e2e::pcaplens({"-q", copy.string()}).status == 0);
 }
 
-TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-anomalies honours -o and --format") {
+TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-anomalies honours -o and --format (text, markdown, json, ndjson)") {
     // CLI11 reads 64-bit unsigned options with strtoull: "-5" was 2^64-5.
     for (const std::vector<std::string>& args : {std::vector<std::string>{"-c", "-5", kKeepalive},
                                                  std::vector<std::string>{"--max-connections", "-1", kKeepalive},
@@ -401,7 +403,7 @@ TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-a
     // --fail-on given twice: both kinds count (http-mixed has one rst_abort).
     CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "rst_abort", kMixed}).status == 1);
     CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "zero_window", kMixed}).status == 0);
-    // The catalogue: to -o FILE, text or markdown only, write errors are 4.
+    // The catalogue: to -o FILE; write errors are 4.
     const auto cat = e2e::temp_dir() / "catalogue.md";
     const auto listed = e2e::pcaplens({"--list-anomalies", "--format", "markdown", "-o", cat.string()});
     CHECK(listed.status == 0);
@@ -410,9 +412,32 @@ TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-a
     const std::string table((std::istreambuf_iterator<char>(md)), {});
     CHECK(table.rfind("| kind | layer | severity |", 0) == 0);
     CHECK(table.find("| `rst_abort` |") != std::string::npos);
+    // JSON and NDJSON: the same rows as the text list, in its order, with
+    // every column of the markdown table.
+    const auto text = e2e::pcaplens({"--list-anomalies"});
+    REQUIRE(text.status == 0);
+    std::vector<std::string> text_kinds;
+    std::istringstream lines(text.out);
+    for (std::string line; std::getline(lines, line);) text_kinds.push_back(line.substr(0, line.find(' ')));
+    REQUIRE(text_kinds.size() > 30);
     const auto json = e2e::pcaplens({"--list-anomalies", "--format", "json"});
-    CHECK(json.status == 2);
-    CHECK(json.out.empty());
+    REQUIRE(json.status == 0);
+    const auto doc = json.json();
+    CHECK(doc.at("schema") == "pcaplens/1");
+    CHECK(doc.at("tool").at("name") == "pcaplens");
+    const auto& kinds = doc.at("anomaly_kinds");
+    REQUIRE(kinds.size() == text_kinds.size());
+    for (size_t i = 0; i < kinds.size(); ++i) CHECK(kinds[i].at("kind") == text_kinds[i]);
+    const auto rst = std::find_if(kinds.begin(), kinds.end(), [](const auto& k) { return k.at("kind") == "rst_abort"; });
+    REQUIRE(rst != kinds.end());
+    CHECK(rst->at("layer") == "tcp");
+    CHECK(table.find("| `rst_abort` | tcp | " + rst->at("severity").get<std::string>() + " | " +
+                     rst->at("definition").get<std::string>() + " | " + rst->at("wireshark").get<std::string>()) != std::string::npos);
+    const auto nd = e2e::pcaplens({"--list-anomalies", "--format", "ndjson"});
+    REQUIRE(nd.status == 0);
+    const auto rows = nd.ndjson();
+    REQUIRE(rows.size() == kinds.size());
+    for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i] == kinds[i]);
     if (std::filesystem::exists("/dev/full")) {
         CHECK(e2e::pcaplens({"--list-anomalies", "-o", "/dev/full"}).status == 4);
     }

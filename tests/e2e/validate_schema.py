@@ -3,7 +3,8 @@
 
 usage: validate_schema.py PCAPLENS SCHEMA CAPTURE...
 Runs each capture in --format json (with and without --timeline) and
---format ndjson, and checks every document/line against the schema.
+--format ndjson, and `--list-anomalies` in json and ndjson, and checks
+every document/line against the schema.
 Exits 0 when all validate, 1 otherwise; prints 'N passed, M failed'.
 """
 import json
@@ -49,6 +50,23 @@ def main():
                 failed += 1
             else:
                 passed += 1
+    # The anomaly catalogue, as a document and as NDJSON lines.
+    cat_v, entry_v = validator("catalogue"), validator("catalogue_entry")
+    for fmt in ("json", "ndjson"):
+        proc = subprocess.run([binary, "--list-anomalies", "--format", fmt], capture_output=True)
+        if proc.returncode != 0:
+            print(f"FAIL --list-anomalies --format {fmt}: exit {proc.returncode}")
+            failed += 1
+            continue
+        if fmt == "json":
+            errors = [e.message for e in cat_v.iter_errors(json.loads(proc.stdout))]
+        else:
+            errors = [e.message for line in proc.stdout.decode().splitlines() for e in entry_v.iter_errors(json.loads(line))]
+        if errors:
+            print(f"FAIL --list-anomalies --format {fmt}: {errors[:3]}")
+            failed += 1
+        else:
+            passed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or passed == 0 else 0
 

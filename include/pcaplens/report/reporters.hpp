@@ -46,6 +46,11 @@ std::string printable(std::string_view s);  // terminal-safe: control and non-UT
 // columns, ending with `ellipsis` when cut; colour is reset after a cut.
 std::string fit_width(const std::string& line, unsigned width, const std::string& ellipsis);
 
+// The anomaly catalogue (`--list-anomalies --format json|ndjson`): one
+// #/definitions/catalogue document, or one #/definitions/catalogue_entry per
+// line when `ndjson`. Same rows, same order as the text and markdown forms.
+std::string catalogue_json(bool ndjson, const std::string& tool_version);
+
 // Whether a record passes the report post-filters.
 bool record_selected(const ConnectionRecord& rec, const ReportOptions& opt);
 
