@@ -331,12 +331,8 @@ private:
 
 std::vector<AnomalyKind> flag_kinds(const std::vector<std::string>& values, const char* flag) {
     std::vector<AnomalyKind> out;
-    for (const std::string& v : values) {
-        for (const std::string& k : split_commas(v)) {
-            const auto kind = kind_from_name(k);
-            if (!kind) throw UsageError(std::string(flag) + ": unknown anomaly kind '" + k + "' (see --list-anomalies)");
-            out.push_back(*kind);
-        }
+    if (const auto unknown = parse_kind_list(values, out)) {
+        throw UsageError(std::string(flag) + ": unknown anomaly kind '" + *unknown + "' (see --list-anomalies)");
     }
     return out;
 }

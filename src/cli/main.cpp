@@ -694,24 +694,9 @@ int main(int argc, char** argv) {
 
     // Usage errors before the inputs are opened: 2 wins over 4.
     std::vector<pl::AnomalyKind> fail_kinds;
-    std::string fail_on;
-    for (const auto& a : fail_on_args) fail_on += (fail_on.empty() ? "" : ",") + a;
-    if (!fail_on.empty()) {
-        size_t start = 0;
-        while (start <= fail_on.size()) {
-            size_t end = fail_on.find(',', start);
-            if (end == std::string::npos) end = fail_on.size();
-            std::string k = fail_on.substr(start, end - start);
-            if (!k.empty()) {
-                auto kind = pl::kind_from_name(k);
-                if (!kind) {
-                    std::fprintf(stderr, "pcaplens: --fail-on: unknown anomaly kind '%s' (see --list-anomalies)\n", k.c_str());
-                    return kExitUsage;
-                }
-                fail_kinds.push_back(*kind);
-            }
-            start = end + 1;
-        }
+    if (const auto unknown = pl::parse_kind_list(fail_on_args, fail_kinds)) {
+        std::fprintf(stderr, "pcaplens: --fail-on: unknown anomaly kind '%s' (see --list-anomalies)\n", unknown->c_str());
+        return kExitUsage;
     }
 
     std::vector<std::string> files;

@@ -220,6 +220,26 @@ std::optional<AnomalyKind> kind_from_name(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<std::string> parse_kind_list(const std::vector<std::string>& values, std::vector<AnomalyKind>& out) {
+    for (const std::string& v : values) {
+        std::string_view rest(v);
+        while (true) {
+            const size_t comma = rest.find(',');
+            std::string_view name = rest.substr(0, comma);
+            while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+            if (!name.empty()) {
+                const auto kind = kind_from_name(name);
+                if (!kind) return std::string(name);
+                out.push_back(*kind);
+            }
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    return std::nullopt;
+}
+
 std::string_view layer_name(Layer l) {
     switch (l) {
         case Layer::capture: return "capture";

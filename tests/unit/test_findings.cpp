@@ -27,3 +27,18 @@ TEST_CASE("catalogue: one row per kind, in enum order, complete and unique") {
     CHECK(severity_from_name("warning") == Severity::warning);
     CHECK_FALSE(severity_from_name("fatal").has_value());
 }
+
+TEST_CASE("parse_kind_list: comma lists across values, spaces and empty items ignored, first unknown named") {
+    std::vector<AnomalyKind> kinds;
+    CHECK_FALSE(parse_kind_list({"rst_abort, zero_window", "", ",syn_unanswered,"}, kinds).has_value());
+    CHECK(kinds == std::vector<AnomalyKind>{AnomalyKind::rst_abort, AnomalyKind::zero_window, AnomalyKind::syn_unanswered});
+    std::vector<AnomalyKind> some;
+    const auto unknown = parse_kind_list({"rst_abort", "zero_window,rst_abrot,no_such"}, some);
+    REQUIRE(unknown.has_value());
+    CHECK(*unknown == "rst_abrot");
+    // A name is matched whole: a prefix or a different case is unknown.
+    std::vector<AnomalyKind> none;
+    CHECK(parse_kind_list({"rst"}, none) == std::optional<std::string>("rst"));
+    CHECK(parse_kind_list({"RST_ABORT"}, none) == std::optional<std::string>("RST_ABORT"));
+    CHECK(none.empty());
+}

@@ -102,6 +102,11 @@ const CatalogueEntry& catalogue(AnomalyKind k);
 const std::vector<CatalogueEntry>& catalogue_all();
 std::string_view kind_name(AnomalyKind k);
 std::optional<AnomalyKind> kind_from_name(std::string_view name);
+// Kinds from option values, each a comma-separated list ("rst_abort,
+// zero_window"; spaces around names and empty items ignored), appended to
+// `out` in order. Returns the first unknown name, or nullopt when all are
+// known. Used by --fail-on and by check's --allow/--fail-on/--max.
+std::optional<std::string> parse_kind_list(const std::vector<std::string>& values, std::vector<AnomalyKind>& out);
 std::string_view layer_name(Layer l);
 std::string_view severity_name(Severity s);
 std::optional<Severity> severity_from_name(std::string_view s);
