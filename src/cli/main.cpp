@@ -805,10 +805,13 @@ int main(int argc, char** argv) {
         status = kExitUsage;  // a usage error wins over damage (2 > 4 > 3 > 1)
     }
     if (status == kExitOk) {
+        std::vector<bool> named(pl::kAnomalyKindCount, false);  // a kind given twice is reported once
         for (pl::AnomalyKind k : fail_kinds) {
-            if (analysis.summary().anomalies[static_cast<size_t>(k)] > 0) {
-                std::fprintf(stderr, "pcaplens: --fail-on: %s found %llu times\n", std::string(pl::kind_name(k)).c_str(),
-                             static_cast<unsigned long long>(analysis.summary().anomalies[static_cast<size_t>(k)]));
+            const uint64_t n = analysis.summary().anomalies[static_cast<size_t>(k)];
+            if (n > 0 && !named[static_cast<size_t>(k)]) {
+                named[static_cast<size_t>(k)] = true;
+                std::fprintf(stderr, "pcaplens: --fail-on: %s found %llu time%s\n", std::string(pl::kind_name(k)).c_str(),
+                             static_cast<unsigned long long>(n), n == 1 ? "" : "s");
                 status = kExitCheckFailed;
             }
         }

@@ -402,6 +402,10 @@ TEST_CASE("counts and limits refuse negative values; --fail-on repeats; --list-a
     CHECK(e2e::pcaplens({"-q", "-c", "3", kKeepalive}).status == 0);
     // --fail-on given twice: both kinds count (http-mixed has one rst_abort).
     CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "rst_abort", kMixed}).status == 1);
+    // Spaces around names are ignored; a kind named twice is reported once, in good English.
+    const auto twice = e2e::pcaplens({"-q", "--fail-on", "rst_abort, zero_window", "--fail-on", "rst_abort", kMixed});
+    CHECK(twice.status == 1);
+    CHECK(twice.err == "pcaplens: --fail-on: rst_abort found 1 time\n");
     CHECK(e2e::pcaplens({"-q", "--fail-on", "syn_unanswered", "--fail-on", "zero_window", kMixed}).status == 0);
     // The catalogue: to -o FILE; write errors are 4.
     const auto cat = e2e::temp_dir() / "catalogue.md";
