@@ -206,7 +206,7 @@ struct Analysis::Impl final : ConnectionObserver {
             f.detail = "timestamp " + std::to_string((last - pkt.ts_ns) / 1000) + " us before the previous packet's";
             capture_finding(std::move(f));
         }
-        last = std::max(last, pkt.ts_ns);
+        last = pkt.ts_ns;  // against the previous packet (frame.time_delta < 0), not the latest time so far
 
         if (pkt.caplen < pkt.wirelen) {
             ++sum.truncated_packets;

@@ -5,6 +5,12 @@
 // sending a SYN, SYN-ACK or FIN moves the sender; receiving one (or the ACK
 // of our FIN) moves the receiver. TIME_WAIT starts when the active closer
 // sends the last ACK, as a user reading the ladder expects.
+//
+// A segment moves an end only if that end would accept it (RFC 9293
+// 3.10.7): a RST outside the receiver's window, a RST or an ACK that does
+// not acknowledge a SYN-SENT end's SYN, and a RST after both FINs were
+// acknowledged change nothing (the first two are segment_outside_window).
+// The SYN's ACK covers data carried on the SYN (TCP Fast Open).
 #include <algorithm>
 #include <cstring>
 
@@ -14,6 +20,9 @@ namespace pcaplens {
 namespace {
 
 inline bool seq_geq(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) >= 0; }
+// left <= seq <= right in sequence space. `right` inclusive: with a zero
+// window the one acceptable number is the left edge itself.
+inline bool seg_in_window(uint32_t seq, uint32_t left, uint32_t right) { return seq_geq(seq, left) && seq_geq(right, seq); }
 inline Role other(Role r) { return r == Role::client ? Role::server : Role::client; }
 inline int idx(Role r) { return static_cast<int>(r); }
 inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
@@ -97,6 +106,10 @@ void Connection::swap_roles() {
         if (f.dir == FlowDir::client_to_server) f.dir = FlowDir::server_to_client;
         else if (f.dir == FlowDir::server_to_client) f.dir = FlowDir::client_to_server;
     }
+    // Who closed first, who reset, who holds TIME_WAIT: the same ends, new names.
+    if (first_fin_) first_fin_ = other(*first_fin_);
+    rst_by_ = other(rst_by_);
+    if (facts.time_wait) facts.time_wait->side = other(facts.time_wait->side);
 }
 
 void Connection::maybe_infer_roles_from_payload(Role from, const TcpSegment& seg) {
@@ -184,6 +197,10 @@ bool Connection::accepts_new_syn(const TcpSegment& seg) const {
     if (s.state == TcpState::TIME_WAIT || s.state == TcpState::CLOSED) {
         return !(s.syn_sent && !s.synack_sent && seg.seq == s.isn && s.state != TcpState::TIME_WAIT);
     }
+    // Joined in progress: this end's SYN cannot come later in the same
+    // connection, so a bare SYN from it opens a new one on the 4-tuple
+    // (unless the peer's SYN-ACK was seen: then it is a retransmission).
+    if (facts.midstream && !s.syn_sent && !side_[idx(other(from))].synack_sent) return true;
     // A fresh attempt (new ISN) after an unanswered one.
     return s.state == TcpState::SYN_SENT && !facts.handshake.synack_seen && seg.seq != s.isn;
 }
@@ -238,7 +255,16 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
         row_ = nullptr;
         return;
     }
-    if (seg.has(tcpflag::SYN)) handle_syn(from, pkt, seg);
+    if (seg.has(tcpflag::SYN)) {
+        handle_syn(from, pkt, seg);
+    } else if (seg.has(tcpflag::ACK) && unacceptable_in_syn_sent(from, seg)) {
+        add_finding(AnomalyKind::segment_outside_window, pkt, from,
+                    "ACK of " + std::to_string(seg.ack - side_[idx(other(from))].isn) +
+                        " to an end in SYN-SENT, which acknowledges not its SYN (an earlier connection's?); "
+                        "that end answers with a RST and stays in SYN-SENT (RFC 9293 3.10.7.3)");
+        row_ = nullptr;
+        return;
+    }
     if (seg.payload_len > 0) {
         handle_data(from, pkt, seg);
         from = role_of(seg);  // roles may have been revised by the first payload
@@ -270,11 +296,12 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
         if (!s.syn_sent) {
             s.syn_sent = true;
             s.isn = seg.seq;
+            s.syn_len = seg.payload_len;
             s.wscale = seg.options.wscale;
             if (!s.reasm.initialized()) s.reasm.init(seg.seq + 1);
             if (from == Role::client) {
                 hs.syn_seen = true;
-                hs.syn_ts = hs.last_syn_ts = pkt.ts_ns;
+                hs.syn_ts = hs.last_syn_ts = latest_syn_ts_ = pkt.ts_ns;
                 hs.syn_frame = pkt.frame;
                 hs.client_isn = seg.seq;
                 hs.client_options = opts;
@@ -292,7 +319,8 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
         } else if (seg.seq == s.isn) {
             if (from == Role::client) {
                 ++hs.syn_retransmissions;
-                hs.last_syn_ts = pkt.ts_ns;
+                latest_syn_ts_ = pkt.ts_ns;
+                if (!hs.synack_seen) hs.last_syn_ts = pkt.ts_ns;
                 add_finding(AnomalyKind::syn_retransmission, pkt, from,
                             "SYN retransmission #" + std::to_string(hs.syn_retransmissions), hs.syn_frame);
             }
@@ -303,16 +331,17 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
             if (!s.syn_sent) {
                 s.syn_sent = true;
                 s.isn = seg.seq;
+                s.syn_len = seg.payload_len;
                 s.wscale = seg.options.wscale;
             }
             if (!s.reasm.initialized()) s.reasm.init(seg.seq + 1);
             if (from == Role::server) {
                 hs.synack_seen = true;
-                hs.synack_ts = pkt.ts_ns;
+                hs.synack_ts = hs.answer_synack_ts = hs.last_synack_ts = pkt.ts_ns;
                 hs.synack_frame = pkt.frame;
                 hs.server_isn = seg.seq;
                 hs.server_options = opts;
-                if (hs.syn_seen && seg.ack != hs.client_isn + 1) {
+                if (hs.syn_seen && !acks_syn(o, seg.ack)) {
                     hs.synack_bad_ack = true;
                     add_finding(AnomalyKind::synack_bad_ack, pkt, from,
                                 "SYN-ACK acknowledges " + std::to_string(seg.ack - hs.client_isn) + " instead of ISN+1");
@@ -324,6 +353,16 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
             }
         } else if (seg.seq == s.isn && from == Role::server) {
             ++hs.synack_retransmissions;
+            if (!hs.ack_seen) {
+                // The handshake ACK will answer this copy. It answers a SYN
+                // retransmitted since the last SYN-ACK, if there was one
+                // (the first SYN-ACK was lost), else the server's timer.
+                hs.last_synack_ts = pkt.ts_ns;
+                if (latest_syn_ts_ > hs.answer_synack_ts) {
+                    hs.last_syn_ts = latest_syn_ts_;
+                    hs.answer_synack_ts = pkt.ts_ns;
+                }
+            }
             add_finding(AnomalyKind::synack_retransmission, pkt, from,
                         "SYN-ACK retransmission #" + std::to_string(hs.synack_retransmissions), hs.synack_frame);
         } else if (from == Role::server && alt_synacks_.size() < kMaxAltSynAcks) {
@@ -333,12 +372,19 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
         }
         // The receiver of a SYN-ACK that acknowledges its SYN is established.
         if (o.state == TcpState::SYN_SENT || o.state == TcpState::SYN_RCVD) {
-            if (o.syn_sent && seg.ack == o.isn + 1) set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
+            if (acks_syn(o, seg.ack)) set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
         } else if (!o.syn_sent && o.state == TcpState::CLOSED && facts.midstream) {
             set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);  // its SYN was not captured
         }
     }
     if (seg.payload_len > 0) add_finding(AnomalyKind::syn_with_data, pkt, from, std::to_string(seg.payload_len) + " bytes on a SYN");
+}
+
+// A segment (no SYN) whose ACK a SYN-SENT peer cannot accept: nothing but
+// its SYN has been sent, so only the SYN's ACK is acceptable.
+bool Connection::unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const {
+    const Side& o = side_[idx(other(from))];
+    return o.state == TcpState::SYN_SENT && o.syn_sent && !o.synack_sent && !acks_syn(o, seg.ack) && !side_[idx(from)].syn_sent;
 }
 
 bool Connection::window_scaling_known() const {
@@ -395,21 +441,21 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
             o.rel_base = alt.isn;
             o.reasm.init(alt.isn + 1);
             hs.server_isn = alt.isn;
-            hs.synack_ts = alt.ts;
+            hs.synack_ts = hs.answer_synack_ts = hs.last_synack_ts = alt.ts;
             hs.synack_frame = alt.frame;
             hs.server_options = alt.opts;
             break;
         }
     }
     if (!seg.has(tcpflag::SYN)) {
-        if (o.syn_sent && o.state == TcpState::SYN_RCVD && ack == o.isn + 1) {
+        if (o.state == TcpState::SYN_RCVD && acks_syn(o, ack)) {
             set_state(other(from), TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
         }
         if (from == Role::client && hs.synack_seen && !hs.ack_seen) {
             hs.ack_seen = true;
             hs.ack_ts = pkt.ts_ns;
             hs.ack_frame = pkt.frame;
-            if (ack != hs.server_isn + 1) {
+            if (!acks_syn(o, ack)) {
                 hs.ack_bad_ack = true;
                 add_finding(AnomalyKind::handshake_ack_bad_ack, pkt, from,
                             "handshake ACK acknowledges " + std::to_string(ack - hs.server_isn) + " instead of ISN+1");
@@ -635,14 +681,38 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
     Side& s = side_[idx(from)];
     Side& o = side_[idx(other(from))];
     if (rst_seen_) return;  // later resets answer stray segments; the first one tells the story
-    if (o.state == TcpState::SYN_SENT && o.syn_sent && seg.has(tcpflag::ACK) && seg.ack != o.isn + 1) {
+    if (o.state == TcpState::SYN_SENT && o.syn_sent && (!seg.has(tcpflag::ACK) || !acks_syn(o, seg.ack))) {
         // RFC 9293 3.10.7.3: in SYN-SENT a reset is acceptable only if it
         // acknowledges the SYN; the SYN-SENT end drops any other (a stale or
-        // injected RST) and the connection goes on.
+        // injected RST, or one without ACK) and the connection goes on.
         add_finding(AnomalyKind::segment_outside_window, pkt, from,
-                    "RST acknowledges " + std::to_string(seg.ack - o.isn) +
-                        " instead of the SYN's ISN+1; the SYN-SENT end drops it (RFC 9293 3.10.7.3)");
+                    seg.has(tcpflag::ACK) ? "RST acknowledges " + std::to_string(seg.ack - o.isn) +
+                                                " instead of the SYN's ISN+1; the SYN-SENT end drops it (RFC 9293 3.10.7.3)"
+                                          : std::string("RST without ACK to a SYN-SENT end, which drops it (RFC 9293 3.10.7.3)"));
         return;
+    }
+    // An end still in SYN-SENT resets only to refuse an unacceptable ACK
+    // (an old connection's, on a reused 4-tuple); it stays in SYN-SENT
+    // (RFC 9293 3.10.7.3). That ACK already has its finding.
+    if (s.state == TcpState::SYN_SENT && s.syn_sent && !s.synack_sent) return;
+    // Both FINs sent and acknowledged: nothing is left to abort. A reset
+    // now answers a stray segment (a repeated last ACK reaching an end
+    // that is gone, RFC 9293 3.10.7.1); the close stays a FIN close.
+    if (closed()) return;
+    // Outside SYN-SENT a reset is acceptable only inside the receiver's
+    // window (RFC 9293 3.10.7.4, RFC 5961 3.2); checked where the capture
+    // saw the receiver's ACK and window (scaling known; if the receiver has
+    // only sent its SYN-ACK, that segment's unscaled window). A stack ignores
+    // any other, and so does the story of this connection.
+    if (o.ack_seen && s.reasm.initialized() && (o.edge_valid || (o.synack_sent && window_scaling_known()))) {
+        const uint32_t right = o.edge_valid ? o.right_edge : o.last_ack + o.last_window;
+        if (!seg_in_window(seg.seq, o.last_ack, right)) {
+            add_finding(AnomalyKind::segment_outside_window, pkt, from,
+                        "RST at sequence " + std::to_string(rel_seq(from, seg.seq)) + " outside the receiver's window [" +
+                            std::to_string(rel_seq(from, o.last_ack)) + ", " + std::to_string(rel_seq(from, right)) +
+                            "]; a receiver ignores it (RFC 9293 3.10.7.4)");
+            return;
+        }
     }
     rst_seen_ = true;
     rst_by_ = from;

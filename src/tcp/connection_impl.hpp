@@ -13,6 +13,7 @@ struct Side {
     bool syn_sent = false;
     bool synack_sent = false;
     uint32_t isn = 0;
+    uint32_t syn_len = 0;          // data bytes on its SYN (TCP Fast Open): the SYN's ACK may cover them
     bool rel_base_set = false;
     uint32_t rel_base = 0;         // ISN, or first sequence seen - 1 when joined midstream
     int16_t wscale = -1;           // from its SYN
@@ -40,6 +41,14 @@ struct Side {
     Reassembler reasm;
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };
+
+// Whether `ack` acknowledges the SYN `s` sent: ISN + 1, or with data on the
+// SYN (TCP Fast Open, RFC 7413) also ISN + 1 + its length -- a server that
+// accepts the data acknowledges it with the SYN, one that refuses it only
+// the SYN (RFC 9293 3.10.7.3: SND.UNA < SEG.ACK =< SND.NXT).
+inline bool acks_syn(const Side& s, uint32_t ack) {
+    return s.syn_sent && (ack == s.isn + 1 || (s.syn_len > 0 && ack == s.isn + 1 + s.syn_len));
+}
 
 // The flow hash, keyed per table (`seed`) so a crafted capture cannot aim
 // many flows at one probe run: wyhash's multiply-and-fold (the halves of the
@@ -127,6 +136,7 @@ private:
     void handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg);
     void check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg);
     bool window_scaling_known() const;
+    bool unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const;
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
@@ -158,6 +168,7 @@ private:
     static constexpr size_t kMaxAltSynAcks = 8;
     std::vector<AltSynAck> alt_synacks_;
     std::optional<Role> first_fin_;
+    int64_t latest_syn_ts_ = 0;      // the client's latest SYN (re)transmission
     LadderRow* row_ = nullptr;       // ladder row of the packet being handled
 };
 

@@ -75,15 +75,18 @@ const char* end_reason_name(EndReason r) {
 
 std::optional<double> HandshakeFacts::syn_to_synack_ms() const {
     if (!syn_seen || !synack_seen) return std::nullopt;
-    return static_cast<double>(synack_ts - last_syn_ts) / 1e6;
+    return static_cast<double>(answer_synack_ts - last_syn_ts) / 1e6;
 }
 std::optional<double> HandshakeFacts::synack_to_ack_ms() const {
     if (!synack_seen || !ack_seen) return std::nullopt;
-    return static_cast<double>(ack_ts - synack_ts) / 1e6;
+    return static_cast<double>(ack_ts - last_synack_ts) / 1e6;
 }
+// The two legs' sum: a SYN-ACK retransmitted by the server's timer (no new
+// SYN) does not stretch the first leg, and a lost SYN-ACK does not stretch
+// the second.
 std::optional<double> HandshakeFacts::rtt_ms() const {
     if (!syn_seen || !synack_seen || !ack_seen) return std::nullopt;
-    return static_cast<double>(ack_ts - last_syn_ts) / 1e6;
+    return static_cast<double>((answer_synack_ts - last_syn_ts) + (ack_ts - last_synack_ts)) / 1e6;
 }
 
 }  // namespace pcaplens

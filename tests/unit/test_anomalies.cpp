@@ -348,6 +348,18 @@ TEST_CASE("fires: timestamp_backwards") {
     CHECK(r.count(AnomalyKind::timestamp_backwards) == 1);
     CHECK(r.sum().timestamps_backwards == 1);
     CHECK(r.capture_finding(AnomalyKind::timestamp_backwards).detail.find("1000 us") != std::string::npos);
+    // Against the previous packet, not the latest time so far: one step
+    // back, then time going forward again (still before frame 2's) is one
+    // finding, as Wireshark's frame.time_delta < 0.
+    pt::PcapWriter w2(pt::linktype::ethernet, true);
+    w2.add(kT0, udp_frame(1));
+    w2.add(kT0 + 10 * kMs, udp_frame(2));
+    w2.add(kT0 + 5 * kMs, udp_frame(3));
+    w2.add(kT0 + 6 * kMs, udp_frame(4));
+    w2.add(kT0 + 7 * kMs, udp_frame(5));
+    const auto r2 = analyse({tmp.write("step.pcap", w2.bytes())});
+    CHECK(r2.capture_hits(AnomalyKind::timestamp_backwards) == "3");
+    CHECK(r2.sum().timestamps_backwards == 1);
 }
 
 TEST_CASE("timestamps at the ends of time are clamped; durations never overflow") {

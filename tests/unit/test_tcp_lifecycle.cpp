@@ -1369,3 +1369,207 @@ TEST_CASE("tcp lifecycle: a new SYN after the client closed its half starts a ne
     CHECK(h.conn(2).handshake.client_isn == 424242);
     CHECK(h.obs.log(2).dir[C].bytes == kReq);
 }
+
+// ---------------------------------------------------------------------------
+// Which segments an end accepts (RFC 9293 3.10.7): found by a review that
+// wrote captures for each case (session 11).
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: TCP Fast Open -- a SYN-ACK acknowledging the SYN's data completes the handshake") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 1000, 0, wf::SYN, text("GET"));                   // 1: 3 bytes on the SYN
+    c.packet(false, 5000, 1004, wf::SYN | wf::ACK);                  // 2: acks ISN+1+3 (RFC 7413)
+    c.packet(true, 1004, 5001, wf::ACK);                             // 3
+    c.packet(true, 1004, 5001, wf::FIN | wf::ACK);                   // 4
+    c.packet(false, 5001, 1005, wf::FIN | wf::ACK);                  // 5
+    c.packet(true, 1005, 5002, wf::ACK);                             // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "syn_with_data@1");
+    CHECK_FALSE(f.handshake.synack_bad_ack);
+    CHECK(f.handshake.complete);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@4 FIN_WAIT_2@5 TIME_WAIT@6");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@4 LAST_ACK@5 CLOSED@6");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.dir[C].payload_bytes == 3);
+    CHECK(f.dir[C].missing_bytes == 0);
+}
+
+TEST_CASE("tcp lifecycle: TCP Fast Open refused -- RST,ACK covering the SYN's data is a refusal") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 1000, 0, wf::SYN, text("hello"));                 // 1
+    c.packet(false, 0, 1006, wf::RST | wf::ACK);                     // 2: SEG.SEQ+SEG.LEN (RFC 9293 3.10.7.1)
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::refused);
+    CHECK(anomalies(f) == "syn_with_data@1 connection_refused@2");
+}
+
+TEST_CASE("tcp lifecycle: a RST without ACK to a SYN-SENT end is dropped; the connection goes on") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                                          // 1
+    c.packet(false, 777, 0, wf::RST);                                 // 2: no ACK bit
+    c.synack();                                                       // 3
+    c.ack();                                                          // 4
+    c.client_fin();                                                   // 5
+    c.server_fin();                                                   // 6
+    c.client_ack();                                                   // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "segment_outside_window@2");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@3 FIN_WAIT_1@5 FIN_WAIT_2@6 TIME_WAIT@7");
+    CHECK_FALSE(f.dir[S].rst_seen);
+}
+
+TEST_CASE("tcp lifecycle: a RST outside the receiver's window is ignored, in-window one is not") {
+    for (const bool in_window : {false, true}) {
+        CAPTURE(in_window);
+        Harness h;
+        auto c = conv();
+        c.syn();                                                        // 1
+        c.packet(false, 5000, 1001, wf::SYN | wf::ACK, {}, 1000);       // 2: the server's window: 1000 bytes
+        c.packet(true, 1001, 5001, wf::ACK);                            // 3
+        c.packet(true, 1001, 5001, wf::PSH | wf::ACK, text(kReq));      // 4
+        const uint32_t seq = in_window ? 1001 + 20 : 1001 + 2'000'000;  // 20 bytes into it, or far beyond
+        c.packet(true, seq, 5001, wf::RST | wf::ACK);                   // 5
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        if (in_window) {
+            CHECK(f.close.kind == CloseKind::rst);
+            CHECK(anomalies(f) == "rst_abort@5");
+        } else {
+            CHECK(f.close.kind == CloseKind::open);
+            CHECK(anomalies(f) == "segment_outside_window@5 open_at_end@5");
+            CHECK(f.anomalies[0].detail.find("outside the receiver's window [1, 1001]") != std::string::npos);
+            CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2");
+        }
+    }
+}
+
+TEST_CASE("tcp lifecycle: a RST after both FINs were acknowledged does not turn the FIN close into an abort") {
+    Harness h;
+    auto c = conv();
+    handshake(c);        // 1-3
+    c.client_fin();      // 4
+    c.server_fin();      // 5
+    c.client_ack();      // 6: the server is CLOSED, the client in TIME_WAIT
+    c.packet(true, c.client_seq(), c.client_ack_no(), wf::ACK);  // 7: the last ACK repeated
+    c.packet(false, c.server_seq(), 0, wf::RST);                 // 8: the gone server resets it
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(anomalies(f).find("rst_abort") == std::string::npos);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@4 FIN_WAIT_2@5 TIME_WAIT@6");
+    REQUIRE(f.time_wait);
+}
+
+TEST_CASE("tcp lifecycle: an old connection's ACK to a new SYN is refused with a RST; the attempt goes on") {
+    Harness h;
+    auto c = conv(40000, 50000, 9000);
+    c.syn();                                                           // 1: ISN 50000
+    c.packet(false, 123456, 100007, wf::ACK);                          // 2: ACK from the old connection
+    c.packet(true, 100007, 0, wf::RST);                                // 3: <SEQ=SEG.ACK><CTL=RST>
+    c.packet(true, 50000, 0, wf::SYN);                                 // 4: the same SYN again
+    c.synack();                                                        // 5
+    c.ack();                                                           // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();   // one attempt, not two connections
+    CHECK(anomalies(f) == "segment_outside_window@2 syn_retransmission@4 open_at_end@6");
+    CHECK(f.dir[C].missing_bytes == 0);
+    CHECK(f.close.kind == CloseKind::open);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@5");
+    CHECK(f.handshake.complete);
+}
+
+TEST_CASE("tcp lifecycle: a stray segment of an earlier connection, then a SYN on the 4-tuple: two connections") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 99, 77, wf::ACK);   // 1: a last ACK of something before the capture
+    c.advance_time(2 * kSec);
+    handshake(c);                      // 2-4
+    c.client_fin();                    // 5
+    c.server_fin();                    // 6
+    c.client_ack();                    // 7
+    h.feed(c);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 2);
+    const auto& stray = h.conn(1);
+    CHECK(stray.midstream);
+    CHECK(stray.dir[C].packets + stray.dir[S].packets == 1);
+    const auto& real = h.conn(2);
+    CHECK_FALSE(real.midstream);
+    CHECK(real.handshake.complete);
+    CHECK(states(real, C) == "SYN_SENT@2 ESTABLISHED@3 FIN_WAIT_1@5 FIN_WAIT_2@6 TIME_WAIT@7");
+    CHECK(states(real, S) == "LISTEN@2 SYN_RCVD@3 ESTABLISHED@4 CLOSE_WAIT@5 LAST_ACK@6 CLOSED@7");
+}
+
+TEST_CASE("tcp lifecycle: roles swapped by the first payload keep who closed first") {
+    // Joined mid-stream; port 3000 half-closes first, then port 4000 sends a
+    // response: 3000 is the client, and it closed first.
+    Harness h;
+    pt::TcpConversation c("10.0.0.1", 3000, "10.0.0.2", 4000, 1000, 5000, 1'700'000'000'000'000'000);
+    c.packet(true, 1000, 5000, wf::FIN | wf::ACK);                      // 1: 3000's FIN
+    c.packet(false, 5000, 1001, wf::PSH | wf::ACK, text(kResp));         // 2: "HTTP/1.1 200" from 4000
+    c.packet(true, 1001, 5000 + static_cast<uint32_t>(kResp.size()), wf::ACK);  // 3
+    c.packet(false, 5000 + static_cast<uint32_t>(kResp.size()), 1001, wf::FIN | wf::ACK);  // 4
+    c.packet(true, 1001, 5001 + static_cast<uint32_t>(kResp.size()), wf::ACK);  // 5
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    REQUIRE(f.roles_inferred);
+    CHECK(f.client.port == 3000);
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);
+    CHECK(f.close.frame == 1);
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->side == Role::client);
+}
+
+TEST_CASE("tcp lifecycle: RTT legs after a lost SYN-ACK pair each packet with the one it answered") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                      // 1: t0
+    c.advance_time(9 * kMs);
+    c.synack();                                   // 2: t0+10 ms, lost beyond the capture point
+    c.advance_time(989 * kMs);
+    c.packet(true, 1000, 0, wf::SYN);             // 3: t0+1000 ms, the SYN again
+    c.advance_time(9 * kMs);
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK);  // 4: t0+1010 ms, its answer
+    c.advance_time(9 * kMs);
+    c.ack();                                      // 5: t0+1020 ms
+    h.feed(c);
+    h.finish();
+    const auto& hs = h.only().handshake;
+    REQUIRE(hs.syn_to_synack_ms());
+    CHECK(*hs.syn_to_synack_ms() == doctest::Approx(10.0));
+    CHECK(*hs.synack_to_ack_ms() == doctest::Approx(10.0));
+    CHECK(*hs.rtt_ms() == doctest::Approx(20.0));
+    // The server's timer (no new SYN) retransmits the SYN-ACK: the first
+    // leg stays the first SYN-ACK's, the second is the copy the ACK answers.
+    Harness h2;
+    auto d = conv();
+    d.syn();                                      // 1: t0
+    d.advance_time(9 * kMs);
+    d.synack();                                   // 2: t0+10 ms
+    d.advance_time(999 * kMs);
+    d.packet(false, 5000, 1001, wf::SYN | wf::ACK);  // 3: t0+1010 ms
+    d.advance_time(4 * kMs);
+    d.ack();                                      // 4: t0+1015 ms
+    h2.feed(d);
+    h2.finish();
+    const auto& hs2 = h2.only().handshake;
+    CHECK(*hs2.syn_to_synack_ms() == doctest::Approx(10.0));
+    CHECK(*hs2.synack_to_ack_ms() == doctest::Approx(5.0));
+    CHECK(*hs2.rtt_ms() == doctest::Approx(15.0));
+}

@@ -44,7 +44,12 @@ struct HandshakeFacts {
     bool complete = false;
     bool simultaneous_open = false;
     int64_t syn_ts = 0, synack_ts = 0, ack_ts = 0;
-    int64_t last_syn_ts = 0;  // the SYN (re)transmission the SYN-ACK answered; RTT legs use it
+    // RTT legs pair each packet with the one it answered: the SYN
+    // (re)transmission a SYN-ACK answered, that SYN-ACK, and the SYN-ACK
+    // (re)transmission the handshake ACK answered (the latest before it).
+    int64_t last_syn_ts = 0;
+    int64_t answer_synack_ts = 0;
+    int64_t last_synack_ts = 0;
     uint64_t syn_frame = 0, synack_frame = 0, ack_frame = 0;
     uint32_t client_isn = 0, server_isn = 0;
     NegotiatedOptions client_options, server_options;
