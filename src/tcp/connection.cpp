@@ -305,8 +305,15 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
                 hs.syn_frame = pkt.frame;
                 hs.client_isn = seg.seq;
                 hs.client_options = opts;
-                set_state(Role::client, TcpState::SYN_SENT, pkt.ts_ns, pkt.frame);
-                if (o.state == TcpState::CLOSED && !o.syn_sent) set_state(Role::server, TcpState::LISTEN, pkt.ts_ns, pkt.frame);
+                if (o.synack_sent) {
+                    // Captured after the SYN-ACK that answered it (reordered
+                    // at the capture point): the handshake is all here, and
+                    // the ends are already past these states.
+                    facts.midstream = false;
+                } else {
+                    set_state(Role::client, TcpState::SYN_SENT, pkt.ts_ns, pkt.frame);
+                    if (o.state == TcpState::CLOSED && !o.syn_sent) set_state(Role::server, TcpState::LISTEN, pkt.ts_ns, pkt.frame);
+                }
             } else {
                 // The other end sent its own SYN: simultaneous open.
                 hs.simultaneous_open = true;
@@ -629,6 +636,9 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     Side& s = side_[idx(from)];
     Side& o = side_[idx(other(from))];
     const uint32_t fin_seq = seg.seq + seg.payload_len + (seg.has(tcpflag::SYN) ? 1 : 0);
+    // After a reset both ends are CLOSED: a FIN now reopens nothing (its
+    // bytes are already data_after_rst).
+    if (rst_seen_) return;
     if (s.fin_sent) {
         if (fin_seq == s.fin_seq) add_finding(AnomalyKind::fin_retransmission, pkt, from, "FIN sent again", facts.dir[idx(from)].fin_frame);
         return;
@@ -833,7 +843,9 @@ void Connection::finish(int64_t now, bool evicted) {
         c.rst_by = rst_by_;
         c.ts_ns = rst_ts_;
         c.frame = rst_frame_;
-    } else if (hs.syn_seen && !hs.synack_seen && !server_spoke) {
+    } else if (hs.syn_seen && !hs.synack_seen && !server_spoke && !side_[idx(Role::client)].ack_seen) {
+        // (A client that sent ACKs got a SYN-ACK the capture did not see: a
+        // one-sided capture, not an unanswered SYN.)
         c.kind = CloseKind::unanswered;
         drop_implied_listen();
         c.ts_ns = ts;
@@ -854,14 +866,16 @@ void Connection::finish(int64_t now, bool evicted) {
         c.kind = CloseKind::evicted;
         c.ts_ns = ts;
         c.frame = facts.last_frame;
-        // A cap eviction already carries its resource_cap finding; it was not idle.
-        if (!cap_evicted) add_finding(AnomalyKind::idle_eviction, last, Role::client, "idle longer than the timeout; evicted");
     } else {
         c.kind = CloseKind::open;
         c.ts_ns = ts;
         c.frame = facts.last_frame;
         add_finding(AnomalyKind::open_at_end, last, Role::client, "still open at the end of the capture");
     }
+    // Every idle eviction says so, whatever decided the close kind (an
+    // unanswered SYN, a half close). A cap eviction already carries its
+    // resource_cap finding; it was not idle.
+    if (evicted && !cap_evicted) add_finding(AnomalyKind::idle_eviction, last, Role::client, "idle longer than the timeout; evicted");
     for (auto& f : facts.anomalies) {
         if (f.kind == AnomalyKind::syn_unanswered || f.kind == AnomalyKind::open_at_end || f.kind == AnomalyKind::idle_eviction) {
             f.dir = FlowDir::none;

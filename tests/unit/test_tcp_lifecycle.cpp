@@ -1573,3 +1573,76 @@ TEST_CASE("tcp lifecycle: RTT legs after a lost SYN-ACK pair each packet with th
     CHECK(*hs2.synack_to_ack_ms() == doctest::Approx(5.0));
     CHECK(*hs2.rtt_ms() == doctest::Approx(15.0));
 }
+
+// ---------------------------------------------------------------------------
+// From a review against the shared corpus (Zeek's tcp-handshake-reorder,
+// mixed-vlan-mpls, tcp-qi_internet_SYNACK; session 11).
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: a client that ACKs a SYN-ACK the capture missed was answered (one-sided, not unanswered)") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                                              // 1
+    c.packet(true, 1001, 5001, wf::ACK);                                  // 2: acks the unseen SYN-ACK
+    c.packet(true, 1001, 5001, wf::PSH | wf::ACK, text(kReq));            // 3
+    c.packet(true, 1001 + static_cast<uint32_t>(kReq.size()), 5050, wf::FIN | wf::ACK);  // 4
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind != CloseKind::unanswered);
+    CHECK(anomalies(f).find("syn_unanswered") == std::string::npos);
+    CHECK(f.dir[S].packets == 0);
+    CHECK(f.dir[C].payload_bytes == kReq.size());
+}
+
+TEST_CASE("tcp lifecycle: a SYN captured after its SYN-ACK: the handshake is complete and the close goes on") {
+    Harness h;
+    auto c = conv();
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK);   // 1: the SYN-ACK first
+    c.packet(true, 1000, 0, wf::SYN);                 // 2: then its SYN
+    c.packet(true, 1001, 5001, wf::ACK);              // 3
+    c.packet(true, 1001, 5001, wf::FIN | wf::ACK);    // 4
+    c.packet(false, 5001, 1002, wf::FIN | wf::ACK);   // 5
+    c.packet(true, 1002, 5002, wf::ACK);              // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK_FALSE(f.midstream);
+    CHECK(f.handshake.syn_seen);
+    CHECK(f.handshake.complete);
+    CHECK(states(f, C) == "ESTABLISHED@1 FIN_WAIT_1@4 FIN_WAIT_2@5 TIME_WAIT@6");
+    CHECK(states(f, S) == "SYN_RCVD@1 ESTABLISHED@3 CLOSE_WAIT@4 LAST_ACK@5 CLOSED@6");
+    REQUIRE(f.time_wait);
+    CHECK(f.time_wait->side == Role::client);
+    CHECK(f.close.kind == CloseKind::fin);
+}
+
+TEST_CASE("tcp lifecycle: a FIN after a reset reopens no state") {
+    Harness h;
+    auto c = conv();
+    handshake(c);      // 1-3
+    c.client_rst();    // 4
+    c.server_fin();    // 5
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSED@4");
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 CLOSED@4");
+    CHECK_FALSE(f.dir[S].fin_seen);
+}
+
+TEST_CASE("tcp lifecycle: an idle-evicted unanswered SYN says it was evicted") {
+    TcpConfig cfg;
+    cfg.idle_timeout_ns = 10 * kSec;
+    Harness h(cfg);
+    auto c = conv();
+    c.syn();   // 1
+    h.feed(c);
+    h.an->expire(h.ts_of[1] + 10 * kSec);
+    REQUIRE(h.obs.finished.size() == 1);
+    const auto& f = h.obs.finished[0];
+    CHECK(f.close.kind == CloseKind::unanswered);
+    CHECK(anomalies(f) == "syn_unanswered@1 idle_eviction@1");
+    CHECK(h.an->counters().evicted_idle == 1);
+}
