@@ -273,7 +273,8 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
     if (seg.has(tcpflag::ACK)) handle_ack(from, pkt, seg);
     if (seg.payload_len == 0 && !seg.has(tcpflag::SYN) && !seg.has(tcpflag::FIN)) {
         const Side& s = side_[idx(from)];
-        if (s.reasm.initialized() && seg.seq == s.reasm.next_seq() - 1 && s.reasm.delivered() > 0) {
+        if (s.reasm.initialized() && seg.seq == s.reasm.next_seq() - 1 &&
+            (s.reasm.delivered() > 0 || (s.syn_sent && seg.seq == s.isn))) {
             ++facts.dir[idx(from)].keepalives;
             add_finding(AnomalyKind::keepalive, pkt, from, "zero-length segment at next sequence - 1");
         }
@@ -409,7 +410,9 @@ void Connection::check_ack_and_window(Role from, const PacketView& pkt, const Tc
     if (!seg.has(tcpflag::ACK) || seg.has(tcpflag::SYN) || seg.has(tcpflag::RST)) return;
     // Duplicate ACK: a pure ACK repeating ack and window while the peer has
     // unacknowledged data in flight (a window update or keep-alive ACK is not one).
-    const bool pure = seg.payload_len == 0 && !syn_fin_rst;
+    // A zero window is not a duplicate ACK (the answers to zero-window
+    // probes repeat it; Wireshark's rule also asks for a non-zero window).
+    const bool pure = seg.payload_len == 0 && !syn_fin_rst && seg.window != 0;
     const bool outstanding = o.reasm.initialized() && static_cast<int64_t>(o.reasm.highest_seen()) > o.reasm.offset_of(seg.ack);
     if (pure && s.ack_seen && seg.ack == s.last_ack && seg.window == s.last_window && outstanding) {
         ++s.dup_acks;
@@ -522,8 +525,17 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     const bool syn = seg.has(tcpflag::SYN);
     const uint32_t seq = syn ? seg.seq + 1 : seg.seq;
     if (!s.reasm.initialized()) s.reasm.init(seq);
-    // Keep-alive probe: one byte (or none) at next sequence - 1 (RFC 9293 3.8.4).
-    if (!syn && !seg.has(tcpflag::FIN) && seg.payload_len == 1 && seq == s.reasm.next_seq() - 1 && s.reasm.delivered() > 0) {
+    // Keep-alive probe: one byte (or none) at next sequence - 1 (RFC 9293
+    // 3.8.4) -- after data, or at the ISN itself (that number is the SYN's,
+    // never a data byte). The same byte again while the peer advertises a
+    // zero window is the zero-window probe repeated (RFC 9293 3.8.6.1).
+    const Side& peer = side_[idx(other(from))];
+    if (!syn && !seg.has(tcpflag::FIN) && seg.payload_len == 1 && seq == s.reasm.next_seq() - 1 &&
+        (s.reasm.delivered() > 0 || (s.syn_sent && seq == s.isn))) {
+        if (peer.edge_valid && peer.last_window == 0 && s.reasm.delivered() > 0) {
+            add_finding(AnomalyKind::zero_window_probe, pkt, from, "the 1-byte probe again; the peer still advertises a zero window");
+            return;
+        }
         ++d.keepalives;
         add_finding(AnomalyKind::keepalive, pkt, from, "1-byte segment at next sequence - 1");
         return;
@@ -560,7 +572,6 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     }
     // Window checks against what the peer last advertised (precedence: a
     // zero-window probe is not "outside the window").
-    const Side& peer = side_[idx(other(from))];
     bool zwp = false;
     if (peer.edge_valid && peer.last_window == 0 && seg.payload_len == 1 && seq == s.reasm.next_seq()) {
         zwp = true;

@@ -1646,3 +1646,43 @@ TEST_CASE("tcp lifecycle: an idle-evicted unanswered SYN says it was evicted") {
     CHECK(anomalies(f) == "syn_unanswered@1 idle_eviction@1");
     CHECK(h.an->counters().evicted_idle == 1);
 }
+
+TEST_CASE("tcp lifecycle: a repeated zero-window probe is a probe, and its answers are not duplicate ACKs") {
+    Harness h;
+    auto c = conv();
+    handshake(c);                                                            // 1-3
+    c.packet(true, 1001, 5001, wf::PSH | wf::ACK, text("GET"));               // 4
+    c.packet(false, 5001, 1004, wf::ACK, {}, 0);                              // 5: zero window
+    c.packet(true, 1004, 5001, wf::ACK, text("x"));                           // 6: probe
+    c.packet(false, 5001, 1004, wf::ACK, {}, 0);                              // 7: still zero, byte not taken
+    c.packet(true, 1004, 5001, wf::ACK, text("x"));                           // 8: probe again
+    c.packet(false, 5001, 1004, wf::ACK, {}, 0);                              // 9
+    c.packet(true, 1004, 5001, wf::ACK, text("x"));                           // 10: and again
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) ==
+          "zero_window@5 zero_window_probe@6 zero_window@7 zero_window_probe@8 zero_window@9 zero_window_probe@10 open_at_end@10");
+    CHECK(f.dir[C].keepalives == 0);
+}
+
+TEST_CASE("tcp lifecycle: keep-alives on a connection that never carried data (at the ISN) are not retransmissions") {
+    auto c = conv();
+    handshake(c);                                             // 1-3
+    c.advance_time(7200 * kSec);
+    c.packet(true, 1000, 5001, wf::ACK, text(std::string(1, '\0')));  // 4: Windows: 1 byte at the ISN
+    c.packet(false, 5001, 1001, wf::ACK);                     // 5
+    c.packet(false, 5000, 1001, wf::ACK);                     // 6: Linux: 0 bytes at the ISN
+    c.packet(true, 1001, 5001, wf::ACK);                      // 7
+    TcpConfig cfg;
+    cfg.idle_timeout_ns = 10000 * kSec;
+    Harness h2(cfg);
+    h2.feed(c);
+    h2.finish();
+    const auto& f = h2.only();
+    CHECK(anomalies(f) == "keepalive@4 keepalive@6 open_at_end@7");
+    CHECK(f.dir[C].keepalives == 1);
+    CHECK(f.dir[S].keepalives == 1);
+    CHECK(f.dir[C].retransmissions == 0);
+    CHECK(f.dir[C].retransmitted_bytes == 0);
+}
