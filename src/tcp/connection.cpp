@@ -320,8 +320,14 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
                 hs.simultaneous_open = true;
                 hs.server_isn = seg.seq;
                 hs.server_options = opts;
+                // Both ends opened actively (RFC 9293 Figure 7): neither
+                // listened, and each receives the other's SYN in SYN-SENT.
+                drop_implied_listen();
                 set_state(Role::server, TcpState::SYN_SENT, pkt.ts_ns, pkt.frame);
-                if (o.state == TcpState::SYN_SENT) set_state(Role::client, TcpState::SYN_RCVD, pkt.ts_ns, pkt.frame);
+                if (o.state == TcpState::SYN_SENT) {
+                    set_state(Role::client, TcpState::SYN_RCVD, pkt.ts_ns, pkt.frame);
+                    set_state(Role::server, TcpState::SYN_RCVD, pkt.ts_ns, pkt.frame);
+                }
                 add_finding(AnomalyKind::simultaneous_open, pkt, from, "both ends sent a SYN");
             }
         } else if (seg.seq == s.isn) {

@@ -355,7 +355,8 @@ TEST_CASE("tcp lifecycle: simultaneous open") {
     CHECK(f.handshake.server_isn == 5000);
     CHECK(f.handshake.client_options.mss == 1460);
     CHECK(states(f, C) == "SYN_SENT@1 SYN_RCVD@2 ESTABLISHED@4 FIN_WAIT_1@7 FIN_WAIT_2@8 TIME_WAIT@9");
-    CHECK(states(f, S) == "LISTEN@1 SYN_SENT@2 ESTABLISHED@3 CLOSE_WAIT@7 LAST_ACK@8 CLOSED@9");
+    // Both opened actively: no LISTEN; the SYNs crossed (RFC 9293 Figure 7).
+    CHECK(states(f, S) == "SYN_SENT@2 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@7 LAST_ACK@8 CLOSED@9");
     CHECK(anomalies(f) == "simultaneous_open@2");
     CHECK(f.anomalies[0].dir == FlowDir::server_to_client);
     CHECK(f.close.kind == CloseKind::fin);
