@@ -210,6 +210,10 @@ public:
             for (const auto& [k, n] : h.by_method) say(", %s %" PRIu64, printable(k).c_str(), n);
             for (const auto& [k, n] : h.by_status_class) say(", %s %" PRIu64, k.c_str(), n);
             if (h.pipelined) say(", pipelined %" PRIu64, h.pipelined);
+            // What the JSON summary also counts, when there is any.
+            if (h.requests_without_response) say(", requests without response %" PRIu64, h.requests_without_response);
+            if (h.responses_without_request) say(", responses without request %" PRIu64, h.responses_without_request);
+            if (h.partial) say(", partial %" PRIu64, h.partial);
             say("\n");
             if (h.ttfb.count()) {
                 say("  time to first byte: p50 %s, p95 %s, p99 %s, max %s\n", ms(h.ttfb.percentile_ms(50)).c_str(),

@@ -544,3 +544,18 @@ TEST_CASE("-q reports what the full text does, without the per-transaction lines
     CHECK(std::count(bulk.out.begin(), bulk.out.end(), '#') >= 1);
     CHECK(std::count(bulk_http.out.begin(), bulk_http.out.end(), '#') == 0);
 }
+
+TEST_CASE("text summary's http line counts what the JSON summary counts: requests without response") {
+    // -c 4 stops after the first request, before its response.
+    const auto text = e2e::pcaplens({"-c", "4", kMixed});
+    REQUIRE(text.status == 0);
+    const auto json = e2e::pcaplens({"--format", "json", "-c", "4", kMixed});
+    REQUIRE(json.status == 0);
+    const auto doc = json.json();
+    const auto& h = doc.at("summary").at("http");
+    REQUIRE(h.at("requests_without_response") == 1);
+    CHECK(text.out.find("  http 1 transactions, GET 1, requests without response 1\n") != std::string::npos);
+    // A complete exchange says nothing about them.
+    const auto full = e2e::pcaplens({"-c", "6", kMixed});
+    CHECK(full.out.find("  http 1 transactions, GET 1, 2xx 1\n") != std::string::npos);
+}
