@@ -105,6 +105,15 @@ void Connection::swap_roles() {
     for (auto& f : facts.anomalies) {
         if (f.dir == FlowDir::client_to_server) f.dir = FlowDir::server_to_client;
         else if (f.dir == FlowDir::server_to_client) f.dir = FlowDir::client_to_server;
+        // The one detail written before the first payload that names a role.
+        if (f.kind == AnomalyKind::rst_abort) {
+            for (const auto& [was, now] : {std::pair{"RST from client", "RST from server"}, std::pair{"RST from server", "RST from client"}}) {
+                if (f.detail.rfind(was, 0) == 0) {
+                    f.detail.replace(0, std::strlen(was), now);
+                    break;
+                }
+            }
+        }
     }
     // Who closed first, who reset, who holds TIME_WAIT: the same ends, new names.
     if (first_fin_) first_fin_ = other(*first_fin_);
@@ -223,7 +232,9 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
     Role from = role_of(seg);
     {
         Side& s = side_[idx(from)];
-        if (!s.rel_base_set) {
+        // A RST does not set the base: an injected one carries any number
+        // (often 0), and the ladder would count from it.
+        if (!s.rel_base_set && !seg.has(tcpflag::RST)) {
             s.rel_base_set = true;
             s.rel_base = seg.has(tcpflag::SYN) ? seg.seq : seg.seq - 1;
         }

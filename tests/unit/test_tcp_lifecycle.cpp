@@ -1687,3 +1687,38 @@ TEST_CASE("tcp lifecycle: keep-alives on a connection that never carried data (a
     CHECK(f.dir[C].retransmissions == 0);
     CHECK(f.dir[C].retransmitted_bytes == 0);
 }
+
+TEST_CASE("tcp lifecycle: a reset seen before roles were revised names its real sender") {
+    Harness h;
+    pt::TcpConversation c("10.0.0.1", 3000, "10.0.0.2", 4000, 1000, 5000, 1'700'000'000'000'000'000);
+    c.packet(true, 1000, 5000, wf::RST | wf::ACK);                 // 1: 3000 resets (guessed the server: lower port)
+    c.packet(false, 5000, 1000, wf::PSH | wf::ACK, text(kResp));    // 2: a response from 4000, in flight
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    REQUIRE(f.client.port == 3000);
+    REQUIRE(f.close.rst_by);
+    CHECK(*f.close.rst_by == Role::client);
+    REQUIRE(f.anomalies.size() >= 2);
+    CHECK(f.anomalies[1].kind == AnomalyKind::rst_abort);
+    CHECK(f.anomalies[1].dir == FlowDir::client_to_server);
+    CHECK(f.anomalies[1].detail.rfind("RST from client in ESTABLISHED", 0) == 0);
+}
+
+TEST_CASE("tcp lifecycle: the ladder's relative sequence numbers do not count from an injected RST") {
+    TcpConfig cfg;
+    cfg.timeline = true;
+    Harness h(cfg);
+    auto c = conv();
+    c.syn();                                               // 1
+    c.packet(false, 0, 77, wf::RST | wf::ACK);             // 2: injected, seq 0, wrong ACK: dropped
+    c.synack();                                            // 3
+    c.ack();                                               // 4
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    REQUIRE(f.ladder.size() == 4);
+    CHECK(f.ladder[2].rel_seq == 0);   // the SYN-ACK: its ISN is the server's 0
+    CHECK(f.ladder[3].rel_ack == 1);
+    CHECK(anomalies(f) == "segment_outside_window@2 open_at_end@4");
+}
