@@ -269,6 +269,9 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
     if (seg.has(tcpflag::SYN)) {
         handle_syn(from, pkt, seg);
     } else if (seg.has(tcpflag::ACK) && unacceptable_in_syn_sent(from, seg)) {
+        Side& o = side_[idx(other(from))];
+        o.bad_ack_pending = true;
+        o.bad_ack = seg.ack;
         add_finding(AnomalyKind::segment_outside_window, pkt, from,
                     "ACK of " + std::to_string(seg.ack - side_[idx(other(from))].isn) +
                         " to an end in SYN-SENT, which acknowledges not its SYN (an earlier connection's?); "
@@ -665,8 +668,9 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     Side& o = side_[idx(other(from))];
     const uint32_t fin_seq = seg.seq + seg.payload_len + (seg.has(tcpflag::SYN) ? 1 : 0);
     // After a reset both ends are CLOSED: a FIN now reopens nothing (its
-    // bytes are already data_after_rst).
-    if (rst_seen_) return;
+    // bytes are already data_after_rst). An end in SYN-SENT cannot close
+    // what it has not opened (it would delete the attempt, not send a FIN).
+    if (rst_seen_ || s.state == TcpState::SYN_SENT) return;
     if (s.fin_sent) {
         if (fin_seq == s.fin_seq) add_finding(AnomalyKind::fin_retransmission, pkt, from, "FIN sent again", facts.dir[idx(from)].fin_frame);
         return;
@@ -729,10 +733,14 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
                                           : std::string("RST without ACK to a SYN-SENT end, which drops it (RFC 9293 3.10.7.3)"));
         return;
     }
-    // An end still in SYN-SENT resets only to refuse an unacceptable ACK
-    // (an old connection's, on a reused 4-tuple); it stays in SYN-SENT
-    // (RFC 9293 3.10.7.3). That ACK already has its finding.
-    if (s.state == TcpState::SYN_SENT && s.syn_sent && !s.synack_sent) return;
+    // The RST a SYN-SENT end owes an unacceptable ACK (an old connection's,
+    // on a reused 4-tuple), <SEQ=SEG.ACK><CTL=RST>: it stays in SYN-SENT
+    // (RFC 9293 3.10.7.3). That ACK already has its finding. (Any other RST
+    // from a SYN-SENT end aborts its attempt, as a scanner's does.)
+    if (s.state == TcpState::SYN_SENT && s.bad_ack_pending && seg.seq == s.bad_ack) {
+        s.bad_ack_pending = false;
+        return;
+    }
     // Both FINs sent and acknowledged: nothing is left to abort. A reset
     // now answers a stray segment (a repeated last ACK reaching an end
     // that is gone, RFC 9293 3.10.7.1); the close stays a FIN close.
@@ -859,6 +867,13 @@ void Connection::finish(int64_t now, bool evicted) {
     const HandshakeFacts& hs = facts.handshake;
     const PacketView last{ts, facts.last_frame, 0, 0, 0, nullptr, 0};
     const bool server_spoke = facts.dir[1].packets > 0;
+    const auto& client_states = facts.states[idx(Role::client)];
+    const bool client_left_syn_sent = std::any_of(client_states.begin(), client_states.end(), [](const StateChange& sc) {
+        return sc.state != TcpState::SYN_SENT && sc.state != TcpState::CLOSED;
+    });
+    // A server never captured, whose client got past SYN-SENT: it answered
+    // from some state the capture cannot tell; do not claim it listened.
+    if (!server_spoke && client_left_syn_sent) drop_implied_listen();
     if (refused_) {
         c.kind = CloseKind::refused;
         c.initiator = CloseInitiator::server;
@@ -871,9 +886,9 @@ void Connection::finish(int64_t now, bool evicted) {
         c.rst_by = rst_by_;
         c.ts_ns = rst_ts_;
         c.frame = rst_frame_;
-    } else if (hs.syn_seen && !hs.synack_seen && !server_spoke && !side_[idx(Role::client)].ack_seen) {
-        // (A client that sent ACKs got a SYN-ACK the capture did not see: a
-        // one-sided capture, not an unanswered SYN.)
+    } else if (hs.syn_seen && !hs.synack_seen && !server_spoke && !client_left_syn_sent) {
+        // (A client that left SYN-SENT -- it acknowledged a SYN-ACK the
+        // capture did not see -- was answered: a one-sided capture.)
         c.kind = CloseKind::unanswered;
         drop_implied_listen();
         c.ts_ns = ts;

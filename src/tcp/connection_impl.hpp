@@ -14,6 +14,8 @@ struct Side {
     bool synack_sent = false;
     uint32_t isn = 0;
     uint32_t syn_len = 0;          // data bytes on its SYN (TCP Fast Open): the SYN's ACK may cover them
+    bool bad_ack_pending = false;  // in SYN-SENT, got an ACK not of its SYN; owes a RST with SEQ = that ACK
+    uint32_t bad_ack = 0;
     bool rel_base_set = false;
     uint32_t rel_base = 0;         // ISN, or first sequence seen - 1 when joined midstream
     int16_t wscale = -1;           // from its SYN

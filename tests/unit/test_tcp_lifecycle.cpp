@@ -1594,6 +1594,7 @@ TEST_CASE("tcp lifecycle: a client that ACKs a SYN-ACK the capture missed was an
     CHECK(anomalies(f).find("syn_unanswered") == std::string::npos);
     CHECK(f.dir[S].packets == 0);
     CHECK(f.dir[C].payload_bytes == kReq.size());
+    CHECK(states(f, S).empty());   // never captured: no LISTEN claimed either
 }
 
 TEST_CASE("tcp lifecycle: a SYN captured after its SYN-ACK: the handshake is complete and the close goes on") {
@@ -1721,4 +1722,46 @@ TEST_CASE("tcp lifecycle: the ladder's relative sequence numbers do not count fr
     CHECK(f.ladder[2].rel_seq == 0);   // the SYN-ACK: its ISN is the server's 0
     CHECK(f.ladder[3].rel_ack == 1);
     CHECK(anomalies(f) == "segment_outside_window@2 open_at_end@4");
+}
+
+TEST_CASE("tcp lifecycle: a SYN-SENT end's own RST (a scanner's) aborts; only the RST owed to a bad ACK is ignored") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                   // 1
+    c.packet(true, 1000, 0, wf::RST);          // 2: no bad ACK before it
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(anomalies(f) == "rst_abort@2");
+    // After an unacceptable ACK, a RST with another sequence number is not
+    // the owed answer either: it aborts.
+    Harness h2;
+    auto d = conv();
+    d.syn();                                        // 1
+    d.packet(false, 9, 4242, wf::ACK);              // 2: unacceptable
+    d.packet(true, 1001, 0, wf::RST);               // 3: SEQ is not 4242
+    h2.feed(d);
+    h2.finish();
+    CHECK(h2.only().close.kind == CloseKind::rst);
+    CHECK(anomalies(h2.only()) == "segment_outside_window@2 rst_abort@3");
+}
+
+TEST_CASE("tcp lifecycle: a FIN from an end still in SYN-SENT closes nothing; its FIN once established does") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                          // 1
+    c.packet(true, 1001, 0, wf::FIN);                 // 2: bare FIN in SYN-SENT
+    c.synack();                                       // 3
+    c.ack();                                          // 4
+    c.client_fin();                                   // 5
+    c.server_fin();                                   // 6
+    c.client_ack();                                   // 7
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f).find("fin_retransmission") == std::string::npos);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@3 FIN_WAIT_1@5 FIN_WAIT_2@6 TIME_WAIT@7");
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.frame == 5);
 }
