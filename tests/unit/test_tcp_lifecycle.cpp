@@ -171,6 +171,13 @@ void handshake(pt::TcpConversation& c) {
     c.ack();
 }
 
+// Three frames: the client's FIN, the server's FIN (acking it), the last ACK.
+void fin_close(pt::TcpConversation& c) {
+    c.client_fin();
+    c.server_fin();
+    c.client_ack();
+}
+
 void check_end(const DirLog& l, EndReason why) {
     CHECK(l.ends == 1);
     CHECK(pcaplens::end_reason_name(l.reason) == std::string(pcaplens::end_reason_name(why)));
@@ -1417,9 +1424,7 @@ TEST_CASE("tcp lifecycle: a RST without ACK to a SYN-SENT end is dropped; the co
     c.packet(false, 777, 0, wf::RST);                                 // 2: no ACK bit
     c.synack();                                                       // 3
     c.ack();                                                          // 4
-    c.client_fin();                                                   // 5
-    c.server_fin();                                                   // 6
-    c.client_ack();                                                   // 7
+    fin_close(c);                                                     // 5-7
     h.feed(c);
     h.finish();
     const auto& f = h.only();
@@ -1499,9 +1504,7 @@ TEST_CASE("tcp lifecycle: a stray segment of an earlier connection, then a SYN o
     c.packet(true, 99, 77, wf::ACK);   // 1: a last ACK of something before the capture
     c.advance_time(2 * kSec);
     handshake(c);                      // 2-4
-    c.client_fin();                    // 5
-    c.server_fin();                    // 6
-    c.client_ack();                    // 7
+    fin_close(c);   // 5-7
     h.feed(c);
     h.finish();
     REQUIRE(h.obs.finished.size() == 2);
@@ -1754,9 +1757,7 @@ TEST_CASE("tcp lifecycle: a FIN from an end still in SYN-SENT closes nothing; it
     c.packet(true, 1001, 0, wf::FIN);                 // 2: bare FIN in SYN-SENT
     c.synack();                                       // 3
     c.ack();                                          // 4
-    c.client_fin();                                   // 5
-    c.server_fin();                                   // 6
-    c.client_ack();                                   // 7
+    fin_close(c);   // 5-7
     h.feed(c);
     h.finish();
     const auto& f = h.only();
