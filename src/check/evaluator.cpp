@@ -71,14 +71,6 @@ std::string response_text(const HttpTransaction& x) {
     return s;
 }
 
-std::optional<int64_t> ttfb_ns(const HttpTransaction& x) {
-    if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) return x.response_ts - x.request_end_ts;
-    return std::nullopt;
-}
-std::optional<int64_t> duration_ns(const HttpTransaction& x) {
-    if (x.has_response && x.has_request && x.request_ts > 0 && x.response_end_ts >= x.request_ts) return x.response_end_ts - x.request_ts;
-    return std::nullopt;
-}
 
 double stat_percent(LatencyStat s) {
     switch (s) {
@@ -279,7 +271,7 @@ struct Evaluator::Impl {
                 for (size_t i = 0; i < rec.http.size(); ++i) {
                     const HttpTransaction& x = rec.http[i];
                     if (!http_matches(r.http, x)) continue;
-                    const auto ns = ttfb ? ttfb_ns(x) : duration_ns(x);
+                    const auto ns = ttfb ? x.ttfb_ns() : x.duration_ns();
                     if (!ns) continue;
                     s.hist->add(*ns);
                     const double ms = static_cast<double>(*ns) / 1e6;

@@ -827,12 +827,8 @@ void HttpTally::add(const HttpTransaction& x) {
     if (x.pipelined) ++pipelined;
     if (x.partial) ++partial;
     Timing t;
-    if (x.has_response && x.has_request && x.request_end_ts > 0 && x.response_ts >= x.request_end_ts) {
-        t.ttfb_ns = x.response_ts - x.request_end_ts;
-    }
-    if (x.has_response && x.has_request && x.response_end_ts >= x.request_ts && x.request_ts > 0) {
-        t.duration_ns = x.response_end_ts - x.request_ts;
-    }
+    t.ttfb_ns = x.ttfb_ns().value_or(-1);
+    t.duration_ns = x.duration_ns().value_or(-1);
     if (t.ttfb_ns >= 0 || t.duration_ns >= 0) timings.push_back(t);
 }
 

@@ -105,8 +105,8 @@ void http_json(JsonWriter& w, const HttpTransaction& x) {
     if (x.response_frame) w.num(x.response_frame);
     else w.null();
     std::optional<double> ttfb, dur;
-    if (x.has_response && x.request_end_ts && x.response_ts) ttfb = static_cast<double>(x.response_ts - x.request_end_ts) / 1e6;
-    if (x.has_response && x.request_ts && x.response_end_ts) dur = static_cast<double>(x.response_end_ts - x.request_ts) / 1e6;
+    if (const auto ns = x.ttfb_ns()) ttfb = static_cast<double>(*ns) / 1e6;
+    if (const auto ns = x.duration_ns()) dur = static_cast<double>(*ns) / 1e6;
     opt_ms(w, "ttfb_ms", ttfb);
     opt_ms(w, "duration_ms", dur);
     w.key("request_body_bytes").num(x.request_body_bytes).key("request_wire_body_bytes").num(x.request_wire_body_bytes);

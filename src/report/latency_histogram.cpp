@@ -6,12 +6,12 @@
 namespace pcaplens {
 
 void LatencyHistogram::add(int64_t ns) {
-    if (ns < 1) ns = 1;
-    const double lg = std::log10(static_cast<double>(ns));
+    if (ns < 0) ns = 0;
+    max_ = std::max(max_, ns);  // exact: a 0 ms time reads 0, not the first bucket's 1 ns
+    const double lg = std::log10(static_cast<double>(std::max<int64_t>(ns, 1)));
     const int b = std::clamp(static_cast<int>(std::ceil(lg * kPerDecade)), 0, kPerDecade * kDecades);
     ++buckets_[static_cast<size_t>(b)];
     ++count_;
-    max_ = std::max(max_, ns);
 }
 
 double LatencyHistogram::percentile_ms(double p) const {

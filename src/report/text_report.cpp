@@ -366,8 +366,8 @@ private:
             } else {
                 add("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
             }
-            if (x.request_end_ts && x.response_ts) add(", ttfb %s", ms(static_cast<double>(x.response_ts - x.request_end_ts) / 1e6).c_str());
-            if (x.request_ts && x.response_end_ts) add(", %s", ms(static_cast<double>(x.response_end_ts - x.request_ts) / 1e6).c_str());
+            if (const auto ns = x.ttfb_ns()) add(", ttfb %s", ms(static_cast<double>(*ns) / 1e6).c_str());
+            if (const auto ns = x.duration_ns()) add(", %s", ms(static_cast<double>(*ns) / 1e6).c_str());
         } else {
             add("(no response)");
         }

@@ -914,3 +914,26 @@ TEST_CASE("robustness: random bytes, mutations, gaps and ends never crash") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("http timings: one definition; an early response has time to first byte 0, not a negative time") {
+    HttpTransaction x;
+    CHECK_FALSE(x.ttfb_ns());
+    CHECK_FALSE(x.duration_ns());
+    x.has_request = x.has_response = true;
+    x.request_ts = 1000;
+    x.request_end_ts = 5000;
+    x.response_ts = 7000;
+    x.response_end_ts = 9000;
+    CHECK(x.ttfb_ns() == std::optional<int64_t>(2000));
+    CHECK(x.duration_ns() == std::optional<int64_t>(8000));
+    x.response_ts = 3000;   // answered while the request was still being sent (a 413 during an upload)
+    CHECK(x.ttfb_ns() == std::optional<int64_t>(0));
+    HttpTally tally;
+    tally.add(x);
+    REQUIRE(tally.timings.size() == 1);
+    CHECK(tally.timings[0].ttfb_ns == 0);
+    CHECK(tally.timings[0].duration_ns == 8000);
+    x.has_response = false;  // no response: nothing to measure
+    CHECK_FALSE(x.ttfb_ns());
+    CHECK_FALSE(x.duration_ns());
+}

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -99,4 +100,25 @@ TEST_CASE("id-order window: when more wait than it holds, the oldest is released
     CHECK(run(true, 1) == std::vector<std::string>{"render 2", "render 3", "write text of 2 port 40002",
                                                    "write text of 3 port 40003", "render 1", "write text of 1 port 40001",
                                                    "end"});
+}
+
+TEST_CASE("latency histogram: percentiles within a bucket, the max exact (0 stays 0)") {
+    pcaplens::LatencyHistogram h;
+    CHECK(h.count() == 0);
+    CHECK(h.max_ms() == 0);
+    h.add(0);
+    CHECK(h.count() == 1);
+    CHECK(h.max_ms() == 0);              // not the first bucket's 1 ns
+    CHECK(h.percentile_ms(50) == 0);
+    for (int i = 1; i <= 100; ++i) h.add(int64_t{i} * 1'000'000);  // 1..100 ms
+    CHECK(h.count() == 101);
+    CHECK(h.max_ms() == doctest::Approx(100.0));
+    // Buckets are 1/230 of a decade (~1%) wide: the p50 (50 ms) reads
+    // within one bucket above it.
+    const double p50 = h.percentile_ms(50);
+    CHECK(p50 >= 50.0);
+    CHECK(p50 <= 50.0 * std::pow(10.0, 1.0 / 230) + 1e-9);
+    CHECK(h.percentile_ms(100) == doctest::Approx(100.0));
+    h.add(-5);                           // clock steps: counted as 0
+    CHECK(h.count() == 102);
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,20 @@ struct HttpTransaction {
     bool upgraded = false;    // 101 Switching Protocols: HTTP ends here
     bool tunnel = false;      // 2xx to CONNECT: HTTP ends here
     bool request_complete = false, response_complete = false;
+
+    // Time to first byte: the request's last byte to the response's first.
+    // 0 when the response began before the request ended (an early answer,
+    // e.g. a 413 while an upload is still sent): the server did not wait.
+    // Every report and check uses this one definition.
+    std::optional<int64_t> ttfb_ns() const {
+        if (!has_request || !has_response || request_end_ts == 0 || response_ts == 0) return std::nullopt;
+        return response_ts > request_end_ts ? response_ts - request_end_ts : 0;
+    }
+    // The request's first byte to the response's last.
+    std::optional<int64_t> duration_ns() const {
+        if (!has_request || !has_response || request_ts == 0 || response_end_ts == 0 || response_end_ts < request_ts) return std::nullopt;
+        return response_end_ts - request_ts;
+    }
 
     friend bool operator==(const HttpTransaction&, const HttpTransaction&) = default;
 
