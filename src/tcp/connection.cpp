@@ -209,7 +209,10 @@ bool Connection::accepts_new_syn(const TcpSegment& seg) const {
     // Joined in progress: this end's SYN cannot come later in the same
     // connection, so a bare SYN from it opens a new one on the 4-tuple
     // (unless the peer's SYN-ACK was seen: then it is a retransmission).
-    if (facts.midstream && !s.syn_sent && !side_[idx(other(from))].synack_sent) return true;
+    const Side& o = side_[idx(other(from))];
+    if (facts.midstream && !s.syn_sent && !(o.synack_sent && (o.last_ack == seg.seq + 1 || o.last_ack == seg.seq + 1 + seg.payload_len))) {
+        return true;
+    }
     // A fresh attempt (new ISN) after an unanswered one.
     return s.state == TcpState::SYN_SENT && !facts.handshake.synack_seen && seg.seq != s.isn;
 }
@@ -278,6 +281,9 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
                         "that end answers with a RST and stays in SYN-SENT (RFC 9293 3.10.7.3)");
         row_ = nullptr;
         return;
+    } else if (seg.payload_len == 0 && acks_unseen_synack(from, seg)) {
+        add_finding(AnomalyKind::ack_unseen_segment, pkt, from, "acknowledges a SYN-ACK the capture never saw");
+        set_state(from, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
     }
     if (seg.payload_len > 0) {
         handle_data(from, pkt, seg);
@@ -320,7 +326,7 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
                 hs.syn_frame = pkt.frame;
                 hs.client_isn = seg.seq;
                 hs.client_options = opts;
-                if (o.synack_sent) {
+                if (o.synack_sent && acks_syn(s, o.last_ack)) {
                     // Captured after the SYN-ACK that answered it (reordered
                     // at the capture point): the handshake is all here, and
                     // the ends are already past these states.
@@ -371,6 +377,10 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
                 hs.server_options = opts;
                 if (hs.syn_seen && !acks_syn(o, seg.ack)) {
                     hs.synack_bad_ack = true;
+                    if (o.state == TcpState::SYN_SENT) {  // it answers with <SEQ=SEG.ACK><CTL=RST> and stays (RFC 9293 3.10.7.3)
+                        o.bad_ack_pending = true;
+                        o.bad_ack = seg.ack;
+                    }
                     add_finding(AnomalyKind::synack_bad_ack, pkt, from,
                                 "SYN-ACK acknowledges " + std::to_string(seg.ack - hs.client_isn) + " instead of ISN+1");
                 }
@@ -413,6 +423,15 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
 bool Connection::unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const {
     const Side& o = side_[idx(other(from))];
     return o.state == TcpState::SYN_SENT && o.syn_sent && !o.synack_sent && !acks_syn(o, seg.ack) && !side_[idx(from)].syn_sent;
+}
+
+// A segment (no SYN, no data) from a client in SYN-SENT that carries an
+// ACK right after its SYN: it got a SYN-ACK the capture did not see. (ACK 0
+// is taken for a bogus one -- crafted traffic -- not a server ISN of 2^32-1.)
+bool Connection::acks_unseen_synack(Role from, const TcpSegment& seg) const {
+    const Side& s = side_[idx(from)];
+    return from == Role::client && !facts.midstream && s.state == TcpState::SYN_SENT && !facts.handshake.synack_seen &&
+           seg.has(tcpflag::ACK) && !seg.has(tcpflag::RST) && seg.ack != 0 && seg.seq == s.isn + 1 + s.syn_len;
 }
 
 bool Connection::window_scaling_known() const {
@@ -508,7 +527,8 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
         set_state(from, TcpState::TIME_WAIT, pkt.ts_ns, pkt.frame);
     }
     // ACKed bytes we never saw: the capture missed them; they become a gap.
-    if (o.reasm.initialized() && !o.stream_ended) {
+    // (Not an ACK a SYN-SENT end refuses: it acknowledges nothing of ours.)
+    if (o.reasm.initialized() && !o.stream_ended && !(o.state == TcpState::SYN_SENT && !acks_syn(o, ack))) {
         int64_t ack_off = o.reasm.offset_of(ack);
         if (o.fin_sent) ack_off = std::min<int64_t>(ack_off, static_cast<int64_t>(o.fin_off));
         if (ack_off > static_cast<int64_t>(o.reasm.delivered())) {
@@ -752,7 +772,11 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
     // any other, and so does the story of this connection.
     if (o.ack_seen && s.reasm.initialized() && (o.edge_valid || (o.synack_sent && window_scaling_known()))) {
         const uint32_t right = o.edge_valid ? o.right_edge : o.last_ack + o.last_window;
-        if (!seg_in_window(seg.seq, o.last_ack, right)) {
+        // Also RCV.NXT - 1 when it is the sender's own FIN's number: the
+        // abort after a FIN (macOS), which Linux accepts in CLOSE_WAIT,
+        // LAST_ACK and CLOSING so the receiver does not stay in CLOSE_WAIT.
+        const bool after_own_fin = s.fin_sent && seg.seq == s.fin_seq && seg.seq == o.last_ack - 1;
+        if (!after_own_fin && !seg_in_window(seg.seq, o.last_ack, right)) {
             add_finding(AnomalyKind::segment_outside_window, pkt, from,
                         "RST at sequence " + std::to_string(rel_seq(from, seg.seq)) + " outside the receiver's window [" +
                             std::to_string(rel_seq(from, o.last_ack)) + ", " + std::to_string(rel_seq(from, right)) +

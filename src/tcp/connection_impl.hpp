@@ -139,6 +139,7 @@ private:
     void check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg);
     bool window_scaling_known() const;
     bool unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const;
+    bool acks_unseen_synack(Role from, const TcpSegment& seg) const;
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);

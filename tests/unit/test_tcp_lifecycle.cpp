@@ -1766,3 +1766,67 @@ TEST_CASE("tcp lifecycle: a FIN from an end still in SYN-SENT closes nothing; it
     CHECK(f.close.kind == CloseKind::fin);
     CHECK(f.close.frame == 5);
 }
+
+// From a review of this session's changes (session 11).
+
+TEST_CASE("tcp lifecycle: a RST at the sender's own FIN number after that FIN was acked is an abort (macOS; Linux accepts it)") {
+    Harness h;
+    auto c = conv();
+    handshake(c);                                                     // 1-3
+    c.client_fin();                                                   // 4: FIN at 1001
+    c.server_ack();                                                   // 5: acks 1002
+    c.packet(true, 1001, c.client_ack_no(), wf::RST | wf::ACK);       // 6: RST at the FIN's number
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::rst);
+    CHECK(anomalies(f) == "rst_abort@6");
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@4 CLOSED@6");
+}
+
+TEST_CASE("tcp lifecycle: a SYN-ACK not acknowledging the SYN is answered by a RST; the SYN again completes it") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                                // 1
+    c.packet(false, 5000, 90001, wf::SYN | wf::ACK);        // 2: acks an old ISN
+    c.packet(true, 90001, 0, wf::RST);                      // 3: <SEQ=SEG.ACK><CTL=RST>
+    c.packet(true, 1000, 0, wf::SYN);                       // 4: the SYN again
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK);         // 5
+    c.packet(true, 1001, 5001, wf::ACK);                    // 6
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(anomalies(f) == "synack_bad_ack@2 syn_retransmission@4 synack_retransmission@5 open_at_end@6");
+    CHECK(f.close.kind == CloseKind::open);
+    CHECK(f.dir[C].missing_bytes == 0);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@5");
+}
+
+TEST_CASE("tcp lifecycle: a client-only capture of connect, ACK, FIN (a health check) is answered and half closed") {
+    Harness h;
+    auto c = conv();
+    c.syn();                                               // 1
+    c.packet(true, 1001, 5001, wf::ACK);                   // 2: acks the unseen SYN-ACK
+    c.packet(true, 1001, 5001, wf::FIN | wf::ACK);         // 3
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::half_closed);
+    CHECK(anomalies(f) == "ack_unseen_segment@2 half_closed_open@3");
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@3");
+    CHECK(states(f, S).empty());
+}
+
+TEST_CASE("tcp lifecycle: a stray SYN-ACK then a new SYN it does not answer: two connections") {
+    Harness h;
+    auto c = conv();
+    c.packet(false, 7000, 300001, wf::SYN | wf::ACK);      // 1: answers some other SYN
+    c.advance_time(2 * kSec);
+    handshake(c);                                          // 2-4
+    h.feed(c);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == 2);
+    CHECK(h.conn(1).midstream);
+    CHECK_FALSE(h.conn(2).midstream);
+    CHECK(states(h.conn(2), C) == "SYN_SENT@2 ESTABLISHED@3");
+}
