@@ -286,6 +286,11 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
         set_state(from, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
     }
     if (seg.payload_len > 0) {
+        // The peer's bytes this packet's ACK proves sent (a hole becomes a
+        // gap) go to the consumer before this packet's own bytes: the sender
+        // had them before it sent these -- a response after its request,
+        // even when the request waited behind a lost segment.
+        if (roles_final_ && seg.has(tcpflag::ACK) && !rst_seen_) gap_from_ack(from, pkt, seg.ack);
         handle_data(from, pkt, seg);
         from = role_of(seg);  // roles may have been revised by the first payload
     }
@@ -526,8 +531,16 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
         !seg.has(tcpflag::FIN)) {
         set_state(from, TcpState::TIME_WAIT, pkt.ts_ns, pkt.frame);
     }
-    // ACKed bytes we never saw: the capture missed them; they become a gap.
-    // (Not an ACK a SYN-SENT end refuses: it acknowledges nothing of ours.)
+    gap_from_ack(from, pkt, ack);
+    s.ack_seen = true;
+    s.last_ack = ack;
+}
+
+// ACKed bytes of the peer's stream the capture never saw: they become a gap,
+// and what was buffered behind it is delivered. (Not an ACK a SYN-SENT end
+// refuses: it acknowledges nothing of ours.) Idempotent for the same ACK.
+void Connection::gap_from_ack(Role from, const PacketView& pkt, uint32_t ack) {
+    Side& o = side_[idx(other(from))];
     if (o.reasm.initialized() && !o.stream_ended && !(o.state == TcpState::SYN_SENT && !acks_syn(o, ack))) {
         int64_t ack_off = o.reasm.offset_of(ack);
         if (o.fin_sent) ack_off = std::min<int64_t>(ack_off, static_cast<int64_t>(o.fin_off));
@@ -549,8 +562,6 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
             maybe_end_stream(other(from), pkt.ts_ns);
         }
     }
-    s.ack_seen = true;
-    s.last_ack = ack;
 }
 
 void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment& seg) {

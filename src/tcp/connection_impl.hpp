@@ -141,6 +141,7 @@ private:
     bool unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const;
     bool acks_unseen_synack(Role from, const TcpSegment& seg) const;
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void gap_from_ack(Role from, const PacketView& pkt, uint32_t ack);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
     void maybe_end_stream(Role r, int64_t ts);

@@ -65,6 +65,11 @@ struct DirLog {
 };
 struct ConnLog {
     DirLog dir[2];
+    std::string order;  // both directions' data and gaps as delivered: "c:D5 s:G3 ..."
+    void note(StreamDir d, const std::string& ev) {
+        if (!order.empty()) order += ' ';
+        order += (d == StreamDir::client_to_server ? "c:" : "s:") + ev;
+    }
 };
 
 class RecordingConsumer : public pcaplens::StreamConsumer {
@@ -75,12 +80,14 @@ public:
         CHECK_MESSAGE(l.ends == 0, "data after on_end");
         l.bytes.append(reinterpret_cast<const char*>(p), n);
         l.events.push_back(tagged('D', n));
+        log_->note(d, l.events.back());
     }
     void on_gap(StreamDir d, uint64_t n, int64_t) override {
         DirLog& l = log_->dir[static_cast<int>(d)];
         CHECK_MESSAGE(l.ends == 0, "gap after on_end");
         l.gap_total += n;
         l.events.push_back(tagged('G', n));
+        log_->note(d, l.events.back());
     }
     void on_end(StreamDir d, EndReason why, int64_t ts) override {
         DirLog& l = log_->dir[static_cast<int>(d)];
@@ -1829,4 +1836,22 @@ TEST_CASE("tcp lifecycle: a stray SYN-ACK then a new SYN it does not answer: two
     CHECK(h.conn(1).midstream);
     CHECK_FALSE(h.conn(2).midstream);
     CHECK(states(h.conn(2), C) == "SYN_SENT@2 ESTABLISHED@3");
+}
+
+TEST_CASE("tcp lifecycle: bytes a packet's ACK proves sent reach the consumer before that packet's own bytes") {
+    // The client's request body loses 5 bytes; its next segment (a
+    // pipelined request) waits behind the hole. The server's response
+    // carries the ACK covering the hole: the consumer must get the gap and
+    // the waiting request first -- the server had them before it answered.
+    Harness h;
+    auto c = conv();
+    handshake(c);                                                          // 1-3
+    c.packet(true, 1001, 5001, wf::PSH | wf::ACK, text("01234"));          // 4
+    // 1006..1010 lost
+    c.packet(true, 1011, 5001, wf::PSH | wf::ACK, text("GET /b"));         // 5: behind the hole
+    c.packet(false, 5001, 1017, wf::PSH | wf::ACK, text("HTTP/1.1"));      // 6: acks all of it
+    h.feed(c);
+    h.finish();
+    CHECK(h.obs.log(1).order == "c:D5 c:G5 c:D6 s:D8");
+    CHECK(anomalies(h.only()) == "previous_segment_not_captured@5 open_at_end@6");
 }
