@@ -1076,6 +1076,18 @@ void MessageParser::begin_body(HeadAction action) {
         case HeadAction::normal:
             break;
     }
+    if (hs_.head.has_transfer_encoding && hs_.head.version == "HTTP/1.0") {
+        // RFC 9112 6.1: "MUST treat the message as if the framing is
+        // faulty, even if a Content-Length is present" -- peers may frame it
+        // either way, so nothing after it can be paired with confidence.
+        finding(AnomalyKind::http_transfer_encoding_in_http10,
+                "HTTP/1.0 message with Transfer-Encoding '" + excerpt(hs_.te_detail) +
+                    "': its framing is faulty (RFC 9112 6.1); parsing stops",
+                msg_ts_, msg_frame_);
+        end_message(false, ts_, seq_);
+        stop();
+        return;
+    }
     if (hs_.head.has_transfer_encoding) {
         if (hs_.head.chunked_final) {
             if (hs_.head.has_content_length) {

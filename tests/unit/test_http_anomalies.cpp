@@ -334,6 +334,43 @@ TEST_CASE("fires: http_content_length_with_chunked") {
     CHECK(r.txs[1].request_body_bytes == 5);
 }
 
+// ---------------------------------------------------------------------------
+// http_transfer_encoding_in_http10
+// ---------------------------------------------------------------------------
+
+TEST_CASE("fires: http_transfer_encoding_in_http10") {
+    // HTTP/1.0 with Transfer-Encoding and Content-Length: the framing is
+    // faulty (RFC 9112 6.1); before, "abc" was read as a chunk size 0xabc.
+    const auto r = run({C(get("/a")), S(ok("a")),
+                        C("POST /b HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc"),
+                        S(ok("b")), EndC(), EndS()});
+    INFO(all(r));
+    CHECK(frames(r, AnomalyKind::http_transfer_encoding_in_http10) == F{3});
+    CHECK(find(r, AnomalyKind::http_transfer_encoding_in_http10)->dir == FlowDir::client_to_server);
+    CHECK(frames(r, AnomalyKind::http_content_length_with_chunked) == kNone);
+    CHECK(frames(r, AnomalyKind::http_body_truncated) == kNone);
+    REQUIRE(r.txs.size() >= 2);
+    CHECK(r.txs[1].method() == "POST");
+    CHECK_FALSE(r.txs[1].request_complete);
+}
+
+TEST_CASE("near miss: http_transfer_encoding_in_http10") {
+    // The same message as HTTP/1.1 is chunked (with its CL finding), and an
+    // HTTP/1.0 message with Content-Length alone is fine.
+    const auto r = run({C(get("/a")), S(ok("a")),
+                        C("POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+                        S(ok("b")),
+                        C("POST /c HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc"),
+                        S(ok("c")), EndC(), EndS()});
+    INFO(all(r));
+    CHECK(frames(r, AnomalyKind::http_transfer_encoding_in_http10) == kNone);
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[1].request_chunked);
+    CHECK(r.txs[1].request_body_bytes == 3);
+    CHECK(r.txs[2].request_body_bytes == 3);
+    CHECK(r.txs[2].request_complete);
+}
+
 TEST_CASE("near miss: http_content_length_with_chunked") {
     // Transfer-Encoding: chunked alone.
     const auto r = run({C(get("/a")), S(ok("a")),

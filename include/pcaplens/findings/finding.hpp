@@ -66,6 +66,7 @@ enum class Severity : uint8_t { info, warning, error };
     X(http_header_too_large)                     \
     X(http_bad_content_length)                   \
     X(http_content_length_with_chunked)          \
+    X(http_transfer_encoding_in_http10)          \
     X(http_bad_chunk)                            \
     X(http_body_truncated)                       \
     X(http_request_after_close)                  \
