@@ -210,7 +210,7 @@ bool Connection::accepts_new_syn(const TcpSegment& seg) const {
     // connection, so a bare SYN from it opens a new one on the 4-tuple
     // (unless the peer's SYN-ACK was seen: then it is a retransmission).
     const Side& o = side_[idx(other(from))];
-    if (facts.midstream && !s.syn_sent && !(o.synack_sent && (o.last_ack == seg.seq + 1 || o.last_ack == seg.seq + 1 + seg.payload_len))) {
+    if (facts.midstream && !s.syn_sent && !(o.synack_sent && acks_syn_at(o.last_ack, seg.seq, seg.payload_len))) {
         return true;
     }
     // A fresh attempt (new ISN) after an unanswered one.
@@ -276,7 +276,7 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
         o.bad_ack_pending = true;
         o.bad_ack = seg.ack;
         add_finding(AnomalyKind::segment_outside_window, pkt, from,
-                    "ACK of " + std::to_string(seg.ack - side_[idx(other(from))].isn) +
+                    "ACK of " + std::to_string(seg.ack - o.isn) +
                         " to an end in SYN-SENT, which acknowledges not its SYN (an earlier connection's?); "
                         "that end answers with a RST and stays in SYN-SENT (RFC 9293 3.10.7.3)");
         row_ = nullptr;
@@ -285,17 +285,22 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
         add_finding(AnomalyKind::ack_unseen_segment, pkt, from, "acknowledges a SYN-ACK the capture never saw");
         set_state(from, TcpState::ESTABLISHED, pkt.ts_ns, pkt.frame);
     }
+    // The peer's bytes this packet's ACK proves sent (a hole becomes a gap)
+    // go to the consumer before this packet's own bytes: the sender had them
+    // before it sent these -- a response after its request, even when the
+    // request waited behind a lost segment. (Not while the first payload may
+    // still swap the roles: then after it, with the rest of the ACK.)
+    const bool gap_first = seg.payload_len > 0 && roles_final_ && seg.has(tcpflag::ACK) && !rst_seen_;
+    if (gap_first) gap_from_ack(from, pkt, seg.ack);
     if (seg.payload_len > 0) {
-        // The peer's bytes this packet's ACK proves sent (a hole becomes a
-        // gap) go to the consumer before this packet's own bytes: the sender
-        // had them before it sent these -- a response after its request,
-        // even when the request waited behind a lost segment.
-        if (roles_final_ && seg.has(tcpflag::ACK) && !rst_seen_) gap_from_ack(from, pkt, seg.ack);
         handle_data(from, pkt, seg);
         from = role_of(seg);  // roles may have been revised by the first payload
     }
     check_ack_and_window(from, pkt, seg);
-    if (seg.has(tcpflag::ACK)) handle_ack(from, pkt, seg);
+    if (seg.has(tcpflag::ACK)) {
+        handle_ack(from, pkt, seg);
+        if (!gap_first) gap_from_ack(from, pkt, seg.ack);
+    }
     if (seg.payload_len == 0 && !seg.has(tcpflag::SYN) && !seg.has(tcpflag::FIN)) {
         const Side& s = side_[idx(from)];
         if (s.reasm.initialized() && seg.seq == s.reasm.next_seq() - 1 &&
@@ -531,7 +536,6 @@ void Connection::handle_ack(Role from, const PacketView& pkt, const TcpSegment& 
         !seg.has(tcpflag::FIN)) {
         set_state(from, TcpState::TIME_WAIT, pkt.ts_ns, pkt.frame);
     }
-    gap_from_ack(from, pkt, ack);
     s.ack_seen = true;
     s.last_ack = ack;
 }

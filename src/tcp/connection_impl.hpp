@@ -48,9 +48,10 @@ struct Side {
 // SYN (TCP Fast Open, RFC 7413) also ISN + 1 + its length -- a server that
 // accepts the data acknowledges it with the SYN, one that refuses it only
 // the SYN (RFC 9293 3.10.7.3: SND.UNA < SEG.ACK =< SND.NXT).
-inline bool acks_syn(const Side& s, uint32_t ack) {
-    return s.syn_sent && (ack == s.isn + 1 || (s.syn_len > 0 && ack == s.isn + 1 + s.syn_len));
+inline bool acks_syn_at(uint32_t ack, uint32_t syn_seq, uint32_t syn_len) {
+    return ack == syn_seq + 1 || (syn_len > 0 && ack == syn_seq + 1 + syn_len);
 }
+inline bool acks_syn(const Side& s, uint32_t ack) { return s.syn_sent && acks_syn_at(ack, s.isn, s.syn_len); }
 
 // The flow hash, keyed per table (`seed`) so a crafted capture cannot aim
 // many flows at one probe run: wyhash's multiply-and-fold (the halves of the
