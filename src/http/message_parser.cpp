@@ -215,6 +215,7 @@ void MessageParser::release_buffer() {
     header_lines_ = 0;
     peek_.clear();
     salvaging_ = false;
+    early_queued_ = false;
 }
 
 void MessageParser::free_buffers() {
@@ -816,15 +817,35 @@ size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
 
 void MessageParser::header_too_large(std::string detail) {
     finding(AnomalyKind::http_header_too_large, std::move(detail), ts_, frame_);
-    if (st_ == St::headers && !salvaging_) {
-        // The start line is complete: let the pairing know what we have.
+    head_cut();
+    stop();
+}
+
+// A header block that will not be completed. With its start line known, the
+// pairing gets the message as far as it goes (headers_incomplete), unless
+// the request was queued early, and the message ends incomplete.
+void MessageParser::head_cut() {
+    if (st_ != St::headers || salvaging_) return;
+    if (!early_queued_) {
         reset_head_state();
         parse_start_line(head().substr(0, start_line_len_));
         hs_.head.headers_incomplete = true;
         sink_.on_head(hs_.head);
-        end_message(false, msg_last_ts_, msg_last_seq_);
     }
-    stop();
+    early_queued_ = false;
+    end_message(false, msg_last_ts_, msg_last_seq_);
+}
+
+bool MessageParser::partial_request(PartialRequest& out) const {
+    if (role_ != Role::request || st_ != St::headers || salvaging_ || early_queued_ || start_line_len_ == 0) return false;
+    std::string_view line = head().substr(0, start_line_len_);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    out.line = line;
+    out.ts = msg_ts_;
+    out.frame = msg_frame_;
+    out.seq = msg_seq_;
+    out.resynced = msg_resynced_;
+    return true;
 }
 
 // ---------------------------------------------------------------- heads
@@ -875,6 +896,10 @@ void MessageParser::process_head() {
     } else {
         parse_start_line(head().substr(0, start_line_len_));
         if (sl_bare_lf_) bare_lf("start line");
+        if (early_queued_) {   // the request is queued already: this block fills it
+            hs_.head.salvaged = true;
+            early_queued_ = false;
+        }
     }
     parse_fields(start_line_len_, line_start_);
     hs_.head.chunked_final = hs_.head.has_transfer_encoding && hs_.te_last_chunked && hs_.te_chunked_count == 1;
@@ -1456,6 +1481,25 @@ void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
             break;
         case St::body_close:
             end_message(why == EndReason::fin, msg_last_ts_, msg_last_seq_);
+            break;
+        case St::start_line:
+            // A start line cut by the end, once the direction has proven to be
+            // HTTP (on a first line it is no evidence either way).
+            if (mode_ == LineMode::normal && head_size() > 0) {
+                finding(AnomalyKind::http_header_truncated,
+                        std::string(role_ == Role::request ? "request" : "status") + " line ended by " + end_name(why) +
+                            " after " + std::to_string(head_size()) + " bytes: '" + excerpt(head()) + "'",
+                        ts, frame_);
+            }
+            break;
+        case St::headers:
+            if (!salvaging_) {
+                finding(AnomalyKind::http_header_truncated,
+                        std::string("header block ended by ") + end_name(why) + " after " + std::to_string(head_size()) +
+                            " bytes, before its empty line: '" + strip_eol(head().substr(0, start_line_len_)) + "'",
+                        ts, frame_);
+                head_cut();
+            }
             break;
         default:
             if (in_chunked_state()) {

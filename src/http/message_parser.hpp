@@ -170,6 +170,23 @@ public:
 
     bool holding() const { return st_ == St::hold; }
 
+    // A request whose start line is complete and whose header block is still
+    // arriving: a response may answer it before the client has finished
+    // (431 to an oversized head, 408 to a stalled one). `line` (no CR/LF)
+    // points into this parser's buffer and is valid until its next feed.
+    struct PartialRequest {
+        std::string_view line;
+        int64_t ts = 0;          // first byte of the start line
+        uint64_t frame = 0;
+        uint64_t seq = 0;
+        bool resynced = false;
+    };
+    bool partial_request(PartialRequest& out) const;
+    // The sink queued that request: the rest of its header block, when it
+    // comes, is handed over as MessageHead::salvaged (it fills that request),
+    // and its end as that request's end.
+    void partial_request_queued() { early_queued_ = true; }
+
 private:
     enum class St : uint8_t {
         idle,            // before a start line (CR/LF skipped)
@@ -215,6 +232,7 @@ private:
     void reject_start_line(uint8_t c);
     void finish_rejection(bool at_line_start);
     void header_too_large(std::string detail);
+    void head_cut();
     void process_head();
     bool parse_start_line(std::string_view line);
     void parse_fields(size_t from, size_t to);
@@ -266,6 +284,7 @@ private:
     bool msg_resynced_ = false;    // the start line was found by scanning
     bool salvaging_ = false;       // St::headers collects a salvaged header block
     bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
+    bool early_queued_ = false;    // the request in St::headers was queued early (partial_request_queued)
 
     // Current call.
     int64_t ts_ = 0;

@@ -429,7 +429,10 @@ struct HttpStream::Impl final : http::ParserSink {
             HttpTransaction& x = tx(salvage_tx);
             set_detail(x, HttpTransaction::Text::host, clip(h.host));
             set_detail(x, HttpTransaction::Text::user_agent, clip(h.user_agent));
-            if (h.conn_close && close_client_serial == 0) close_client_serial = salvage_serial;
+            // (A request queued early has its version; HTTP/1.0 closes unless kept alive.)
+            if ((h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive)) && close_client_serial == 0) {
+                close_client_serial = salvage_serial;
+            }
             cur_req = Current{true, false, salvage_tx, salvage_serial};
         } else if (det == Det::undecided && pending_first_line) {
             first_salvage = FirstSalvage{};
@@ -534,7 +537,35 @@ struct HttpStream::Impl final : http::ParserSink {
         return t;
     }
 
+    // A response while no request is outstanding but one is still arriving
+    // (its request line complete, its header block not): the server answered
+    // it early -- 431 to an oversized head, 408 to a stalled one -- so it is
+    // queued now, from its request line, and the response pairs with it. The
+    // rest of its header block, if it comes, fills it (salvaged_head); if it
+    // never does, the request ends incomplete.
+    void queue_partial_request() {
+        http::MessageParser::PartialRequest pr;
+        if (!outstanding.empty() || !req.partial_request(pr)) return;
+        const std::string_view line = pr.line;   // validated: METHOD SP target SP HTTP/x.y
+        const size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
+        if (sp1 == std::string_view::npos || sp2 <= sp1) return;
+        http::MessageHead h;
+        h.method = line.substr(0, sp1);
+        h.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+        h.version = line.substr(sp2 + 1);
+        h.version_minor = h.version.size() == 8 ? h.version[7] - '0' : 1;
+        h.conn_keep_alive = true;   // whether it asks to close, its header block says (salvaged_head)
+        h.ts = pr.ts;
+        h.frame = pr.frame;
+        h.seq = pr.seq;
+        h.resynced = pr.resynced;
+        salvage_tx = register_request(h, false);
+        salvage_serial = req_serial;
+        req.partial_request_queued();
+    }
+
     HeadAction response_head(const http::MessageHead& h) {
+        queue_partial_request();
         const bool midstream = midstream_response;
         midstream_response = false;
         const bool interim = h.status >= 100 && h.status < 200 && h.status != 101;

@@ -386,6 +386,59 @@ TEST_CASE("near miss: http_content_length_with_chunked") {
 }
 
 // ---------------------------------------------------------------------------
+// http_header_truncated
+// ---------------------------------------------------------------------------
+
+TEST_CASE("fires: http_header_truncated") {
+    SUBCASE("a request's header block cut by the client's FIN: the request is still reported") {
+        // Before, the request vanished: no transaction, no finding.
+        const auto r = run({C(get("/a")), S(ok("a")), C("GET /b HTTP/1.1\r\nHost: h\r\nAccept: */"), EndC(), EndS()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_header_truncated) == F{3});
+        REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
+        CHECK(find(r, AnomalyKind::http_header_truncated)->dir == FlowDir::client_to_server);
+        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("'GET /b HTTP/1.1'") != std::string::npos);
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[1].uri() == "/b");
+        CHECK_FALSE(r.txs[1].request_complete);
+        CHECK_FALSE(r.txs[1].has_response);
+        CHECK(frames(r, AnomalyKind::http_request_without_response) == F{3});
+    }
+    SUBCASE("a response's header block cut by a RST: paired with its request, incomplete") {
+        const auto r = run({C(get("/a")), S("HTTP/1.1 502 Bad Gateway\r\nServer: x\r\nConte"), EndS(EndReason::rst), EndC()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_header_truncated) == F{2});
+        REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
+        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("ended by RST") != std::string::npos);
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].status == 502);
+        CHECK_FALSE(r.txs[0].response_complete);
+        CHECK(frames(r, AnomalyKind::http_request_without_response) == kNone);
+    }
+    SUBCASE("a request line cut once the connection is known to be HTTP") {
+        const auto r = run({C(get("/a")), S(ok("a")), C("GET /b HTT"), EndC(), EndS()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_header_truncated) == F{3});
+        REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
+        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("request line ended by FIN after 10 bytes") !=
+              std::string::npos);
+        CHECK(r.txs.size() == 1);   // no request line, no request
+    }
+}
+
+TEST_CASE("near miss: http_header_truncated") {
+    // Complete heads with truncated bodies are http_body_truncated; an empty
+    // tail and a first line that is no HTTP at all (no evidence) say nothing.
+    const auto r = run({C(get("/a")), S("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), C("\r\n"), EndC(), EndS()});
+    INFO(all(r));
+    CHECK(frames(r, AnomalyKind::http_header_truncated) == kNone);
+    CHECK(frames(r, AnomalyKind::http_body_truncated) == F{2});
+    const auto first = run({C("GET /no-end-of-line"), EndC(), EndS()});
+    CHECK(frames(first, AnomalyKind::http_header_truncated) == kNone);
+    CHECK(first.fs.empty());
+}
+
+// ---------------------------------------------------------------------------
 // http_bad_chunk
 // ---------------------------------------------------------------------------
 

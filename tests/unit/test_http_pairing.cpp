@@ -915,6 +915,79 @@ TEST_CASE("robustness: random bytes, mutations, gaps and ends never crash") {
 
 }  // TEST_SUITE
 
+TEST_CASE("a response sent while its request's header block is still arriving pairs with that request") {
+    // A server answers before the client has finished its head: 431 to an
+    // oversized Cookie, 408 to a stalled keep-alive request. Before, the
+    // answer was a response without request, and the request was reported
+    // unanswered -- or, if its head never completed, not at all.
+    const std::string cookie = "Cookie: " + std::string(3000, 'c');
+    const std::string k431 = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    SUBCASE("the rest of the head arrives after the answer: it fills the same request") {
+        const auto r = run({C("POST /up HTTP/1.1\r\nHost: h\r\n" + cookie.substr(0, 1000)), S(k431),
+                            C(cookie.substr(1000) + "\r\nUser-Agent: ua\r\nContent-Length: 3\r\n\r\nabc"), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 1);
+        const HttpTransaction& x = r.txs[0];
+        CHECK(x.method() == "POST");
+        CHECK(x.uri() == "/up");
+        CHECK(x.host() == "h");
+        CHECK(x.user_agent() == "ua");
+        CHECK(x.status == 431);
+        CHECK(x.request_complete);
+        CHECK(x.request_body_bytes == 3);        // framed by its own head, found after the answer
+        CHECK(x.request_ts == ts_of(0));
+        CHECK(x.response_ts == ts_of(1));
+        CHECK(x.ttfb_ns() == 0);                 // answered before the request ended
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+        CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+        CHECK(count(r, AnomalyKind::http_header_truncated) == 0);
+    }
+    SUBCASE("the head never completes: the request ends incomplete, still paired") {
+        const auto r = run({C("GET /x HTTP/1.1\r\nHost: h\r\n" + cookie.substr(0, 1000)), S(k431), EndS(), EndC()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].uri() == "/x");
+        CHECK(r.txs[0].status == 431);
+        CHECK_FALSE(r.txs[0].request_complete);
+        CHECK(r.txs[0].response_complete);
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+        CHECK(count(r, AnomalyKind::http_header_truncated) == 1);
+    }
+    SUBCASE("a 408 to the second request of a keep-alive connection") {
+        const auto r = run({C(get("/a")), S(ok("a")), C("GET /b HTTP/1.1\r\nHo"),
+                            S("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), EndS(), EndC()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[1].uri() == "/b");
+        CHECK(r.txs[1].status == 408);
+        CHECK_FALSE(r.txs[1].pipelined);
+        CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+    }
+    SUBCASE("HEAD answered early: its response has no body, so the next response is not swallowed") {
+        const auto r = run({C("HEAD /h HTTP/1.1\r\nX: 1\r\n"), S("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+                            C("\r\n" + get("/g")), S(ok("hello")), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].method() == "HEAD");
+        CHECK(r.txs[0].response_body_bytes == 0);
+        CHECK(r.txs[1].uri() == "/g");
+        CHECK(r.txs[1].response_body_bytes == 5);
+        CHECK(r.fs.empty());
+    }
+    SUBCASE("near miss: a response with a request outstanding pairs with that one, not with the head in progress") {
+        const auto r = run({C(get("/1") + "GET /2 HTTP/1.1\r\nHo"), S(ok("one")), C("st: h\r\n\r\n"), S(ok("two")), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].uri() == "/1");
+        CHECK(r.txs[0].response_body_bytes == 3);
+        CHECK(r.txs[1].uri() == "/2");
+        CHECK(r.txs[1].host() == "h");
+        CHECK(r.txs[1].response_body_bytes == 3);
+        CHECK(r.txs[1].pipelined);
+        CHECK(r.fs.empty());
+    }
+}
+
 TEST_CASE("http timings: one definition; an early response has time to first byte 0, not a negative time") {
     HttpTransaction x;
     CHECK_FALSE(x.ttfb_ns());

@@ -69,6 +69,7 @@ enum class Severity : uint8_t { info, warning, error };
     X(http_transfer_encoding_in_http10)          \
     X(http_bad_chunk)                            \
     X(http_body_truncated)                       \
+    X(http_header_truncated)                     \
     X(http_request_after_close)                  \
     X(http_pipeline_depth)                       \
     X(http_data_after_upgrade_failure)           \
