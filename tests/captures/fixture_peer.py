@@ -152,6 +152,26 @@ def srv_close_first(args):
     L.close()
 
 
+def srv_early_431(args):
+    """Server with a small header limit (--size bytes): once that much of a
+    request head has arrived without its end, answer 431 at once -- while the
+    client is still sending -- and a FIN, then read on to the client's FIN."""
+    L = listener(args.addr, args.port)
+    c, _ = L.accept()
+    buf = b""
+    while b"\r\n\r\n" not in buf and len(buf) <= args.size:
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    c.sendall(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
+              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    c.shutdown(socket.SHUT_WR)   # FIN after the answer, as a server closing would
+    recv_to_eof(c)   # the rest of the head is still read (and ACKed)
+    c.close()
+    L.close()
+
+
 def srv_half_close(args):
     """Read until the client's FIN, then send N segments spaced by a delay, close."""
     L = listener(args.addr, args.port)
@@ -411,6 +431,24 @@ def cli_pipeline(args):
     s.close()
 
 
+def cli_slow_head(args):
+    """Send a request whose Cookie makes the head --body bytes long, in
+    --segments sends --delay s apart; then read the response to EOF and close."""
+    s = connect(args)
+    head = ("GET /big HTTP/1.1\r\nHost: %s\r\nUser-Agent: pcaplens-fixture\r\nCookie: " % hostport(args)).encode()
+    cookie = pattern("cookie", max(0, args.body - len(head) - 4)).replace(b"\n", b"x")
+    data = head + cookie + b"\r\n\r\n"
+    step = -(-len(data) // args.segments)
+    for i in range(0, len(data), step):
+        s.send(data[i:i + step])
+        time.sleep(args.delay)
+    status, _, _, _ = read_http_response(s)
+    if status != 431:
+        raise SystemExit("slow-head: status %d" % status)
+    recv_to_eof(s)
+    s.close()
+
+
 def cli_http_rst(args):
     """GET one URL, read the whole response, then abort the connection (RST)."""
     s = connect(args)
@@ -449,6 +487,7 @@ SERVERS = {
     "chunked-server": srv_http(ChunkedHandler),
     "expect-server": srv_http(ExpectHandler),
     "http10-server": srv_http(Http10Handler),
+    "early-431-server": srv_early_431,
 }
 CLIENTS = {
     "echo-client": cli_echo,
@@ -462,6 +501,7 @@ CLIENTS = {
     "pipeline-client": cli_pipeline,
     "http-rst-client": cli_http_rst,
     "upgrade-client": cli_upgrade,
+    "slow-head-client": cli_slow_head,
 }
 
 

@@ -730,6 +730,25 @@ cap_http10_close() {
     expect_first_fin http10-close.pcap 8080
 }
 
+# The server answers 431 after 1 kB of a 3 kB request head, while the
+# client is still sending the head (6 sends 0.2 s apart); the rest of the head
+# is still sent, ACKed and read. Wireshark sees the 431 before the request
+# (its request is dissected only once complete).
+cap_http_early_431() {
+    server early-431-server 8081 --size 1024
+    cap_start "$OUT/http-early-431.pcap"
+    client slow-head-client --port 8081 --lport 40251 --body 3000 --segments 6 --delay 0.2
+    wait_servers
+    cap_stop
+    expect http-early-431.pcap 'http.response.code==431' 1
+    expect http-early-431.pcap 'tcp.srcport==40251 && tcp.len>0' 6
+    local resp last
+    resp=$(tshark -r "$OUT/http-early-431.pcap" -Y 'http.response.code==431' -T fields -e frame.number 2>/dev/null)
+    last=$(tshark -r "$OUT/http-early-431.pcap" -Y 'tcp.srcport==40251 && tcp.len>0' -T fields -e frame.number 2>/dev/null | tail -1)
+    [[ $resp -lt $last ]] || fail "http-early-431.pcap: the 431 (frame $resp) is not before the head's last segment (frame $last)"
+    expect_first_fin http-early-431.pcap 8081
+}
+
 cap_tcp_ipv6() {
     cap_start "$OUT/tcp-ipv6.pcap"
     curl_c --local-port 40191 -g "http://[$SIP6]/a.html"
@@ -832,14 +851,14 @@ declare -A DEST=(
     [tcp-keepalive]=tests [tcp-port-reuse]=tests [tcp-bulk]=tests
     [tcp-simultaneous-close]=tests [http-pipelined]=tests [http-chunked]=tests
     [http-100-continue]=tests [http-head-304-204]=tests [http-upgrade-101]=tests
-    [http10-close]=tests [tcp-ipv6]=tests
+    [http10-close]=tests [tcp-ipv6]=tests [http-early-431]=tests
     [tcp-loss]=tests [tcp-reorder]=tests [tcp-zero-window]=tests
 )
 ORDER=(http-keepalive http-mixed sll-any sll2-any http-nano tcp-client-close
     tcp-server-close tcp-rst-abort tcp-refused tcp-unanswered tcp-half-close
     tcp-keepalive tcp-port-reuse tcp-bulk tcp-simultaneous-close http-pipelined
     http-chunked http-100-continue http-head-304-204 http-upgrade-101
-    http10-close tcp-ipv6 tcp-loss tcp-reorder tcp-zero-window)
+    http10-close tcp-ipv6 http-early-431 tcp-loss tcp-reorder tcp-zero-window)
 
 main() {
     local names=("$@") n f

@@ -251,6 +251,28 @@ TEST_CASE("real: HEAD, 304 and 204 have no body; chunked and close-delimited bod
     CHECK(c10["http"][0]["response_body_bytes"].get<uint64_t>() > 0);
 }
 
+TEST_CASE("real: a 431 sent while the request head is still arriving pairs with that request") {
+    // Before: a response without request and a request without response.
+    const auto j = analyse("tests/captures/http-early-431.pcap");
+    REQUIRE(j["connections"].size() == 1);
+    const auto& c = j["connections"][0];
+    REQUIRE(c["http"].size() == 1);
+    const auto& x = c["http"][0];
+    CHECK(x["method"] == "GET");
+    CHECK(x["uri"] == "/big");
+    CHECK(x["status"] == 431);
+    CHECK(x["request_frame"] == 4);
+    CHECK(x["response_frame"] == 10);
+    CHECK(x["request_complete"] == true);
+    CHECK(x["response_complete"] == true);
+    CHECK(x["ttfb_ms"] == 0);   // answered before the request ended
+    CHECK(x["duration_ms"].get<double>() == doctest::Approx(401.091).epsilon(0.0001));
+    std::vector<std::string> kinds;
+    for (const auto& f : c["anomalies"]) kinds.push_back(f["kind"].get<std::string>());
+    CHECK(kinds == std::vector<std::string>{"http_client_error"});
+    CHECK(j["summary"]["http"]["transactions"] == 1);
+}
+
 TEST_CASE("real: 100-continue belongs to its request; 101 upgrade ends HTTP") {
     const auto c = analyse("tests/captures/http-100-continue.pcap")["connections"][0];
     REQUIRE(c["http"].size() == 1);
