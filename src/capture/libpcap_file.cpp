@@ -60,6 +60,7 @@ public:
         struct stat st {};
         if (::stat(path.c_str(), &st) == 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
         linktype_ = pcap_datalink(handle_);
+        stats_.link_types.insert(linktype_);   // declared by the file, packets or not
         stats_.snaplen = static_cast<uint32_t>(pcap_snapshot(handle_));
         FILE* f = pcap_file(handle_);
         // Magic tells pcap vs pcapng and the file's own resolution.
@@ -98,6 +99,7 @@ public:
             throw_refused(path, errbuf);
         }
         linktype_ = pcap_datalink(handle_);
+        stats_.link_types.insert(linktype_);   // declared by the file, packets or not
         stats_.snaplen = static_cast<uint32_t>(pcap_snapshot(handle_));
         // The magic is gone into libpcap; its version tells pcapng (1.x)
         // from pcap (2.x). Microsecond and nanosecond pcap both read "pcap".
@@ -128,7 +130,7 @@ public:
             // libpcap reports the link type per handle; for pcapng it refuses
             // files whose interfaces differ, so this is exact.
             out.linktype = linktype_;
-            if (++stats_.packets == 1) stats_.link_types.insert(linktype_);
+            ++stats_.packets;
             stats_.bytes += hdr->caplen;
             stats_.wire_bytes += hdr->len;
             if (stats_.packets == 1) stats_.first_ts_ns = out.ts_ns;

@@ -131,6 +131,10 @@ public:
         nsec_ = magic == kMagicNsec;
         stats_.format = nsec_ ? "pcap-ns" : "pcap";
         stats_.snaplen = snapshot_;
+        // Declared by the header for every record: known without a packet
+        // (an empty capture still says what link it was taken on, as
+        // tcpdump's "link-type EN10MB" does).
+        stats_.link_types.insert(linktype_);
         begin_ = kFileHeader;
         offset_ = kFileHeader;
         return true;
@@ -172,10 +176,7 @@ public:
         out.linktype = linktype_;
         begin_ += record_header_ + caplen;
         offset_ += record_header_ + caplen;
-        if (++stats_.packets == 1) {
-            stats_.first_ts_ns = out.ts_ns;
-            stats_.link_types.insert(linktype_);
-        }
+        if (++stats_.packets == 1) stats_.first_ts_ns = out.ts_ns;
         stats_.bytes += out.caplen;
         stats_.wire_bytes += len;
         stats_.last_ts_ns = out.ts_ns;

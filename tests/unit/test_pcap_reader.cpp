@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -241,6 +242,20 @@ TEST_CASE("pcap reader: truncation at every byte matches libpcap") {
             CAPTURE(cut);
             compare_readers(Bytes(all.begin(), all.begin() + static_cast<long>(cut)));
         }
+    }
+}
+
+TEST_CASE("pcap reader: a capture without packets still names its link type") {
+    // The header declares it for every record; before, only a first packet
+    // put it in the stats and an empty capture showed "-".
+    tw::PcapWriter w(tw::linktype::ethernet, false, false);
+    TempFile f;
+    const std::string& path = f.write(w.bytes());
+    for (auto open : {ours, libpcap}) {
+        const Reading r = read_with(open, path, 4096);
+        REQUIRE_FALSE(r.open_error.has_value());
+        CHECK(r.stats.packets == 0);
+        CHECK(r.stats.link_types == std::set<int>{1});   // DLT_EN10MB
     }
 }
 
