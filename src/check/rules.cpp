@@ -91,14 +91,31 @@ public:
 
     RuleSet parse(const std::string& text) {
         json doc;
+        // JSON allows repeated keys and nlohmann keeps the last: a rules file
+        // with {"max": -1, "max": 5} would hide its invalid value. Refused.
+        std::vector<std::set<std::string>> open_objects;
+        std::string duplicate;
+        const json::parser_callback_t note_keys = [&](int, json::parse_event_t ev, json& parsed) {
+            if (ev == json::parse_event_t::object_start) {
+                open_objects.emplace_back();
+            } else if (ev == json::parse_event_t::object_end) {
+                if (!open_objects.empty()) open_objects.pop_back();
+            } else if (ev == json::parse_event_t::key && !open_objects.empty() && parsed.is_string()) {
+                if (!open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
+                    duplicate = parsed.get<std::string>();
+                }
+            }
+            return true;
+        };
         try {
-            doc = json::parse(text);
-        } catch (const json::parse_error& e) {
+            doc = json::parse(text, note_keys);
+        } catch (const json::exception& e) {   // parse_error, and out_of_range for a number beyond a double
             std::string m = e.what();
             const size_t p = m.find("] ");
             if (p != std::string::npos && m.rfind("[json.exception", 0) == 0) m = m.substr(p + 2);
             fail("invalid JSON: " + m);
         }
+        if (!duplicate.empty()) fail("invalid JSON: key '" + duplicate + "' appears twice in one object");
         if (!doc.is_object()) fail("the document must be a JSON object with a \"rules\" array");
         RuleSet set;
         for (auto it = doc.begin(); it != doc.end(); ++it) {
@@ -107,6 +124,7 @@ public:
                 fail("unknown top-level key '" + k + "' (expected rules, max_evidence, version, description)");
             }
         }
+        if (doc.contains("description") && !doc["description"].is_string()) fail("'description' must be a string");
         if (doc.contains("version")) {
             const json& v = doc["version"];
             if (!v.is_number_integer() || v.get<int64_t>() != 1) fail("'version' must be 1");
@@ -164,7 +182,9 @@ private:
             }
         }
         if (j.contains("name")) {
-            if (!j["name"].is_string() || j["name"].get<std::string>().empty()) fail("'name' must be a non-empty string");
+            if (!j["name"].is_string() || j["name"].get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
+                fail("'name' must be a non-empty string");
+            }
             r.name = j["name"].get<std::string>();
         }
         if (j.contains("description") && !j["description"].is_string()) fail("'description' must be a string");
@@ -408,7 +428,8 @@ std::vector<Rule> rules_from_flags(const RuleFlags& f) {
     const auto allow = flag_kinds(f.allow, "--allow");
     if (!f.fail_on.empty()) {
         auto kinds = flag_kinds(f.fail_on, "--fail-on");
-        if (!kinds.empty()) add(RuleType::fail_on).kinds = std::move(kinds);
+        if (kinds.empty()) throw UsageError("--fail-on: no anomaly kind given (see --list-anomalies)");
+        add(RuleType::fail_on).kinds = std::move(kinds);
     }
     if (!f.fail_on_severity.empty()) {
         if (f.fail_on_severity != "warning" && f.fail_on_severity != "error") {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -140,6 +141,21 @@ void refuse_negative(CLI::App& app, std::initializer_list<const char*> names) {
         },
         "", "non-negative");
     for (const char* n : names) app.get_option(n)->check(non_negative);
+}
+
+// Limits that are real numbers: NaN would make a rule that never fails (or
+// always does), infinity one that never fails, and strtod's hex ("0x10")
+// is no way to write milliseconds or percent.
+void refuse_nonfinite(CLI::App& app, std::initializer_list<const char*> names) {
+    const CLI::Validator finite(
+        [](std::string& v) {
+            const bool decimal = !v.empty() && v.find_first_not_of("0123456789.eE+- \t") == std::string::npos;
+            char* end = nullptr;
+            const double d = std::strtod(v.c_str(), &end);
+            return decimal && std::isfinite(d) ? std::string() : std::string("must be a finite decimal number");
+        },
+        "", "finite");
+    for (const char* n : names) app.get_option(n)->check(finite);
 }
 
 // Options shared by the report mode and `pcaplens check`.
@@ -382,6 +398,7 @@ int run_check(int argc, char** argv) {
     app.add_option("--expect-transactions", rf.expect_transactions, "Exactly N HTTP transactions")->group("Rules");
     refuse_negative(app, {"--max-handshake-rtt-ms", "--max-retransmission-rate", "--max-time-wait-reuse", "--max-total-connections",
                           "--max-http-5xx", "--max-http-5xx-rate", "--max-http-4xx", "--max-http-4xx-rate", "--expect-transactions"});
+    refuse_nonfinite(app, {"--max-handshake-rtt-ms", "--max-retransmission-rate", "--max-http-5xx-rate", "--max-http-4xx-rate"});
     app.add_option("--server", rf.server, "Flag rules: only connections to this server address")->group("Rule scope");
     app.add_option("--server-port", server_port_text, "Flag rules: only connections to this server port")->group("Rule scope");
     app.add_option("--http-host", rf.http.host, "HTTP flag rules: only requests with this Host")->group("Rule scope");
@@ -531,8 +548,10 @@ int run_check(int argc, char** argv) {
     }
     if (annotations == "github") {
         const std::string a = pl::check::github_annotations(result.results, annotate_passing);
-        std::fwrite(a.data(), 1, a.size(), stdout);
-        std::fflush(stdout);
+        if (std::fwrite(a.data(), 1, a.size(), stdout) != a.size() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+            std::fprintf(stderr, "pcaplens check: standard output: write error (annotations)\n");
+            status = kExitUnreadable;
+        }
     }
     if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0)) write_error = true;
     if (write_error) {
@@ -696,6 +715,10 @@ int main(int argc, char** argv) {
     std::vector<pl::AnomalyKind> fail_kinds;
     if (const auto unknown = pl::parse_kind_list(fail_on_args, fail_kinds)) {
         std::fprintf(stderr, "pcaplens: --fail-on: unknown anomaly kind '%s' (see --list-anomalies)\n", unknown->c_str());
+        return kExitUsage;
+    }
+    if (!fail_on_args.empty() && fail_kinds.empty()) {   // --fail-on "" would silently check nothing
+        std::fprintf(stderr, "pcaplens: --fail-on: no anomaly kind given (see --list-anomalies)\n");
         return kExitUsage;
     }
 

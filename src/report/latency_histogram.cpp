@@ -21,6 +21,9 @@ double LatencyHistogram::percentile_ms(double p) const {
     for (size_t b = 0; b < buckets_.size(); ++b) {
         seen += buckets_[b];
         if (seen >= rank) {
+            // The last bucket holds everything from 1000 s up: its only
+            // honest upper edge is the maximum.
+            if (b + 1 == buckets_.size()) return max_ms();
             const double ns = std::pow(10.0, static_cast<double>(b) / kPerDecade);
             return std::min(ns, static_cast<double>(max_)) / 1e6;
         }

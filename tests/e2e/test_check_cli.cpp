@@ -2,6 +2,7 @@
 // XML (parsed by a tiny well-formedness checker here, and by python's
 // xml.etree in tests/e2e/check_outputs.py), GitHub annotations, bad rules.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 
 #include <cctype>
 #include <map>
@@ -261,6 +262,37 @@ TEST_CASE("check: bad rules files and flags are usage errors (2) that name the p
     // Unreadable input: 4; damaged input: 3 even when a rule fails.
     r = e2e::pcaplens({"check", "/nonexistent.pcap", "--no-resets"});
     CHECK(r.status == 4);
+    // A number beyond a double aborted the program (134); a repeated key hid an invalid value.
+    r = run_rules("huge.json", R"({"rules": [{"rule": "max_handshake_rtt_ms", "max": 1e400}]})");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("huge.json: invalid JSON: number overflow parsing '1e400'") != std::string::npos);
+    r = run_rules("dup.json", R"({"rules": [{"rule": "max_connections", "max": -1, "max": 5}]})");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("dup.json: invalid JSON: key 'max' appears twice in one object") != std::string::npos);
+    // NaN made a rule that could never fail (or always did); hex is no number of milliseconds.
+    for (const char* v : {"nan", "inf", "1e999", "0x10"}) {
+        CAPTURE(v);
+        r = e2e::pcaplens({"check", kMixed, "--max-handshake-rtt-ms", v});
+        CHECK(r.status == 2);
+        CHECK(r.err.find("--max-handshake-rtt-ms: must be a finite decimal number") != std::string::npos);
+        CHECK(e2e::pcaplens({"check", kMixed, "--max-http-5xx-rate", v}).status == 2);
+    }
+    // --fail-on "" checked nothing and passed.
+    r = e2e::pcaplens({"check", kMixed, "--fail-on", "", "--no-resets"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--fail-on: no anomaly kind given") != std::string::npos);
+    CHECK(e2e::pcaplens({"--fail-on", ",", kMixed}).status == 2);
+}
+
+TEST_CASE("check --annotations github: a failed write to standard output is status 4, not the rules' 1") {
+    if (!std::filesystem::exists("/dev/full")) return;
+    const auto dir = e2e::temp_dir();
+    const std::string cmd = e2e::quote(PCAPLENS_BINARY) + " check " + e2e::quote(kMixed) +
+                            " --no-resets --annotations github -o " + e2e::quote((dir / "report.txt").string()) +
+                            " >/dev/full 2>/dev/null";
+    const int rc = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(rc));
+    CHECK(WEXITSTATUS(rc) == 4);
 }
 
 TEST_CASE("check: damaged input exits 3 (wins over a failed rule) and still reports the rules") {

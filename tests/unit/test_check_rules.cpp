@@ -97,6 +97,38 @@ TEST_CASE("check rules file: errors name the file, the rule and the problem") {
           "rules.json: rules[0] (max_http_5xx): give either 'max' (a count) or 'max_rate_pct', not both");
 }
 
+TEST_CASE("check rules file: hostile JSON is refused with a message, never a crash") {
+    // A number beyond a double threw nlohmann's out_of_range, which nothing
+    // caught: the program aborted (status 134).
+    CHECK(parse_error(R"({"rules": [{"rule": "max_handshake_rtt_ms", "max": 1e400}]})") ==
+          "rules.json: invalid JSON: number overflow parsing '1e400'");
+    CHECK(parse_error(R"({"description": -1e999, "rules": [{"rule": "no_resets"}]})") ==
+          "rules.json: invalid JSON: number overflow parsing '-1e999'");
+    // JSON lets a key repeat and the parser keeps the last: the invalid -1
+    // would never have been seen. Any object, any depth.
+    CHECK(parse_error(R"({"rules": [{"rule": "max_connections", "max": -1, "max": 5}]})") ==
+          "rules.json: invalid JSON: key 'max' appears twice in one object");
+    CHECK(parse_error(R"({"rules": [{"rule": "no_resets", "rule": "max_connections", "max": 0}]})") ==
+          "rules.json: invalid JSON: key 'rule' appears twice in one object");
+    CHECK(parse_error(R"({"rules": [{"rule": "no_resets", "scope": {"port": 80, "port": 81}}]})") ==
+          "rules.json: invalid JSON: key 'port' appears twice in one object");
+    CHECK(parse_error(R"({"rules": [{"rule": "no_resets", "name": "a"}, {"rule": "no_refused_connections", "name": "b"}]})") ==
+          "(no error)");   // the same key in two objects is fine
+    CHECK(parse_error(R"({"rules": [{"rule": "no_resets", "name": "   "}]})") ==
+          "rules.json: rules[0] (no_resets): 'name' must be a non-empty string");
+    CHECK(parse_error(R"({"description": 5, "rules": [{"rule": "no_resets"}]})") == "rules.json: 'description' must be a string");
+}
+
+TEST_CASE("check flags: --fail-on with no kind at all is a usage error, not a rule that checks nothing") {
+    RuleFlags f;
+    f.fail_on = {""};
+    CHECK_THROWS_WITH_AS(rules_from_flags(f), "--fail-on: no anomaly kind given (see --list-anomalies)", UsageError);
+    f.fail_on = {" , ,"};
+    CHECK_THROWS_AS(rules_from_flags(f), UsageError);
+    f.fail_on = {"rst_abort"};
+    CHECK(rules_from_flags(f).size() == 1);
+}
+
 TEST_CASE("check rules file: a missing file is a usage error naming it") {
     try {
         parse_rules_file("/nonexistent/rules.json");

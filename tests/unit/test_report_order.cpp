@@ -122,3 +122,15 @@ TEST_CASE("latency histogram: percentiles within a bucket, the max exact (0 stay
     h.add(-5);                           // clock steps: counted as 0
     CHECK(h.count() == 102);
 }
+
+TEST_CASE("latency histogram: times beyond its last bucket (1000 s) read as the exact maximum, not 1000 s") {
+    // A 5000 s time to first byte read as p50 = 1000 s and passed a 2000 s limit.
+    pcaplens::LatencyHistogram h;
+    h.add(int64_t{5000} * 1'000'000'000);
+    CHECK(h.percentile_ms(50) == doctest::Approx(5'000'000.0));
+    CHECK(h.percentile_ms(99) == doctest::Approx(5'000'000.0));
+    h.add(int64_t{3000} * 1'000'000'000);
+    h.add(1'000'000);                    // 1 ms
+    CHECK(h.percentile_ms(30) == doctest::Approx(1.0).epsilon(0.011));
+    CHECK(h.percentile_ms(99) == doctest::Approx(5'000'000.0));   // an upper bound of the 3000 s and 5000 s ones
+}
