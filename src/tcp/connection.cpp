@@ -549,17 +549,15 @@ void Connection::gap_from_ack(Role from, const PacketView& pkt, uint32_t ack) {
         int64_t ack_off = o.reasm.offset_of(ack);
         if (o.fin_sent) ack_off = std::min<int64_t>(ack_off, static_cast<int64_t>(o.fin_off));
         if (ack_off > static_cast<int64_t>(o.reasm.delivered())) {
+            // Beyond everything captured: the catalogue's ack_unseen_segment
+            // (a hole below captured data was reported when it opened). All
+            // holes below the ACK become gaps now; bytes that turn up there
+            // later are new to the wire, not retransmissions (hole() notes
+            // them in `unseen`).
             if (static_cast<uint64_t>(ack_off) > o.reasm.highest_seen()) {
                 add_finding(AnomalyKind::ack_unseen_segment, pkt, from,
                             "ACKs " + std::to_string(static_cast<uint64_t>(ack_off) - std::max(o.reasm.highest_seen(), o.reasm.delivered())) +
                                 " bytes the capture never saw");
-            }
-            // Beyond everything captured nothing is buffered: those bytes are
-            // unseen, and if they turn up later they are new to the wire.
-            const uint64_t unseen_from = std::max(o.reasm.highest_seen(), o.reasm.delivered());
-            if (static_cast<uint64_t>(ack_off) > unseen_from) {
-                if (o.unseen.size() >= 16) o.unseen.erase(o.unseen.begin());
-                o.unseen.emplace_back(unseen_from, static_cast<uint64_t>(ack_off));
             }
             feeding_ = other(from);
             o.reasm.advance_to(static_cast<uint64_t>(ack_off), pkt.ts_ns, *this);
@@ -595,14 +593,24 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
         add_finding(AnomalyKind::keepalive, pkt, from, "1-byte segment at next sequence - 1");
         return;
     }
-    if (s.fin_sent && s.reasm.offset_of(seq) + seg.payload_len > static_cast<int64_t>(s.fin_off)) {
-        add_finding(AnomalyKind::data_after_fin, pkt, from, "data beyond the sender's FIN");
-        if (s.stream_ended) return;
+    // The stream ends at the FIN, whatever order the capture saw them in:
+    // bytes beyond it are reported and never reach the stream or its counts;
+    // the part before it is handled as any data (a retransmission, or the
+    // bytes a FIN captured early was waiting for).
+    uint32_t len = seg.payload_len, caplen = seg.captured_len;
+    if (s.fin_sent) {
+        const int64_t off = s.reasm.offset_of(seq);
+        const int64_t beyond = off + static_cast<int64_t>(len) - static_cast<int64_t>(s.fin_off);
+        if (beyond > 0) {
+            add_finding(AnomalyKind::data_after_fin, pkt, from, "data beyond the sender's FIN");
+            if (off >= static_cast<int64_t>(s.fin_off)) return;
+            len -= static_cast<uint32_t>(beyond);
+            caplen = std::min(caplen, len);
+        }
     }
     // Once the stream has ended only retransmissions of delivered bytes can
     // come; they are still counted (add() cannot deliver them again).
-    if (s.stream_ended &&
-        s.reasm.offset_of(seq) + static_cast<int64_t>(seg.payload_len) > static_cast<int64_t>(s.reasm.delivered())) {
+    if (s.stream_ended && s.reasm.offset_of(seq) + static_cast<int64_t>(len) > static_cast<int64_t>(s.reasm.delivered())) {
         return;
     }
     // Bytes of a range the peer ACKed before the capture saw them: the
@@ -611,7 +619,7 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     if (!s.unseen.empty()) {
         const int64_t so = s.reasm.offset_of(seq);
         const uint64_t a = static_cast<uint64_t>(std::max<int64_t>(so, 0));
-        const uint64_t b = static_cast<uint64_t>(std::max<int64_t>(so + seg.payload_len, 0));
+        const uint64_t b = static_cast<uint64_t>(std::max<int64_t>(so + len, 0));
         std::vector<std::pair<uint64_t, uint64_t>> rest;
         for (const auto& [u0, u1] : s.unseen) {
             const uint64_t lo = std::max(a, u0), hi = std::min(b, u1);
@@ -659,7 +667,7 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     const int64_t seen_end = static_cast<int64_t>(std::max(s.reasm.highest_seen(), s.reasm.delivered()));
     const bool inside_hole = s.reasm.offset_of(seq) < seen_end;
     const bool opens_hole = s.reasm.offset_of(seq) > seen_end;
-    const AddResult r = s.reasm.add(seq, seg.payload, seg.captured_len, seg.payload_len, pkt.ts_ns, pkt.frame, *this);
+    const AddResult r = s.reasm.add(seq, seg.payload, caplen, len, pkt.ts_ns, pkt.frame, *this);
     late = std::min<uint64_t>(late, r.old_bytes);
     const uint64_t old_bytes = r.old_bytes - late;
     d.payload_bytes += r.new_bytes + late;
@@ -670,7 +678,7 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
             // Which kind of retransmission (exclusive, as Wireshark): the peer
             // had already ACKed it -> spurious; it answers 2+ duplicate ACKs
             // for its first byte -> fast; otherwise a plain retransmission.
-            if (peer.ack_seen && seq_geq(peer.last_ack, seq + seg.payload_len)) {
+            if (peer.ack_seen && seq_geq(peer.last_ack, seq + len)) {
                 add_finding(AnomalyKind::spurious_retransmission, pkt, from,
                             std::to_string(old_bytes) + " bytes the peer had already acknowledged");
             } else if (peer.dup_acks >= 2 && peer.last_ack == seq) {
@@ -684,7 +692,7 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     if (late > 0) {
         ++d.out_of_order;
         add_finding(AnomalyKind::out_of_order, pkt, from,
-                    std::to_string(late) + " bytes the peer had already acknowledged arrive late; the stream has a gap there");
+                    std::to_string(late) + " bytes arrive late; the stream has a gap there");
     }
     if (r.out_of_order && r.new_bytes > 0 && opens_hole) {  // only the segment that opens the hole
         add_finding(AnomalyKind::previous_segment_not_captured, pkt, from, "segment beyond a hole in the stream");
@@ -718,6 +726,12 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     d.fin_seen = true;
     d.fin_ts = pkt.ts_ns;
     d.fin_frame = pkt.frame;
+    // Bytes captured beyond the FIN before it arrived (out of order): the
+    // stream ends at the FIN, so they leave it and its count.
+    if (const uint64_t cut = s.reasm.discard_from(s.fin_off)) {
+        d.payload_bytes -= std::min(d.payload_bytes, cut);
+        add_finding(AnomalyKind::data_after_fin, pkt, from, std::to_string(cut) + " bytes captured beyond this FIN");
+    }
     // Crossed FINs: this one was sent before the peer's FIN arrived.
     const bool crossed = o.fin_sent && !(seg.has(tcpflag::ACK) && seq_geq(seg.ack, o.fin_seq + 1));
     if (!first_fin_) first_fin_ = from;
@@ -873,6 +887,15 @@ void Connection::gap(uint64_t n, int64_t ts) {
     facts.dir[idx(feeding_)].missing_bytes += n;
     ensure_consumer();
     if (consumer) consumer->on_gap(static_cast<StreamDir>(feeding_), n, ts);
+}
+
+void Connection::hole(uint64_t off, uint64_t n) {
+    // Every hole that becomes a gap (ACKed, capped, or at the end): bytes
+    // that arrive there later are late, not retransmitted. Bounded: the
+    // oldest range is forgotten first.
+    auto& unseen = side_[idx(feeding_)].unseen;
+    if (unseen.size() >= 16) unseen.erase(unseen.begin());
+    unseen.emplace_back(off, off + n);
 }
 
 void Connection::maybe_end_stream(Role r, int64_t ts) {

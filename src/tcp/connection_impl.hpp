@@ -128,6 +128,7 @@ public:
     // ReassemblySink, for the direction currently being fed.
     void data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) override;
     void gap(uint64_t n, int64_t ts) override;
+    void hole(uint64_t off, uint64_t n) override;
 
 private:
     void init_roles(const TcpSegment& seg);

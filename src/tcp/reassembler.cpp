@@ -6,7 +6,10 @@
 namespace pcaplens {
 
 Reassembler::~Reassembler() {
-    if (budget_) budget_->buffered -= buffered_;
+    if (budget_) {
+        budget_->buffered -= buffered_;
+        budget_->ranges -= chunks_.size();
+    }
 }
 
 Reassembler::Reassembler(Reassembler&& o) noexcept
@@ -18,7 +21,10 @@ Reassembler::Reassembler(Reassembler&& o) noexcept
 
 Reassembler& Reassembler::operator=(Reassembler&& o) noexcept {
     if (this != &o) {
-        if (budget_) budget_->buffered -= buffered_;
+        if (budget_) {
+            budget_->buffered -= buffered_;
+            budget_->ranges -= chunks_.size();
+        }
         budget_ = o.budget_;
         initialized_ = o.initialized_;
         next_seq_ = o.next_seq_;
@@ -124,6 +130,7 @@ void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uin
             buffered_ += c.len;
             budget_->buffered += c.len;
             chunks_.emplace(h.a, std::move(c));
+            ++budget_->ranges;
         }
         if (h.b > data_end) {
             Chunk c;
@@ -132,6 +139,7 @@ void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uin
             c.ts = ts;
             c.frame = frame;
             chunks_.emplace(data_end, std::move(c));
+            ++budget_->ranges;
         }
     }
 }
@@ -143,6 +151,7 @@ void Reassembler::drain(ReassemblySink& sink) {
         Chunk c = std::move(it->second);
         const uint64_t cs = it->first;
         chunks_.erase(it);
+        --budget_->ranges;
         if (!c.missing) release(c.len);
         const uint64_t ce = cs + c.len;
         if (ce <= next_off_) continue;
@@ -190,7 +199,8 @@ AddResult Reassembler::add(uint32_t seq, const uint8_t* data, uint32_t caplen, u
     if (start > next_off_) r.out_of_order = true;
     else r.filled_hole = true;
     insert(start, p, cap, rem, ts, frame, r);
-    if (buffered_ > budget_->max_per_direction || budget_->buffered > budget_->max_total) {
+    if (buffered_ + chunks_.size() * kRangeOverhead > budget_->max_per_direction ||
+        budget_->buffered + budget_->ranges * kRangeOverhead > budget_->max_total) {
         // Degraded mode: what is buffered goes out now, holes as gaps.
         r.capped = true;
         ++budget_->cap_hits;
@@ -201,6 +211,31 @@ AddResult Reassembler::add(uint32_t seq, const uint8_t* data, uint32_t caplen, u
     return r;
 }
 
+uint64_t Reassembler::discard_from(uint64_t off) {
+    uint64_t cut = 0;
+    auto it = chunks_.lower_bound(off);
+    if (it != chunks_.begin()) {
+        Chunk& c = std::prev(it)->second;
+        const uint64_t cs = std::prev(it)->first;
+        if (cs + c.len > off) {
+            const uint64_t drop = cs + c.len - off;
+            if (!c.missing) {
+                c.bytes.resize(off - cs);
+                release(drop);
+            }
+            c.len = off - cs;
+            cut += drop;
+        }
+    }
+    while (it != chunks_.end()) {
+        if (!it->second.missing) release(it->second.len);
+        cut += it->second.len;
+        it = chunks_.erase(it);
+        --budget_->ranges;
+    }
+    return cut;
+}
+
 uint64_t Reassembler::advance_to(uint64_t off, int64_t ts, ReassemblySink& sink) {
     uint64_t gaps = 0;
     while (next_off_ < off || (!chunks_.empty() && chunks_.begin()->first <= next_off_)) {
@@ -208,6 +243,7 @@ uint64_t Reassembler::advance_to(uint64_t off, int64_t ts, ReassemblySink& sink)
         if (!chunks_.empty() && chunks_.begin()->first < target) target = chunks_.begin()->first;
         if (target > next_off_) {
             const uint64_t n = target - next_off_;
+            sink.hole(next_off_, n);
             sink.gap(n, ts);
             next_off_ += n;
             next_seq_ += static_cast<uint32_t>(n);

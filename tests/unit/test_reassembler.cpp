@@ -400,7 +400,7 @@ TEST_CASE("reassembler: sequence numbers wrap across 2^32 seamlessly") {
 
 TEST_CASE("reassembler: the per-direction cap flushes buffered data as gaps") {
     ReassemblyBudget budget;
-    budget.max_per_direction = 100;
+    budget.max_per_direction = 60 + Reassembler::kRangeOverhead + 50;   // one range of 60 fits, two of 110 do not
     RecordingSink sink;
     Reassembler r(budget);
     r.init(0);
@@ -409,7 +409,7 @@ TEST_CASE("reassembler: the per-direction cap flushes buffered data as gaps") {
     AddResult a = add_str(r, 10, sixty, sink);  // [10,70)
     CHECK_FALSE(a.capped);
     CHECK(budget.buffered == 60);
-    a = add_str(r, 80, fifty, sink);  // [80,130): 110 buffered > 100
+    a = add_str(r, 80, fifty, sink);  // [80,130): 110 buffered in two ranges > the cap
     CHECK(a.capped);
     CHECK(a.gap_bytes == 8 + 10);
     CHECK(budget.cap_hits == 1);
@@ -426,7 +426,7 @@ TEST_CASE("reassembler: the per-direction cap flushes buffered data as gaps") {
 
 TEST_CASE("reassembler: the total cap across reassemblers flushes the one that crossed it") {
     ReassemblyBudget budget;
-    budget.max_total = 150;
+    budget.max_total = 150 + 2 * Reassembler::kRangeOverhead;
     budget.max_per_direction = 1000;
     RecordingSink s1, s2;
     Reassembler r1(budget), r2(budget);
@@ -437,7 +437,7 @@ TEST_CASE("reassembler: the total cap across reassemblers flushes the one that c
     AddResult a = add_str(r2, 5, std::string(40, 'b'), s2);
     CHECK_FALSE(a.capped);
     CHECK(budget.buffered == 140);
-    a = add_str(r2, 50, std::string(20, 'c'), s2);  // 160 > 150
+    a = add_str(r2, 50, std::string(20, 'c'), s2);  // 160 bytes in three ranges > the cap
     CHECK(a.capped);
     CHECK(budget.cap_hits == 1);
     CHECK(s2.str() == "G:5 D:" + std::string(40, 'b') + " G:5 D:" + std::string(20, 'c'));
@@ -447,6 +447,36 @@ TEST_CASE("reassembler: the total cap across reassemblers flushes the one that c
     CHECK(budget.buffered == 100);
     r1.flush(0, s1);
     CHECK(budget.buffered == 0);
+}
+
+TEST_CASE("reassembler: ranges without a captured byte still count toward the caps") {
+    // Out-of-order segments cut by the snaplen to nothing cost a map node
+    // each and no byte: before, a crafted capture could buffer millions of
+    // them under any cap (the review saw 512 MB without a cap hit).
+    ReassemblyBudget budget;
+    budget.max_per_direction = 100 * Reassembler::kRangeOverhead;
+    RecordingSink sink;
+    Reassembler r(budget);
+    r.init(0);
+    AddResult a;
+    int added = 0;
+    for (uint32_t off = 10; off < 10 + 1000 * 20 && !a.capped; off += 20, ++added) {
+        a = r.add(off, nullptr, 0, 10, 0, 1, sink);   // 10 bytes on the wire, none captured
+    }
+    CHECK(a.capped);
+    CHECK(added == 101);                  // the 101st range crossed the cap
+    CHECK(budget.cap_hits == 1);
+    CHECK(budget.ranges == 0);            // flushed as gaps
+    CHECK(budget.buffered == 0);
+    CHECK_FALSE(r.has_buffered());
+    {   // the count of ranges returns to zero with the reassembler
+        Reassembler b(budget);
+        b.init(0);
+        add_str(b, 10, "abc", sink);
+        add_str(b, 20, "def", sink);
+        CHECK(budget.ranges == 2);
+    }
+    CHECK(budget.ranges == 0);
 }
 
 TEST_CASE("reassembler: budget accounting returns to zero after destruction and moves") {

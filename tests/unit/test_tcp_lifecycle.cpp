@@ -885,6 +885,26 @@ TEST_CASE("tcp lifecycle: a lost segment the peer ACKs becomes a gap of exactly 
         CHECK(f.dir[C].payload_bytes == 150);
         CHECK(h.obs.log(1).dir[C].ev() == "D100 G150 D50 E:end_of_capture");
     }
+    SUBCASE("the hole's bytes turn up after the ACK made it a gap: late and new, not retransmitted") {
+        // Before, only ranges beyond everything captured were remembered:
+        // these 150 bytes counted as a spurious retransmission, and
+        // payload_bytes (each stream byte once) missed them.
+        const uint32_t lost_seq = c.client_seq();
+        c.client_data(pattern(150, 2));
+        c.packets().pop_back();          // lost at the capture point
+        c.client_data(pattern(50, 3));   // 5
+        c.server_ack();                  // 6
+        c.packet(true, lost_seq, c.client_ack_no(), wf::PSH | wf::ACK, pattern(150, 2));  // 7: arrives late
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(anomalies(f) == "previous_segment_not_captured@5 out_of_order@7 open_at_end@7");
+        CHECK(f.dir[C].payload_bytes == 300);
+        CHECK(f.dir[C].retransmitted_bytes == 0);
+        CHECK(f.dir[C].retransmissions == 0);
+        CHECK(f.dir[C].missing_bytes == 150);   // the stream itself keeps its gap
+        CHECK(h.obs.log(1).dir[C].ev() == "D100 G150 D50 E:end_of_capture");
+    }
 }
 
 TEST_CASE("tcp lifecycle: sequence numbers wrapping inside a connection") {
@@ -1008,6 +1028,52 @@ TEST_CASE("tcp lifecycle: data beyond the sender's FIN") {
     const auto& log = h.obs.log(1);
     CHECK(log.dir[C].ev() == "D3 E:fin");
     check_end(log.dir[S], EndReason::end_of_capture);
+}
+
+TEST_CASE("tcp lifecycle: the stream ends at the FIN whatever order the capture saw it in") {
+    Harness h;
+    auto c = conv();
+    handshake(c);                       // 1-3
+    const uint32_t seq = c.client_seq();
+    c.client_data(pattern(100, 1));     // 4: [0,100)
+    SUBCASE("a FIN captured before the bytes in front of it: the bytes beyond it never enter the stream") {
+        c.packet(true, seq + 150, c.client_ack_no(), wf::FIN | wf::ACK);                         // 5: FIN at 150
+        c.packet(true, seq + 100, c.client_ack_no(), wf::PSH | wf::ACK, pattern(100, 2));       // 6: [100,200)
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(anomalies(f) == "data_after_fin@6 half_closed_open@6");
+        CHECK(f.dir[C].payload_bytes == 150);
+        CHECK(h.obs.log(1).dir[C].ev() == "D100 D50 E:fin");
+    }
+    SUBCASE("data buffered beyond a FIN that arrives later leaves the stream") {
+        c.packet(true, seq + 200, c.client_ack_no(), wf::PSH | wf::ACK, pattern(100, 3));       // 5: [200,300) buffered
+        c.packet(true, seq + 150, c.client_ack_no(), wf::FIN | wf::ACK);                         // 6: FIN at 150
+        c.packet(true, seq + 100, c.client_ack_no(), wf::PSH | wf::ACK, pattern(100, 2));       // 7: [100,200)
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        // 6: the 100 buffered bytes beyond it; 7: the 50 of its own beyond it.
+        CHECK(anomalies(f) == "previous_segment_not_captured@5 data_after_fin@6 data_after_fin@7 half_closed_open@7");
+        CHECK(f.dir[C].payload_bytes == 150);
+        CHECK(f.dir[C].missing_bytes == 0);
+        CHECK(h.obs.log(1).dir[C].ev() == "D100 D50 E:fin");
+        CHECK(h.an->buffered_bytes() == 0);
+    }
+    SUBCASE("a segment straddling a FIN already delivered: its part before the FIN is a retransmission") {
+        const pt::Bytes tail = pattern(50, 2);
+        c.packet(true, seq + 100, c.client_ack_no(), wf::PSH | wf::FIN | wf::ACK, tail);            // 5: [100,150)+FIN
+        pt::Bytes again(tail.begin() + 20, tail.end());   // the same 30 bytes, then 50 beyond the FIN
+        again.resize(80, 'z');
+        c.packet(true, seq + 120, c.client_ack_no(), wf::PSH | wf::ACK, again);                     // 6: [120,200)
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(anomalies(f) == "data_after_fin@6 retransmission@6 half_closed_open@6");
+        CHECK(f.dir[C].payload_bytes == 150);
+        CHECK(f.dir[C].retransmitted_bytes == 30);
+        CHECK(h.obs.log(1).dir[C].ev() == "D100 D50 E:fin");
+    }
 }
 
 TEST_CASE("tcp lifecycle: FIN retransmission") {
@@ -1358,7 +1424,12 @@ TEST_CASE("tcp lifecycle: the reassembly cap flushes a connection's buffer with 
     h.feed(c);
     h.finish();
     const auto& f = h.only();
-    CHECK(anomalies(f) == "previous_segment_not_captured@4 resource_cap@5 retransmission@6 open_at_end@6");
+    // The 100 bytes of the hole the cap turned into a gap are new on the
+    // wire when they come: late, not retransmitted (each stream byte is
+    // counted once in payload_bytes).
+    CHECK(anomalies(f) == "previous_segment_not_captured@4 resource_cap@5 out_of_order@6 open_at_end@6");
+    CHECK(f.dir[C].payload_bytes == 1300);
+    CHECK(f.dir[C].retransmitted_bytes == 0);
     CHECK(h.obs.log(1).dir[C].ev() == "G100 D600 D600 E:end_of_capture");
     CHECK(f.dir[C].missing_bytes == 100);
     CHECK(h.an->counters().reassembly_cap_hits == 1);

@@ -20,7 +20,8 @@ namespace pcaplens {
 struct ReassemblyBudget {
     uint64_t max_total = 256ull << 20;
     uint64_t max_per_direction = 8ull << 20;
-    uint64_t buffered = 0;
+    uint64_t buffered = 0;   // out-of-order bytes held
+    uint64_t ranges = 0;     // buffered ranges (map nodes), each charged Reassembler::kRangeOverhead against the caps
     uint64_t cap_hits = 0;
 };
 
@@ -29,6 +30,9 @@ public:
     virtual ~ReassemblySink() = default;
     virtual void data(const uint8_t* p, size_t n, int64_t ts_ns, uint64_t frame) = 0;
     virtual void gap(uint64_t n, int64_t ts_ns) = 0;
+    // Called before gap() when the gap is a hole -- bytes never captured at
+    // all, at stream offset `off` -- rather than bytes the snaplen cut.
+    virtual void hole(uint64_t /*off*/, uint64_t /*n*/) {}
 };
 
 struct AddResult {
@@ -43,6 +47,12 @@ struct AddResult {
 
 class Reassembler {
 public:
+    // What each buffered range costs beyond its bytes (its map node and
+    // bookkeeping): charged against the caps, so that ranges holding no byte
+    // at all (cut to nothing by the snaplen; a crafted capture can send
+    // millions) or one byte each still reach them.
+    static constexpr uint64_t kRangeOverhead = 96;
+
     explicit Reassembler(ReassemblyBudget& budget) : budget_(&budget) {}
     ~Reassembler();
     Reassembler(Reassembler&&) noexcept;
@@ -65,6 +75,10 @@ public:
     uint64_t advance_to(uint64_t off, int64_t ts, ReassemblySink& sink);
     // Deliver everything buffered, declaring the holes between as gaps.
     uint64_t flush(int64_t ts, ReassemblySink& sink);
+    // The stream ends at `off` (its FIN): buffered bytes from there on are
+    // dropped. Returns how many (captured or cut by the snaplen).
+    uint64_t discard_from(uint64_t off);
+
 
     uint64_t delivered() const { return next_off_; }  // stream offset of the next byte expected
     uint32_t next_seq() const { return next_seq_; }
