@@ -243,6 +243,8 @@ void complain_unreadable(const std::string& path, const char* help_cmd) {
 // arguments naming existing files are inputs (unless -r was used). With -f
 // and no -r every positional is a file. Returns an exit status (kExitOk when
 // fine).
+int unreadable_unless_bad_filter(const std::string& filter, const char* who);
+
 int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::string>& files, std::string& filter) {
     files = o.read_files;
     std::string expr;
@@ -251,9 +253,11 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
         for (; i < o.positional.size() && is_capture_input(o.positional[i]); ++i) files.push_back(o.positional[i]);
     }
     if (i < o.positional.size() && o.read_files.empty() && !o.filter.empty()) {
-        // "pcaplens -f tcp missing.pcap": the filter is given, so this names a file.
+        // "pcaplens -f tcp missing.pcap": the filter is given, so this names a
+        // file. A bad filter is still a usage error (2 wins over 4).
         complain_unreadable(o.positional[i], help_cmd);
-        return kExitUnreadable;
+        const std::string who(help_cmd, std::string_view(help_cmd).rfind(" --help"));
+        return unreadable_unless_bad_filter(o.filter, who.c_str());
     }
     if (i < o.positional.size() && !files.empty()) {
         // "pcaplens a.pcap typo.pcap": a capture file name, not a filter.
@@ -478,7 +482,7 @@ int run_check(int argc, char** argv) {
     }
     if (output_is_an_input(junit, files)) {
         std::fprintf(stderr, "pcaplens check: %s: is one of the input captures; not writing the JUnit file over it\n", junit.c_str());
-        return kExitUnreadable;
+        return unreadable_unless_bad_filter(filter, "pcaplens check");   // 2 wins over 4
     }
     // Validate the input filter before the (possibly several) runs.
     try {

@@ -277,6 +277,15 @@ TEST_CASE("check: bad rules files and flags are usage errors (2) that name the p
         CHECK(r.err.find("--max-handshake-rtt-ms: must be a finite decimal number") != std::string::npos);
         CHECK(e2e::pcaplens({"check", kMixed, "--max-http-5xx-rate", v}).status == 2);
     }
+    // 2 wins over 4: a bad filter beside a missing input, or beside a JUnit path that is an input.
+    r = e2e::pcaplens({"check", "/nonexistent.pcap", "-f", "tcp prot 80", "--no-resets"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("bad filter expression 'tcp prot 80'") != std::string::npos);
+    CHECK(e2e::pcaplens({"check", "/nonexistent.pcap", "-f", "tcp port 80", "--no-resets"}).status == 4);
+    CHECK(e2e::pcaplens({"-f", "tcp prot 80", "/nonexistent.pcap"}).status == 2);
+    r = e2e::pcaplens({"check", kMixed, "tcp prot 80", "--junit", kMixed, "--no-resets"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("not writing the JUnit file over it") != std::string::npos);
     // --fail-on "" checked nothing and passed.
     r = e2e::pcaplens({"check", kMixed, "--fail-on", "", "--no-resets"});
     CHECK(r.status == 2);
