@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "pcaplens/capture/source.hpp"
 #include "pcaplens/report/reporters.hpp"
@@ -524,6 +525,29 @@ private:
 
 }  // namespace
 
+namespace {
+std::string scope_filter(const std::string& filter, const std::string& bpf) {
+    return filter.empty() ? bpf : "(" + filter + ") and (" + bpf + ")";
+}
+// The inputs read through one rule's scope; a scope BPF that does not compile
+// for an input's link type is a usage error naming the rule.
+std::unique_ptr<MergedFileSource> open_scope(const Rule& r, const std::vector<std::string>& files, const std::string& combined) {
+    try {
+        return std::make_unique<MergedFileSource>(files, combined);
+    } catch (const UsageError& e) {
+        throw UsageError("rule '" + r.name + "': scope bpf '" + r.scope.bpf + "': " + e.what());
+    }
+}
+}  // namespace
+
+void validate_scopes(const RuleSet& set, const std::vector<std::string>& files, const std::string& filter) {
+    std::set<std::string> done;
+    for (const Rule& r : set.rules) {
+        if (r.scope.bpf.empty() || !done.insert(r.scope.bpf).second) continue;
+        open_scope(r, files, scope_filter(filter, r.scope.bpf));
+    }
+}
+
 CheckRun run_checks(const RuleSet& set, const std::vector<std::string>& files, const std::string& filter, const AnalysisConfig& cfg,
                     ReportSink* main_sink, const std::atomic<bool>* stop) {
     // Group rules by BPF scope, in order of first appearance.
@@ -538,13 +562,8 @@ CheckRun run_checks(const RuleSet& set, const std::vector<std::string>& files, c
     std::multimap<TupleKey, Evidence*> pending;
     for (const std::string& bpf : scopes) {
         const auto& idx = by_scope[bpf];
-        const std::string combined = filter.empty() ? bpf : "(" + filter + ") and (" + bpf + ")";
-        std::unique_ptr<MergedFileSource> source;
-        try {
-            source = std::make_unique<MergedFileSource>(files, combined);
-        } catch (const UsageError& e) {
-            throw UsageError("rule '" + set.rules[idx.front()].name + "': scope bpf '" + bpf + "': " + e.what());
-        }
+        const std::string combined = scope_filter(filter, bpf);
+        std::unique_ptr<MergedFileSource> source = open_scope(set.rules[idx.front()], files, combined);
         std::vector<const Rule*> rules;
         for (size_t i : idx) rules.push_back(&set.rules[i]);
         Evaluator eval(rules, set.max_evidence);

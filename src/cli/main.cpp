@@ -484,9 +484,11 @@ int run_check(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens check: %s: is one of the input captures; not writing the JUnit file over it\n", junit.c_str());
         return unreadable_unless_bad_filter(filter, "pcaplens check");   // 2 wins over 4
     }
-    // Validate the input filter before the (possibly several) runs.
+    // Validate the input filter and the rules' scope filters before the
+    // (possibly several) runs -- and before -o truncates anything.
     try {
         pl::MergedFileSource probe(files, filter);
+        pl::check::validate_scopes(set, files, filter);
     } catch (const pl::UsageError& e) {
         std::fprintf(stderr, "pcaplens check: %s\n", e.what());
         return kExitUsage;

@@ -286,6 +286,21 @@ TEST_CASE("check: bad rules files and flags are usage errors (2) that name the p
     r = e2e::pcaplens({"check", kMixed, "tcp prot 80", "--junit", kMixed, "--no-resets"});
     CHECK(r.status == 2);
     CHECK(r.err.find("not writing the JUnit file over it") != std::string::npos);
+    // A scope filter that does not compile for the input's link type: 2,
+    // found before -o truncated the file it names.
+    {
+        const auto keep = dir / "keep.json";
+        std::ofstream(keep) << "old";
+        const auto rules = dir / "sll.json";
+        std::ofstream(rules) << R"({"rules": [{"rule": "no_resets", "scope": {"bpf": "ether host 00:11:22:33:44:55"}}]})";
+        r = e2e::pcaplens({"check", e2e::source("tests/captures/sll-any.pcap"), "--rules", rules.string(), "--format", "json",
+                           "-o", keep.string()});
+        CHECK(r.status == 2);
+        CHECK(r.err.find("for link type LINUX_SLL") != std::string::npos);
+        std::ifstream in(keep);
+        std::string kept((std::istreambuf_iterator<char>(in)), {});
+        CHECK(kept == "old");
+    }
     // --fail-on "" checked nothing and passed.
     r = e2e::pcaplens({"check", kMixed, "--fail-on", "", "--no-resets"});
     CHECK(r.status == 2);

@@ -92,6 +92,11 @@ struct CheckRun {
     std::vector<FileStats> files;       // of the main run
     Summary summary;                    // of the main run
 };
+// Opens the inputs through each distinct scope BPF once, as run_checks()
+// will: a scope that does not compile for an input's link type is a
+// UsageError naming the rule -- found before any output file is created.
+void validate_scopes(const RuleSet& rules, const std::vector<std::string>& files, const std::string& filter);
+
 CheckRun run_checks(const RuleSet& rules, const std::vector<std::string>& files, const std::string& filter,
                     const AnalysisConfig& cfg, ReportSink* main_sink, const std::atomic<bool>* stop = nullptr);
 
