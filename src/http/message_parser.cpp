@@ -199,9 +199,13 @@ MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink, H
     : sink_(sink), hs_(scratch), role_(role), lim_(limits) {}
 
 void MessageParser::stop() {
+    // A request queued early (partial_request_queued) whose header block is
+    // still incomplete ends here, incomplete: nothing more of it is parsed.
+    const bool end_queued = early_queued_ && st_ == St::headers;
     st_ = St::dead;
     salvaged_msg_ = after_simple_ = false;
     free_buffers();   // nothing is parsed any more
+    if (end_queued) end_message(false, msg_last_ts_, msg_last_seq_);
 }
 
 void MessageParser::resume_after_hold() {
@@ -1457,6 +1461,12 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
                                                  : "between messages; resync at the next start line");
             } else {
                 report("inside a header block; block dropped, resync at the next start line");
+                if (st_ == St::headers && early_queued_) {   // its request is queued already: it ends here, partial
+                    early_queued_ = false;
+                    partial_ = true;
+                    end_message(false, msg_last_ts_, msg_last_seq_);
+                    if (st_ == St::dead) return;
+                }
             }
             if (detecting && st_ != St::headers) {
                 sink_.on_detect(role_, false, nullptr);
@@ -1484,8 +1494,11 @@ void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
             break;
         case St::start_line:
             // A start line cut by the end, once the direction has proven to be
-            // HTTP (on a first line it is no evidence either way).
-            if (mode_ == LineMode::normal && head_size() > 0) {
+            // HTTP (on a first line it is no evidence either way) and the
+            // bytes are an attempt at one ("METHOD SP", "HTTP/"): a bare
+            // word is more likely unframed body bytes.
+            if (mode_ == LineMode::normal && head_size() > 0 &&
+                (role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5))) {
                 finding(AnomalyKind::http_header_truncated,
                         std::string(role_ == Role::request ? "request" : "status") + " line ended by " + end_name(why) +
                             " after " + std::to_string(head_size()) + " bytes: '" + excerpt(head()) + "'",

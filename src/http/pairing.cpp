@@ -422,6 +422,18 @@ struct HttpStream::Impl final : http::ParserSink {
         return HeadAction::normal;
     }
 
+    // An Upgrade field in a header block completed after its request was
+    // queued (answered early, or a salvaged line): what register_request()
+    // would have noted, and the server's verdict if its answer came already.
+    void note_late_upgrade(uint64_t serial, const HttpTransaction& x) {
+        upgrade_serial = serial;
+        bool waiting = false;
+        outstanding.for_each([&](Pending& p) {
+            if (p.serial == serial) p.upgrade = waiting = true;
+        });
+        if (!waiting && x.has_response && x.status >= 200 && !x.upgraded) upgrade_refused = true;
+    }
+
     // The header block after a queued malformed or versionless request line.
     HeadAction salvaged_head(const http::MessageHead& h) {
         cur_req = Current{};
@@ -433,6 +445,7 @@ struct HttpStream::Impl final : http::ParserSink {
             if ((h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive)) && close_client_serial == 0) {
                 close_client_serial = salvage_serial;
             }
+            if (h.has_upgrade) note_late_upgrade(salvage_serial, x);
             cur_req = Current{true, false, salvage_tx, salvage_serial};
         } else if (det == Det::undecided && pending_first_line) {
             first_salvage = FirstSalvage{};

@@ -974,6 +974,43 @@ TEST_CASE("a response sent while its request's header block is still arriving pa
         CHECK(r.txs[1].response_body_bytes == 5);
         CHECK(r.fs.empty());
     }
+    SUBCASE("an Upgrade field in the part of the head after a refusal: the bytes after it are refused tunnel data") {
+        const auto r = run({C("GET /ws HTTP/1.1\r\nHost: h\r\n"), S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+                            C("Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello"), EndC(), EndS()});
+        INFO(kinds(r));
+        CHECK(count(r, AnomalyKind::http_data_after_upgrade_failure) == 1);
+        CHECK(count(r, AnomalyKind::http_malformed_request) == 0);
+    }
+    SUBCASE("an Upgrade field after an early 100, then 101: the tunnel bytes are no malformed request") {
+        const auto r = run({C("GET /ws HTTP/1.1\r\nHost: h\r\n"), S("HTTP/1.1 100 Continue\r\n\r\n"),
+                            C("Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello"),
+                            S("HTTP/1.1 101 Switching Protocols\r\n\r\n"), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].upgraded);
+        CHECK(r.fs.empty());
+    }
+    SUBCASE("a capture gap in the rest of the head: the request ends there, partial") {
+        const auto r = run({C("GET /x HTTP/1.1\r\nHost: h\r\n"), S("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"),
+                            GapC(10), C(get("/y")), S(ok("y")), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].uri() == "/x");
+        CHECK(r.txs[0].status == 408);
+        CHECK(r.txs[0].request_end_ts == ts_of(0));
+        CHECK(r.txs[0].partial);
+        CHECK_FALSE(r.txs[0].request_complete);
+        CHECK(r.txs[1].uri() == "/y");
+    }
+    SUBCASE("a 2xx to CONNECT before its head ended: the request ends there") {
+        const auto r = run({C("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n"), S("HTTP/1.1 200 Connection established\r\n\r\n"),
+                            C("\r\n\x16\x03\x01"), EndC(), EndS()});
+        INFO(kinds(r));
+        REQUIRE(r.txs.size() == 1);
+        CHECK(r.txs[0].tunnel);
+        CHECK(r.txs[0].request_end_ts == ts_of(0));
+        CHECK_FALSE(r.txs[0].request_complete);
+    }
     SUBCASE("near miss: a response with a request outstanding pairs with that one, not with the head in progress") {
         const auto r = run({C(get("/1") + "GET /2 HTTP/1.1\r\nHo"), S(ok("one")), C("st: h\r\n\r\n"), S(ok("two")), EndC(), EndS()});
         INFO(kinds(r));
