@@ -514,6 +514,17 @@ public:
         eval_.end(report);
         if (inner_) inner_->end(report);
     }
+    // Evidence of a scoped run whose connection the main run never reported
+    // (it read fewer packets, e.g. -c counts after each run's own filter, or
+    // split the 4-tuple differently): its scoped-run id would name a
+    // different connection of the main report, so it names none.
+    void unmatched_evidence() {
+        for (auto& [key, e] : pending_) {
+            e->connection = 0;
+            e->detail = "a connection the main report does not list: " + e->detail;
+        }
+        pending_.clear();
+    }
     std::vector<FileStats> files_;
     Summary summary_;
 
@@ -593,6 +604,7 @@ CheckRun run_checks(const RuleSet& set, const std::vector<std::string>& files, c
     run.inputs = files;
     run.filter = filter;
     analysis.run(*source, run, stop);
+    sink.unmatched_evidence();
     for (size_t k = 0; k < unscoped.size(); ++k) results[unscoped[k]] = eval.results()[k];
     CheckRun out;
     out.results = std::move(results);

@@ -224,6 +224,24 @@ TEST_CASE("check: a BPF-scoped rule reports the main run's connection ids") {
     CHECK(j["checks"][1]["evidence"][0]["transaction"] == 1);
 }
 
+TEST_CASE("check: evidence of a scoped run on a connection the main report does not list names no connection") {
+    // -c counts after each run's own filter: the scoped run reads the reset
+    // of tcp-rst-abort (port 9003), the main run stops before it. Its
+    // scoped-run id (1) named the main report's connection 1, another one.
+    const auto rules = e2e::temp_dir() / "sc.json";
+    std::ofstream(rules) << R"({"rules": [{"rule": "no_resets", "scope": {"bpf": "tcp port 9003"}}]})";
+    const auto r = e2e::pcaplens({"check", "--format", "json", e2e::source("tests/captures/tcp-rst-abort.pcap"), kMixed, "--rules",
+                                  rules.string(), "-c", "42"});
+    CHECK(r.status == 1);
+    const auto j = r.json();
+    REQUIRE(j["checks"][0]["evidence"].size() == 1);
+    const auto& e = j["checks"][0]["evidence"][0];
+    CHECK(e["connection"].is_null());
+    CHECK(e["display_filter"].get<std::string>().find("tcp.port==9003") != std::string::npos);
+    CHECK(e["detail"].get<std::string>().find("a connection the main report does not list") == 0);
+    for (const auto& c : j["connections"]) CHECK(c["server"]["port"] != 9003);
+}
+
 TEST_CASE("check: bad rules files and flags are usage errors (2) that name the problem") {
     const auto dir = e2e::temp_dir();
     auto run_rules = [&](const std::string& name, const std::string& text) {
