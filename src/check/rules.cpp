@@ -51,10 +51,13 @@ const std::vector<TypeInfo>& type_table() {
 const TypeInfo& info(RuleType t) { return type_table()[static_cast<size_t>(t)]; }
 
 std::string fmt_num(double v) {
-    if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
-    std::ostringstream os;
-    os << v;
-    return os.str();
+    // Whole numbers in full where a double holds them exactly (up to 2^53;
+    // a limit of 9007199254740991 used to read 9.0072e+15); everything else
+    // in the shortest form that reads back to the same double.
+    if (std::floor(v) == v && std::fabs(v) <= 9007199254740992.0) return std::to_string(static_cast<int64_t>(v));
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 std::vector<std::string> split_commas(const std::string& s) {

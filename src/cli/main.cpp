@@ -484,6 +484,15 @@ int run_check(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens check: %s: is one of the input captures; not writing the JUnit file over it\n", junit.c_str());
         return unreadable_unless_bad_filter(filter, "pcaplens check");   // 2 wins over 4
     }
+    if (junit == "-") {   // a file literally named "-" is not what anyone means
+        std::fprintf(stderr, "pcaplens check: --junit needs a file path (standard output carries the report)\n");
+        return kExitUsage;
+    }
+    if (!junit.empty() && !output.empty() && output != "-" &&
+        (junit == output || output_is_an_input(junit, std::vector<std::string>{output}))) {
+        std::fprintf(stderr, "pcaplens check: --junit and -o name the same file '%s'\n", junit.c_str());
+        return kExitUsage;
+    }
     // Validate the input filter and the rules' scope filters before the
     // (possibly several) runs -- and before -o truncates anything.
     try {

@@ -319,6 +319,16 @@ TEST_CASE("check: bad rules files and flags are usage errors (2) that name the p
         std::string kept((std::istreambuf_iterator<char>(in)), {});
         CHECK(kept == "old");
     }
+    // --junit over the -o report, or to a file named "-".
+    r = e2e::pcaplens({"check", kMixed, "--no-resets", "--junit", (dir / "same.xml").string(), "-o", (dir / "same.xml").string()});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--junit and -o name the same file") != std::string::npos);
+    r = e2e::pcaplens({"check", kMixed, "--no-resets", "--junit", "-"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--junit needs a file path") != std::string::npos);
+    // Limits print as given: 9007199254740991, not 9.0072e+15.
+    r = e2e::pcaplens({"check", kMixed, "--max", "rst_abort=9007199254740991"});
+    CHECK(r.out.find("limit <= 9007199254740991") != std::string::npos);
     // --fail-on "" checked nothing and passed.
     r = e2e::pcaplens({"check", kMixed, "--fail-on", "", "--no-resets"});
     CHECK(r.status == 2);
