@@ -19,7 +19,17 @@ std::string gh_escape(std::string_view s, bool property) {
                 if (property) out += "%2C";
                 else out += c;
                 break;
-            default: out += c;
+            default:
+                // Other control bytes (NUL, ESC: from a rule name or a capture)
+                // would reach the runner's log raw: percent-encoded like CR/LF.
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+                    static const char hex[] = "0123456789ABCDEF";
+                    out += '%';
+                    out += hex[static_cast<unsigned char>(c) >> 4];
+                    out += hex[static_cast<unsigned char>(c) & 0xF];
+                } else {
+                    out += c;
+                }
         }
     }
     return out;

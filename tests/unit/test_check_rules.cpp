@@ -223,4 +223,7 @@ TEST_CASE("check output: display filters, XML and GitHub escaping") {
     CHECK(xml_escape("caf\xC3\xA9") == "caf\xC3\xA9");
     CHECK(gh_escape("a:b,c%\n", true) == "a%3Ab%2Cc%25%0A");
     CHECK(gh_escape("a:b,c%\n", false) == "a:b,c%25%0A");
+    // Other control bytes are encoded too, not written raw to the runner's log.
+    CHECK(gh_escape(std::string("a\0b\x1b[31mc\x7f", 10), false) == "a%00b%1B[31mc%7F");
+    CHECK(gh_escape("\t", true) == "%09");
 }
