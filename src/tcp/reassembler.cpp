@@ -92,6 +92,37 @@ bool Reassembler::compare_history(uint64_t off, const uint8_t* data, uint64_t n)
     return false;
 }
 
+void Reassembler::fill_missing(uint64_t a, uint64_t b, const uint8_t* bytes) {
+    // The missing range holding [a, b) becomes up to three: missing before,
+    // the captured bytes, missing after.
+    auto it = chunks_.upper_bound(a);
+    --it;   // exists: [a, b) lies inside a chunk starting at or before a
+    const uint64_t cs = it->first, ce = cs + it->second.len;
+    const int64_t ts = it->second.ts;
+    const uint64_t frame = it->second.frame;
+    chunks_.erase(it);
+    --budget_->ranges;
+    auto put = [&](uint64_t from, uint64_t to, const uint8_t* p) {
+        if (to <= from) return;
+        Chunk c;
+        c.len = to - from;
+        c.ts = ts;
+        c.frame = frame;
+        if (p != nullptr) {
+            c.bytes.assign(p, p + c.len);
+            buffered_ += c.len;
+            budget_->buffered += c.len;
+        } else {
+            c.missing = true;
+        }
+        chunks_.emplace(from, std::move(c));
+        ++budget_->ranges;
+    };
+    put(cs, a, nullptr);
+    put(a, b, bytes);
+    put(b, ce, nullptr);
+}
+
 void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uint64_t len, int64_t ts, uint64_t frame,
                          AddResult& r) {
     const uint64_t end = off + len;
@@ -99,7 +130,7 @@ void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uin
     struct Piece {
         uint64_t a, b;
     };
-    std::vector<Piece> holes;
+    std::vector<Piece> holes, fills;
     uint64_t pos = off;
     auto it = chunks_.upper_bound(off);
     if (it != chunks_.begin()) --it;
@@ -115,9 +146,14 @@ void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uin
             std::memcmp(it->second.bytes.data() + (cs2 - cs), data + (cs2 - off), ce2 - cs2) != 0) {
             r.conflict = true;
         }
+        // Bytes an earlier copy had cut by the snaplen, captured now: the
+        // capture has them after all, so they fill the range (below) instead
+        // of becoming a gap. Still old bytes on the wire.
+        if (it->second.missing && ce2 > cs2) fills.push_back({cs2, ce2});
         pos = std::max(pos, ce);
     }
     if (pos < end) holes.push_back({pos, end});
+    for (const Piece& f : fills) fill_missing(f.a, f.b, data + (f.a - off));
     for (const Piece& h : holes) {
         r.new_bytes += static_cast<uint32_t>(h.b - h.a);
         const uint64_t data_end = std::min(h.b, std::max(h.a, cap_end));

@@ -313,6 +313,32 @@ TEST_CASE("reassembler: a segment cut by snaplen gives its captured bytes, then 
         CHECK(a.gap_bytes == 8);
         CHECK(sink.str() == "G:8");
     }
+    SUBCASE("out of order, then a full copy while still buffered: the cut bytes are filled, no gap") {
+        // Before, the first (cut) copy won and its 3 bytes became a gap
+        // although the capture had them.
+        const std::string s = "KLMNO";
+        r.add(110, u8(s.data()), 2, 5, 1, 1, sink);
+        AddResult a = add_str(r, 110, s, sink);
+        CHECK(a.old_bytes == 5);                  // still a retransmission on the wire
+        CHECK(a.new_bytes == 0);
+        CHECK(r.buffered_bytes() == 5);
+        CHECK(budget.ranges == 1 + 1 + 0);        // "KL" and "MNO" (the cut part refilled)
+        add_str(r, 100, "ABCDEFGHIJ", sink);
+        CHECK(sink.str() == "D:ABCDEFGHIJ D:KL D:MNO");
+        CHECK(sink.gap_total() == 0);
+        CHECK(budget.buffered == 0);
+        CHECK(budget.ranges == 0);
+    }
+    SUBCASE("a partial refill keeps the rest missing") {
+        const std::string s = "KLMNOPQR";
+        r.add(110, u8(s.data()), 2, 8, 1, 1, sink);       // KL captured, MNOPQR cut
+        r.add(113, u8(s.data() + 3), 2, 4, 1, 2, sink);   // NO captured, PQ cut again
+        add_str(r, 100, "ABCDEFGHIJ", sink);
+        r.flush(0, sink);
+        CHECK(sink.str() == "D:ABCDEFGHIJ D:KL G:1 D:NO G:3");
+        CHECK(budget.ranges == 0);
+        CHECK(budget.buffered == 0);
+    }
     SUBCASE("out of order") {
         const std::string s = "KLMNO";
         AddResult a = r.add(110, u8(s.data()), 2, 5, 1, 1, sink);

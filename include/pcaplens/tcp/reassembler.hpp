@@ -105,6 +105,7 @@ private:
     void deliver(const uint8_t* p, uint64_t n, bool missing, int64_t ts, uint64_t frame, ReassemblySink& sink);
     void insert(uint64_t off, const uint8_t* data, uint64_t caplen, uint64_t len, int64_t ts, uint64_t frame, AddResult& r);
     bool compare_history(uint64_t off, const uint8_t* data, uint64_t n) const;
+    void fill_missing(uint64_t a, uint64_t b, const uint8_t* bytes);
     void drain(ReassemblySink& sink);
     void release(uint64_t n);
 
