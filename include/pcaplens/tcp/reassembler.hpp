@@ -1,6 +1,6 @@
 // One direction of a TCP byte stream rebuilt from segments.
 //
-// Policy (documented in docs/reassembly.md): sequence numbers are unwrapped to
+// Policy (documented in README.md, "TCP reassembly and lifecycle"): sequence numbers are unwrapped to
 // 64-bit stream offsets, so 2^32 wrap is seamless; in-order data is passed
 // through without copying; out-of-order data is copied into a bounded buffer;
 // where copies overlap, the first copy captured wins and differing bytes are
