@@ -103,6 +103,7 @@ struct Evaluator::Impl {
         std::array<uint64_t, kAnomalyKindCount> conn_counts{};  // per kind, seen on connections
         uint64_t count = 0;        // offending items
         uint64_t total = 0;        // denominator (transactions) / connections
+        uint64_t in_scope = 0;     // connections the rule's scope selected
         uint64_t unique_bytes = 0, retx_bytes = 0;
         std::optional<double> max_seen;
         std::unique_ptr<LatencyHistogram> hist;
@@ -139,6 +140,7 @@ struct Evaluator::Impl {
         const Rule& r = *s.rule;
         const TcpConnectionFacts& t = rec.tcp;
         if (!in_scope(r, t)) return;
+        ++s.in_scope;
         ++s.total;
         switch (r.type) {
             case RuleType::fail_on:
@@ -415,6 +417,12 @@ struct Evaluator::Impl {
         if (res.passed) {
             res.evidence.clear();
             res.evidence_total = 0;
+        }
+        // A scope that selects nothing passes every rule: say so, so that a
+        // mistyped server address or port does not read as a clean result.
+        if (!r.scope.empty() && s.in_scope == 0) {
+            res.note += res.note.empty() ? "" : "; ";
+            res.note += "the scope matched no connection";
         }
     }
 };

@@ -118,6 +118,9 @@ std::string checks_json(const std::vector<CheckResult>& results) {
         }
         w.end_array();
         w.key("evidence_total").num(r.evidence_total);
+        w.key("note");
+        if (!r.note.empty()) w.str(r.note);
+        else w.null();
         w.end_object();
     }
     w.end_array();

@@ -224,6 +224,22 @@ TEST_CASE("check: a BPF-scoped rule reports the main run's connection ids") {
     CHECK(j["checks"][1]["evidence"][0]["transaction"] == 1);
 }
 
+TEST_CASE("check: a rule whose scope matches no connection passes, and says so") {
+    // A mistyped --server passed silently, reading as a clean result.
+    const auto r = e2e::pcaplens({"check", kMixed, "--no-resets", "--server", "10.1.2.3"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("the scope matched no connection") != std::string::npos);
+    const auto j = e2e::pcaplens({"check", "--format", "json", kMixed, "--no-resets", "--server", "10.1.2.3"}).json();
+    CHECK(j["checks"][0]["note"] == "the scope matched no connection");
+    const auto hit = e2e::pcaplens({"check", "--format", "json", kMixed, "--no-resets", "--server-port", "80"}).json();
+    CHECK(hit["checks"][0]["note"].is_null());
+    const auto rules = e2e::temp_dir() / "nobpf.json";
+    std::ofstream(rules) << R"({"rules": [{"rule": "no_resets", "scope": {"bpf": "tcp port 9"}}]})";
+    const auto b = e2e::pcaplens({"check", kMixed, "--rules", rules.string()});
+    CHECK(b.status == 0);
+    CHECK(b.out.find("the scope matched no connection") != std::string::npos);
+}
+
 TEST_CASE("check: evidence of a scoped run on a connection the main report does not list names no connection") {
     // -c counts after each run's own filter: the scoped run reads the reset
     // of tcp-rst-abort (port 9003), the main run stops before it. Its
