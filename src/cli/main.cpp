@@ -256,7 +256,8 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
         // "pcaplens -f tcp missing.pcap": the filter is given, so this names a
         // file. A bad filter is still a usage error (2 wins over 4).
         complain_unreadable(o.positional[i], help_cmd);
-        const std::string who(help_cmd, std::string_view(help_cmd).rfind(" --help"));
+        const std::string_view cmd(help_cmd);   // "pcaplens --help" -> "pcaplens"
+        const std::string who(cmd.substr(0, cmd.rfind(" --help")));
         return unreadable_unless_bad_filter(o.filter, who.c_str());
     }
     if (i < o.positional.size() && !files.empty()) {

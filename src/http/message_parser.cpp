@@ -199,13 +199,19 @@ MessageParser::MessageParser(Role role, ParserLimits limits, ParserSink& sink, H
     : sink_(sink), hs_(scratch), role_(role), lim_(limits) {}
 
 void MessageParser::stop() {
-    // A request queued early (partial_request_queued) whose header block is
-    // still incomplete ends here, incomplete: nothing more of it is parsed.
-    const bool end_queued = early_queued_ && st_ == St::headers;
+    // A request queued early whose header block is still incomplete ends
+    // here, incomplete: nothing more of it is parsed.
+    if (early_queued_ && st_ == St::headers) end_queued_request();
     st_ = St::dead;
     salvaged_msg_ = after_simple_ = false;
     free_buffers();   // nothing is parsed any more
-    if (end_queued) end_message(false, msg_last_ts_, msg_last_seq_);
+}
+
+// The request queued early (partial_request_queued) ends incomplete, its
+// header block never finished (cut, a gap, the parser stopped).
+void MessageParser::end_queued_request() {
+    early_queued_ = false;
+    end_message(false, msg_last_ts_, msg_last_seq_);
 }
 
 void MessageParser::resume_after_hold() {
@@ -577,7 +583,7 @@ void MessageParser::reject_start_line(uint8_t c) {
     }
     // An attempt at a start line is read to its end for the evidence; other
     // bytes (binary, mid-body text) are dropped at once.
-    line_like_ = role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5);
+    line_like_ = start_line_attempted();
     if (line_like_ && c != '\n') {
         st_ = St::bad_line;
         return;
@@ -830,13 +836,14 @@ void MessageParser::header_too_large(std::string detail) {
 // the request was queued early, and the message ends incomplete.
 void MessageParser::head_cut() {
     if (st_ != St::headers || salvaging_) return;
-    if (!early_queued_) {
-        reset_head_state();
-        parse_start_line(head().substr(0, start_line_len_));
-        hs_.head.headers_incomplete = true;
-        sink_.on_head(hs_.head);
+    if (early_queued_) {
+        end_queued_request();
+        return;
     }
-    early_queued_ = false;
+    reset_head_state();
+    parse_start_line(head().substr(0, start_line_len_));
+    hs_.head.headers_incomplete = true;
+    sink_.on_head(hs_.head);
     end_message(false, msg_last_ts_, msg_last_seq_);
 }
 
@@ -1462,9 +1469,8 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
             } else {
                 report("inside a header block; block dropped, resync at the next start line");
                 if (st_ == St::headers && early_queued_) {   // its request is queued already: it ends here, partial
-                    early_queued_ = false;
                     partial_ = true;
-                    end_message(false, msg_last_ts_, msg_last_seq_);
+                    end_queued_request();
                     if (st_ == St::dead) return;
                 }
             }
@@ -1497,8 +1503,7 @@ void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
             // HTTP (on a first line it is no evidence either way) and the
             // bytes are an attempt at one ("METHOD SP", "HTTP/"): a bare
             // word is more likely unframed body bytes.
-            if (mode_ == LineMode::normal && head_size() > 0 &&
-                (role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5))) {
+            if (mode_ == LineMode::normal && head_size() > 0 && start_line_attempted()) {
                 finding(AnomalyKind::http_header_truncated,
                         std::string(role_ == Role::request ? "request" : "status") + " line ended by " + end_name(why) +
                             " after " + std::to_string(head_size()) + " bytes: '" + excerpt(head()) + "'",

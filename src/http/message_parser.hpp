@@ -233,6 +233,11 @@ private:
     void finish_rejection(bool at_line_start);
     void header_too_large(std::string detail);
     void head_cut();
+    void end_queued_request();
+    // The start line so far is an attempt at one: "METHOD SP" (request), "HTTP/" (response).
+    bool start_line_attempted() const {
+        return role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5);
+    }
     void process_head();
     bool parse_start_line(std::string_view line);
     void parse_fields(size_t from, size_t to);

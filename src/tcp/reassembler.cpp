@@ -92,35 +92,44 @@ bool Reassembler::compare_history(uint64_t off, const uint8_t* data, uint64_t n)
     return false;
 }
 
+// Every buffered range enters and leaves the map through these two, which
+// keep the byte and range accounting (this direction's and the budget's).
+// `p` null: a range cut by the snaplen (known to exist, never captured).
+void Reassembler::put_chunk(uint64_t off, const uint8_t* p, uint64_t len, int64_t ts, uint64_t frame) {
+    if (len == 0) return;
+    Chunk c;
+    c.len = len;
+    c.ts = ts;
+    c.frame = frame;
+    if (p != nullptr) {
+        c.bytes.assign(p, p + len);
+        buffered_ += len;
+        budget_->buffered += len;
+    } else {
+        c.missing = true;
+    }
+    chunks_.emplace(off, std::move(c));
+    ++budget_->ranges;
+}
+
+Reassembler::Chunk Reassembler::take_chunk(std::map<uint64_t, Chunk>::iterator it) {
+    Chunk c = std::move(it->second);
+    chunks_.erase(it);
+    --budget_->ranges;
+    if (!c.missing) release(c.len);
+    return c;
+}
+
 void Reassembler::fill_missing(uint64_t a, uint64_t b, const uint8_t* bytes) {
     // The missing range holding [a, b) becomes up to three: missing before,
     // the captured bytes, missing after.
     auto it = chunks_.upper_bound(a);
     --it;   // exists: [a, b) lies inside a chunk starting at or before a
-    const uint64_t cs = it->first, ce = cs + it->second.len;
-    const int64_t ts = it->second.ts;
-    const uint64_t frame = it->second.frame;
-    chunks_.erase(it);
-    --budget_->ranges;
-    auto put = [&](uint64_t from, uint64_t to, const uint8_t* p) {
-        if (to <= from) return;
-        Chunk c;
-        c.len = to - from;
-        c.ts = ts;
-        c.frame = frame;
-        if (p != nullptr) {
-            c.bytes.assign(p, p + c.len);
-            buffered_ += c.len;
-            budget_->buffered += c.len;
-        } else {
-            c.missing = true;
-        }
-        chunks_.emplace(from, std::move(c));
-        ++budget_->ranges;
-    };
-    put(cs, a, nullptr);
-    put(a, b, bytes);
-    put(b, ce, nullptr);
+    const uint64_t cs = it->first;
+    const Chunk old = take_chunk(it);
+    put_chunk(cs, nullptr, a - cs, old.ts, old.frame);
+    put_chunk(a, bytes, b - a, old.ts, old.frame);
+    put_chunk(b, nullptr, cs + old.len - b, old.ts, old.frame);
 }
 
 void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uint64_t len, int64_t ts, uint64_t frame,
@@ -157,26 +166,8 @@ void Reassembler::insert(uint64_t off, const uint8_t* data, uint64_t caplen, uin
     for (const Piece& h : holes) {
         r.new_bytes += static_cast<uint32_t>(h.b - h.a);
         const uint64_t data_end = std::min(h.b, std::max(h.a, cap_end));
-        if (data_end > h.a) {
-            Chunk c;
-            c.bytes.assign(data + (h.a - off), data + (data_end - off));
-            c.len = data_end - h.a;
-            c.ts = ts;
-            c.frame = frame;
-            buffered_ += c.len;
-            budget_->buffered += c.len;
-            chunks_.emplace(h.a, std::move(c));
-            ++budget_->ranges;
-        }
-        if (h.b > data_end) {
-            Chunk c;
-            c.missing = true;
-            c.len = h.b - data_end;
-            c.ts = ts;
-            c.frame = frame;
-            chunks_.emplace(data_end, std::move(c));
-            ++budget_->ranges;
-        }
+        put_chunk(h.a, data_end > h.a ? data + (h.a - off) : nullptr, data_end - h.a, ts, frame);
+        put_chunk(data_end, nullptr, h.b - data_end, ts, frame);
     }
 }
 
@@ -184,11 +175,8 @@ void Reassembler::drain(ReassemblySink& sink) {
     while (!chunks_.empty()) {
         auto it = chunks_.begin();
         if (it->first > next_off_) break;
-        Chunk c = std::move(it->second);
         const uint64_t cs = it->first;
-        chunks_.erase(it);
-        --budget_->ranges;
-        if (!c.missing) release(c.len);
+        const Chunk c = take_chunk(it);
         const uint64_t ce = cs + c.len;
         if (ce <= next_off_) continue;
         const uint64_t skip = next_off_ - cs;
@@ -263,12 +251,7 @@ uint64_t Reassembler::discard_from(uint64_t off) {
             cut += drop;
         }
     }
-    while (it != chunks_.end()) {
-        if (!it->second.missing) release(it->second.len);
-        cut += it->second.len;
-        it = chunks_.erase(it);
-        --budget_->ranges;
-    }
+    while (it != chunks_.end()) cut += take_chunk(it++).len;
     return cut;
 }
 

@@ -79,7 +79,6 @@ public:
     // dropped. Returns how many (captured or cut by the snaplen).
     uint64_t discard_from(uint64_t off);
 
-
     uint64_t delivered() const { return next_off_; }  // stream offset of the next byte expected
     uint32_t next_seq() const { return next_seq_; }
     uint64_t buffered_bytes() const { return buffered_; }
@@ -105,6 +104,8 @@ private:
     void deliver(const uint8_t* p, uint64_t n, bool missing, int64_t ts, uint64_t frame, ReassemblySink& sink);
     void insert(uint64_t off, const uint8_t* data, uint64_t caplen, uint64_t len, int64_t ts, uint64_t frame, AddResult& r);
     bool compare_history(uint64_t off, const uint8_t* data, uint64_t n) const;
+    void put_chunk(uint64_t off, const uint8_t* p, uint64_t len, int64_t ts, uint64_t frame);
+    Chunk take_chunk(std::map<uint64_t, Chunk>::iterator it);
     void fill_missing(uint64_t a, uint64_t b, const uint8_t* bytes);
     void drain(ReassemblySink& sink);
     void release(uint64_t n);
