@@ -73,19 +73,30 @@ const char* end_reason_name(EndReason r) {
     return "?";
 }
 
+namespace {
+// A leg whose answer is stamped before the packet it answers is not a
+// measurement: two capture clocks merged (mergecap of two taps), or a
+// capture that reordered the handshake across queues. Unknown, not negative.
+std::optional<double> leg_ms(int64_t question_ts, int64_t answer_ts) {
+    if (answer_ts < question_ts) return std::nullopt;
+    return static_cast<double>(answer_ts - question_ts) / 1e6;
+}
+}  // namespace
+
 std::optional<double> HandshakeFacts::syn_to_synack_ms() const {
     if (!syn_seen || !synack_seen) return std::nullopt;
-    return static_cast<double>(answer_synack_ts - last_syn_ts) / 1e6;
+    return leg_ms(last_syn_ts, answer_synack_ts);
 }
 std::optional<double> HandshakeFacts::synack_to_ack_ms() const {
     if (!synack_seen || !ack_seen) return std::nullopt;
-    return static_cast<double>(ack_ts - last_synack_ts) / 1e6;
+    return leg_ms(last_synack_ts, ack_ts);
 }
 // The two legs' sum: a SYN-ACK retransmitted by the server's timer (no new
 // SYN) does not stretch the first leg, and a lost SYN-ACK does not stretch
-// the second.
+// the second. Unknown when either leg is.
 std::optional<double> HandshakeFacts::rtt_ms() const {
-    if (!syn_seen || !synack_seen || !ack_seen) return std::nullopt;
+    const auto a = syn_to_synack_ms(), b = synack_to_ack_ms();
+    if (!a || !b) return std::nullopt;
     return static_cast<double>((answer_synack_ts - last_syn_ts) + (ack_ts - last_synack_ts)) / 1e6;
 }
 

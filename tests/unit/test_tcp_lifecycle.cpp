@@ -1656,6 +1656,45 @@ TEST_CASE("tcp lifecycle: RTT legs after a lost SYN-ACK pair each packet with th
     CHECK(*hs2.rtt_ms() == doctest::Approx(15.0));
 }
 
+TEST_CASE("tcp lifecycle: a handshake leg whose answer is stamped before its question is unknown, not negative") {
+    // Two capture clocks (mergecap of two taps): the SYN-ACK is stamped 5 ms
+    // before the SYN it answers, the ACK 5 ms after the SYN-ACK.
+    Harness h;
+    auto c = conv();
+    c.syn();                    // 1: t0
+    c.advance_time(-6 * kMs);
+    c.synack();                 // 2: t0-5 ms
+    c.advance_time(4 * kMs);
+    c.ack();                    // 3: t0 ms
+    h.feed(c);
+    h.finish();
+    const auto& hs = h.only().handshake;
+    CHECK(hs.complete);
+    CHECK_FALSE(hs.syn_to_synack_ms().has_value());
+    REQUIRE(hs.synack_to_ack_ms().has_value());
+    CHECK(*hs.synack_to_ack_ms() == doctest::Approx(5.0));
+    CHECK_FALSE(hs.rtt_ms().has_value());
+
+    // Captured in the order SYN-ACK, SYN, ACK (reordered across queues),
+    // timestamps in file order: the SYN comes 1 ms after its answer.
+    Harness h2;
+    auto d = conv();
+    d.syn();
+    d.synack();
+    d.ack();
+    const auto& p = d.packets();
+    h2.feed(p[0].first, p[1].second);
+    h2.feed(p[1].first, p[0].second);
+    h2.feed(p[2].first, p[2].second);
+    h2.finish();
+    const auto& hs2 = h2.only().handshake;
+    CHECK(hs2.complete);
+    CHECK_FALSE(hs2.syn_to_synack_ms().has_value());
+    REQUIRE(hs2.synack_to_ack_ms().has_value());
+    CHECK(*hs2.synack_to_ack_ms() == doctest::Approx(2.0));
+    CHECK_FALSE(hs2.rtt_ms().has_value());
+}
+
 // ---------------------------------------------------------------------------
 // From a review against the shared corpus (Zeek's tcp-handshake-reorder,
 // mixed-vlan-mpls, tcp-qi_internet_SYNACK; session 11).
