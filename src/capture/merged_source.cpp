@@ -10,6 +10,7 @@ MergedFileSource::MergedFileSource(const std::vector<std::string>& paths, const 
     }
     pending_.resize(readers_.size());
     has_pending_.assign(readers_.size(), false);
+    handed_.resize(readers_.size());
     for (size_t i = 0; i < readers_.size(); ++i) {
         has_pending_[i] = readers_[i]->next(pending_[i]);
         pending_[i].file_index = static_cast<uint32_t>(i);
@@ -33,12 +34,26 @@ bool MergedFileSource::accept(const PacketView& p) {
     return filters_.back().second->matches(p);
 }
 
-bool MergedFileSource::admit(PacketView& p, size_t file) {
+MergedFileSource::Admit MergedFileSource::admit(PacketView& p, size_t file) {
+    if (filter_error_) return Admit::stop;
     p.file_index = static_cast<uint32_t>(file);
+    bool matched = false;
+    try {
+        matched = accept(p);
+    } catch (const UsageError& e) {
+        const FileStats& st = readers_[file]->stats();
+        filter_error_ = st.path + ": packet " + std::to_string(st.packets) + ": " + e.what() + "; reading stopped there";
+        return Admit::stop;
+    }
     p.frame = ++frame_;
-    if (accept(p)) return true;
+    HandedOut& h = handed_[file];
+    if (++h.packets == 1) h.first_ts_ns = p.ts_ns;
+    h.last_ts_ns = p.ts_ns;
+    h.bytes += p.caplen;
+    h.wire_bytes += p.wirelen;
+    if (matched) return Admit::take;
     ++filtered_;
-    return false;
+    return Admit::skip;
 }
 
 bool MergedFileSource::next(PacketView& out) {
@@ -55,7 +70,11 @@ bool MergedFileSource::next(PacketView& out) {
         if (best == SIZE_MAX) return false;
         last_ = best;
         out = pending_[best];
-        if (admit(out, best)) return true;
+        switch (admit(out, best)) {
+            case Admit::take: return true;
+            case Admit::skip: break;
+            case Admit::stop: return false;
+        }
     }
 }
 
@@ -78,7 +97,9 @@ size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
         }
         size_t kept = 0;
         for (size_t i = 0; i < got; ++i) {
-            if (!admit(out[i], 0)) continue;
+            const Admit a = admit(out[i], 0);
+            if (a == Admit::stop) return kept;   // and 0 from the next call on
+            if (a == Admit::skip) continue;
             if (kept != i) out[kept] = out[i];
             ++kept;
         }
@@ -89,7 +110,16 @@ size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
 std::vector<FileStats> MergedFileSource::file_stats() const {
     std::vector<FileStats> v;
     v.reserve(readers_.size());
-    for (const auto& r : readers_) v.push_back(r->stats());
+    for (size_t i = 0; i < readers_.size(); ++i) {
+        FileStats st = readers_[i]->stats();
+        const HandedOut& h = handed_[i];
+        st.packets = h.packets;
+        st.bytes = h.bytes;
+        st.wire_bytes = h.wire_bytes;
+        st.first_ts_ns = h.first_ts_ns;
+        st.last_ts_ns = h.last_ts_ns;
+        v.push_back(std::move(st));
+    }
     return v;
 }
 

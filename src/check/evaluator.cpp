@@ -592,6 +592,9 @@ CheckRun run_checks(const RuleSet& set, const std::vector<std::string>& files, c
         run.inputs = files;
         run.filter = combined;
         analysis.run(*source, run, stop);
+        if (const auto e = source->filter_error()) {
+            throw UsageError("rule '" + set.rules[idx.front()].name + "': scope bpf '" + bpf + "': " + *e);
+        }
         for (size_t k = 0; k < idx.size(); ++k) results[idx[k]] = eval.results()[k];
     }
     for (const std::string& bpf : scopes) {
@@ -612,6 +615,7 @@ CheckRun run_checks(const RuleSet& set, const std::vector<std::string>& files, c
     run.inputs = files;
     run.filter = filter;
     analysis.run(*source, run, stop);
+    if (const auto e = source->filter_error()) throw UsageError(*e);
     sink.unmatched_evidence();
     for (size_t k = 0; k < unscoped.size(); ++k) results[unscoped[k]] = eval.results()[k];
     CheckRun out;

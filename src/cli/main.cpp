@@ -239,6 +239,17 @@ void complain_unreadable(const std::string& path, const char* help_cmd) {
     }
 }
 
+// A name ending in a capture suffix or holding a '/': meant as a file, as a
+// filter word never is (filters with a '/' -- 'net 10.0.0.0/8' -- are told
+// apart by compiling them).
+bool looks_like_capture_path(const std::string& p) {
+    auto ends = [&p](const char* suf) {
+        const size_t n = std::strlen(suf);
+        return p.size() > n && p.compare(p.size() - n, n, suf) == 0;
+    };
+    return ends(".pcap") || ends(".pcapng") || ends(".cap") || p.find('/') != std::string::npos;
+}
+
 // Splits positionals into files and the trailing BPF expression: leading
 // arguments naming existing files are inputs (unless -r was used). With -f
 // and no -r every positional is a file. Returns an exit status (kExitOk when
@@ -260,16 +271,34 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
         const std::string who(cmd.substr(0, cmd.rfind(" --help")));
         return unreadable_unless_bad_filter(o.filter, who.c_str());
     }
-    if (i < o.positional.size() && !files.empty()) {
-        // "pcaplens a.pcap typo.pcap": a capture file name, not a filter.
+    if (!o.read_files.empty()) {
+        // With -r every positional is the filter; an existing capture file
+        // among them is an -r forgotten ("pcaplens -r a.pcap b.pcap").
+        for (const std::string& p : o.positional) {
+            if (looks_like_capture_path(p) && is_capture_input(p)) {
+                std::fprintf(stderr, "pcaplens: %s: with -r, each capture file needs its own -r (the other arguments form the filter)\n",
+                             p.c_str());
+                return kExitUsage;
+            }
+        }
+    } else if (i < o.positional.size() && !files.empty()) {
+        // "pcaplens a.pcap typo.pcap": a capture file name, not a filter --
+        // unless the rest is a filter that has a '/' of its own ('net
+        // 10.0.0.0/8', quoted as one argument).
         const std::string& p = o.positional[i];
-        auto ends = [&p](const char* suf) {
-            const size_t n = std::strlen(suf);
-            return p.size() > n && p.compare(p.size() - n, n, suf) == 0;
-        };
-        if (ends(".pcap") || ends(".pcapng") || ends(".cap") || p.find('/') != std::string::npos) {
-            complain_unreadable(p, help_cmd);
-            return kExitUnreadable;
+        if (looks_like_capture_path(p)) {
+            std::string rest;
+            for (size_t j = i; j < o.positional.size(); ++j) rest += (rest.empty() ? "" : " ") + o.positional[j];
+            bool compiles = true;
+            try {
+                pl::BpfFilter probe(rest, 1 /* DLT_EN10MB */);
+            } catch (const pl::UsageError&) {
+                compiles = false;
+            }
+            if (!compiles) {
+                complain_unreadable(p, help_cmd);
+                return kExitUnreadable;
+            }
         }
     }
     for (; i < o.positional.size(); ++i) expr += (expr.empty() ? "" : " ") + o.positional[i];
@@ -831,12 +860,18 @@ int main(int argc, char** argv) {
         return kExitUnreadable;
     }
     if (progress) std::fprintf(stderr, "\r%60s\r", "");
-    if (std::ferror(out) || (out != stdout && std::fclose(out) != 0)) {
+    // Flushed here: a short --follow output still sits in stdio's buffer, and
+    // a failure at exit would go unseen.
+    if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0)) {
         std::fprintf(stderr, "pcaplens: %s: write error\n", output.empty() ? "standard output" : output.c_str());
         return kExitUnreadable;
     }
 
     int status = report_damage(source->file_stats());
+    if (const auto e = source->filter_error()) {
+        std::fprintf(stderr, "pcaplens: %s (the report covers the packets before it)\n", e->c_str());
+        status = kExitUsage;  // a usage error wins over damage (2 > 4 > 3 > 1)
+    }
     if (follow != 0 && !analysis.follow_found()) {
         std::fprintf(stderr, "pcaplens: --follow %llu: no connection %llu in the capture (it has %llu; the report lists their ids)\n",
                      static_cast<unsigned long long>(follow), static_cast<unsigned long long>(follow),

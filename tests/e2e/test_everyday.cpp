@@ -8,6 +8,7 @@
 #include <set>
 
 #include "e2e_support.hpp"
+#include "support/packet_writer.hpp"
 
 namespace {
 
@@ -558,4 +559,115 @@ TEST_CASE("text summary's http line counts what the JSON summary counts: request
     // A complete exchange says nothing about them.
     const auto full = e2e::pcaplens({"-c", "6", kMixed});
     CHECK(full.out.find("  http 1 transactions, GET 1, 2xx 1\n") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// From a review of input handling and reporters (session 13).
+// ---------------------------------------------------------------------------
+
+TEST_CASE("a filter with a '/' (CIDR) is a filter, with or without -r; a capture file after -r is a usage error") {
+    const auto all = e2e::pcaplens({"--format", "json", kMixed});
+    REQUIRE(all.status == 0);
+    const size_t n = all.json()["connections"].size();
+    for (const bool with_r : {false, true}) {
+        std::vector<std::string> args{"--format", "json"};
+        if (with_r) args.push_back("-r");
+        args.push_back(kMixed);
+        args.push_back("net 10.0.0.0/8 or net 2001:db8::/32 or net 127.0.0.0/8 or net 192.168.0.0/16 or net 172.16.0.0/12");
+        const auto r = e2e::pcaplens(args);
+        INFO(r.err);
+        REQUIRE(r.status == 0);   // was "no such file", exit 4
+        CHECK(r.json()["connections"].size() == n);
+        CHECK(r.json()["input"]["filter"].get<std::string>().rfind("net 10.0.0.0/8", 0) == 0);
+    }
+    // A mistyped file name is still one (it does not compile as a filter).
+    const auto typo = e2e::pcaplens({"-q", kMixed, "nosuch/typo.pcap"});
+    CHECK(typo.status == 4);
+    CHECK(typo.err == "pcaplens: nosuch/typo.pcap: no such file (try pcaplens --help)\n");
+    // -r a.pcap b.pcap: b.pcap was said to be "not a regular file" (exit 4).
+    const auto forgot = e2e::pcaplens({"-q", "-r", kMixed, kKeepalive});
+    CHECK(forgot.status == 2);
+    CHECK(forgot.err.find("with -r, each capture file needs its own -r") != std::string::npos);
+}
+
+TEST_CASE("a filter that does not compile for a pcapng interface met later: exit 2, a whole report of what came before") {
+    namespace pt = pcaplens::testing;
+    pt::PcapngWriter w;
+    const uint32_t eth = w.add_interface(pt::linktype::ethernet);
+    pt::TcpConversation a("10.0.0.1", 40001, "10.0.0.2", 80);
+    a.syn();
+    a.synack();
+    a.ack();
+    a.copy_to(w, eth);
+    // An SLL interface declared after Ethernet's packets: `ether host` has
+    // no meaning there.
+    const uint32_t sll = w.add_interface(pt::linktype::linux_sll);
+    pt::TcpConversation b("10.0.0.3", 40002, "10.0.0.4", 80, 1000, 5000, a.ts() + 1'000'000, 1'000'000, pt::Framing::linux_sll);
+    b.syn();
+    b.synack();
+    b.copy_to(w, sll);
+    const std::string path = (e2e::temp_dir() / "late-sll.pcapng").string();
+    w.write_file(path);
+    for (const char* format : {"json", "ndjson", "text"}) {
+        const auto r = e2e::pcaplens({"--format", format, path, "ether host 00:01:02:03:04:05 or tcp"});
+        INFO(format << ": " << r.err);
+        CHECK(r.status == 2);   // was "internal error", exit 4, and a JSON document cut short
+        CHECK(r.err.find("packet 4: bad filter expression") != std::string::npos);
+        CHECK(r.err.find("LINUX_SLL") != std::string::npos);
+        CHECK(r.err.find("reading stopped there") != std::string::npos);
+        if (std::string(format) == "json") {
+            const auto j = r.json();   // whole: parses
+            CHECK(j["summary"]["packets"] == 3);
+            REQUIRE(j["connections"].size() == 1);
+            CHECK(j["connections"][0]["client"]["port"] == 40001);
+            CHECK(j["input"]["files"][0]["packets"] == 3);
+        }
+    }
+}
+
+TEST_CASE("-c with several files: each file's count is what was analysed, not the packet read ahead for the merge") {
+    const auto full = e2e::pcaplens({"--format", "json", kKeepalive, kMixed});
+    REQUIRE(full.status == 0);
+    for (const uint64_t c : {uint64_t{5}, uint64_t{17}}) {
+        const auto r = e2e::pcaplens({"--format", "json", "-c", std::to_string(c), kKeepalive, kMixed});
+        REQUIRE(r.status == 0);
+        const auto j = r.json();
+        uint64_t sum = 0;
+        for (const auto& f : j["input"]["files"]) {
+            sum += f["packets"].get<uint64_t>();
+            if (f["packets"] == 0) continue;
+            CHECK(f["first_ts"].get<double>() <= f["last_ts"].get<double>());
+        }
+        CHECK(j["summary"]["packets"] == c);
+        CHECK(sum == c);   // was c + 1: the other file's read-ahead packet
+        CHECK(j["summary"]["packets_read"] == c);
+    }
+    // Read to the end, the counts are the files' own.
+    const auto whole = full.json();
+    uint64_t sum = 0;
+    for (const auto& f : whole["input"]["files"]) sum += f["packets"].get<uint64_t>();
+    CHECK(sum == whole["summary"]["packets"].get<uint64_t>());
+}
+
+TEST_CASE("--follow onto a full device: exit 4 and a message, however short the output") {
+    if (!std::filesystem::exists("/dev/full")) return;
+    // Output smaller than stdio's buffer: nothing fails until it is flushed.
+    namespace pt = pcaplens::testing;
+    pt::TcpConversation c("10.0.0.1", 40001, "10.0.0.2", 80);
+    c.syn();
+    c.synack();
+    c.ack();
+    c.client_data(pt::Bytes{'h', 'i', '\n'});
+    const std::string tiny = (e2e::temp_dir() / "tiny-follow.pcap").string();
+    c.write_pcap(tiny);
+    REQUIRE(e2e::pcaplens({"--follow", "1", tiny}).status == 0);
+    for (const char* fmt : {"ascii", "hex"}) {
+        const int st = std::system((e2e::quote(PCAPLENS_BINARY) + " --follow 1 --follow-format " + fmt + " " + e2e::quote(tiny) +
+                                    " >/dev/full 2>/dev/null").c_str());
+        CHECK(WIFEXITED(st));
+        CHECK(WEXITSTATUS(st) == 4);   // was 0: the stdio buffer failed at exit, unseen
+    }
+    const auto err = shell(e2e::quote(PCAPLENS_BINARY) + " --follow 1 " + e2e::quote(tiny) + " 2>&1 >/dev/full");
+    CHECK(err.status == 4);
+    CHECK(err.out == "pcaplens: standard output: write error\n");
 }

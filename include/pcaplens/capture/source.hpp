@@ -123,6 +123,10 @@ public:
     virtual bool is_live() const { return false; }
     virtual uint64_t drops() const { return 0; }
     virtual uint64_t ifdrops() const { return 0; }
+    // Set when reading stopped because the filter does not compile for a
+    // link type first met mid-input (a pcapng interface added later): a
+    // usage error, found after the packets before it were handed out.
+    virtual std::optional<std::string> filter_error() const { return std::nullopt; }
 };
 
 // Several files read as one stream ordered by timestamp (stable: ties keep
@@ -140,12 +144,24 @@ public:
     uint64_t bytes_total() const override { return total_; }
     uint64_t packets_seen() const override { return frame_; }
     uint64_t packets_filtered_out() const override { return filtered_; }
+    std::optional<std::string> filter_error() const override { return filter_error_; }
 
 private:
     bool accept(const PacketView& p);
-    // Gives `p` its file index and frame number; false (and counted) when
-    // the filter rejects it.
-    bool admit(PacketView& p, size_t file);
+    enum class Admit : uint8_t { take, skip, stop };
+    // Gives `p` its file index and frame number and counts it as handed out
+    // of its file; skip (counted) when the filter rejects it, stop when the
+    // filter does not compile for its link type (filter_error()).
+    Admit admit(PacketView& p, size_t file);
+    // What each file handed out: the readers count what they read, which
+    // includes the packet read ahead for the merge when the analysis stops
+    // early (-c, a signal).
+    struct HandedOut {
+        uint64_t packets = 0, bytes = 0, wire_bytes = 0;
+        int64_t first_ts_ns = 0, last_ts_ns = 0;
+    };
+    std::vector<HandedOut> handed_;
+    std::optional<std::string> filter_error_;
     std::string bpf_;
     std::vector<std::pair<int, std::unique_ptr<BpfFilter>>> filters_;  // per link type
     std::vector<std::unique_ptr<FileReader>> readers_;
