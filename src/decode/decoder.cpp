@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <cstring>
+#include <type_traits>
 
 #include "ip_reassembly.hpp"
 
@@ -66,8 +68,16 @@ Decoder::~Decoder() = default;
 
 uint64_t Decoder::fragments_pending() const { return frags_->pending(); }
 
+namespace {
+// Every packet starts from this. `out = DecodedPacket{}` is expanded by GCC
+// into `rep stosq`, whose start-up took a third of decode()'s samples on AMD
+// Zen (perf, session 13); copying a constant is expanded into vector stores.
+constexpr DecodedPacket kEmptyPacket{};
+static_assert(std::is_trivially_copyable_v<DecodedPacket>);
+}  // namespace
+
 void Decoder::decode(const PacketView& pkt, DecodedPacket& out) {
-    out = DecodedPacket{};
+    std::memcpy(static_cast<void*>(&out), &kEmptyPacket, sizeof out);
     const size_t wire = std::max<size_t>(pkt.wirelen, pkt.caplen);
     out.truncated = pkt.caplen < pkt.wirelen;
     LinkResult link;
