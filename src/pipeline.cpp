@@ -223,6 +223,12 @@ struct Analysis::Impl final : ConnectionObserver {
             capture_finding(std::move(f));
         }
         ProtocolCounts& pc = sum.by_protocol;
+        // Time passes on every packet, not only on TCP ones: closed and idle
+        // connections are finished (and, live, reported) while other traffic
+        // keeps the line busy, and a connection idle past the timeout is
+        // evicted whichever protocol the later packets carry (it was "open"
+        // at the end when only UDP followed it).
+        if (d.proto != L4Proto::tcp) tcp.expire(pkt.ts_ns);
         switch (d.proto) {
             case L4Proto::tcp:
                 ++pc.tcp;
@@ -426,18 +432,19 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
                 const PacketView& pkt = pkts[k];
                 im.on_packet(pkt, decoded[k], flow[k]);
                 im.maybe_check_memory(pkt);
-                const bool live_second =
-                    live && (im.sum.packets & 0x3FF) == 0 && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
+                // Live: the status line once a second of packet time, however
+                // busy the line (a packet count would leave it stale).
+                const bool live_second = live && pkt.ts_ns - last_tick_progress >= 1'000'000'000;
                 if (live_second) last_tick_progress = pkt.ts_ns;
                 if ((im.sum.packets & 0xFFFF) == 0 || live_second) {
-                    // A stop request ends the run after this batch (a live
-                    // source's batches are single packets).
-                    if (stop && stop->load(std::memory_order_relaxed)) stopping = true;
+                    // A stop request ends a file's run after this batch. A
+                    // live source ends itself: it reads on briefly for what
+                    // the kernel still holds, then reports the end.
+                    if (!live && stop && stop->load(std::memory_order_relaxed)) stopping = true;
                     if (on_progress) {
                         on_progress(Progress{im.sum.packets, source.bytes_read(), source.bytes_total(), im.tcp.counters().open_now});
                     }
                 }
-                if (stop && live && stop->load(std::memory_order_relaxed)) stopping = true;
             }
             begin = end;
         }

@@ -31,6 +31,11 @@ struct LiveSource::Impl {
     int fd = -1;
     FileStats stats;
     uint64_t last_drops = 0, last_ifdrops = 0;
+    // After a stop request or the --duration deadline: read on until this
+    // time, so packets the kernel still holds in a block it has not handed
+    // over yet (up to the 100 ms timeout) are not lost.
+    int64_t drain_until = 0;
+    std::optional<std::string> write_error;
 };
 
 LiveSource::LiveSource(const LiveOptions& opt, const std::atomic<bool>* stop) : impl_(std::make_unique<Impl>()) {
@@ -101,6 +106,7 @@ LiveSource::~LiveSource() {
 void LiveSource::open_dump() {
     Impl& m = *impl_;
     if (m.dumper) pcap_dump_close(m.dumper);
+    m.dumper = nullptr;
     std::string path = m.opt.write_file;
     if (m.opt.rotate_bytes > 0 && m.file_no > 0) path += std::to_string(m.file_no);  // tcpdump -C naming
     m.dumper = pcap_dump_open(m.handle, path.c_str());
@@ -109,11 +115,16 @@ void LiveSource::open_dump() {
     m.dumped_bytes = 0;
 }
 
+const std::optional<std::string>& LiveSource::write_error() const { return impl_->write_error; }
+
 bool LiveSource::next(PacketView& out) {
     Impl& m = *impl_;
     for (;;) {
-        if (m.stop && m.stop->load(std::memory_order_relaxed)) return false;
-        if (m.deadline && now_ns() >= m.deadline) return false;
+        if (m.write_error) return false;
+        if (m.drain_until == 0 && ((m.stop && m.stop->load(std::memory_order_relaxed)) || (m.deadline && now_ns() >= m.deadline))) {
+            m.drain_until = now_ns() + (m.opt.immediate ? 0 : 150'000'000);
+        }
+        if (m.drain_until != 0 && now_ns() >= m.drain_until) return false;
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         const int rc = pcap_next_ex(m.handle, &hdr, &data);
@@ -132,19 +143,30 @@ bool LiveSource::next(PacketView& out) {
             if (m.stats.packets == 1) m.stats.first_ts_ns = out.ts_ns;
             m.stats.last_ts_ns = out.ts_ns;
             if (m.dumper) {
-                if (m.opt.rotate_bytes > 0 && m.dumped_bytes + hdr->caplen + 16 > m.opt.rotate_bytes && m.dumped_bytes > 0) open_dump();
+                if (m.opt.rotate_bytes > 0 && m.dumped_bytes + hdr->caplen + 16 > m.opt.rotate_bytes && m.dumped_bytes > 0) {
+                    try {
+                        open_dump();
+                    } catch (const InputError& e) {
+                        // (-Z: the next file is created as the new user.) The
+                        // capture stops here; the analysis so far is reported.
+                        m.write_error = e.what();
+                        return true;   // this packet is analysed, not saved
+                    }
+                }
                 pcap_dump(reinterpret_cast<u_char*>(m.dumper), hdr, data);
-                pcap_dump_flush(m.dumper);
                 m.dumped_bytes += hdr->caplen + 16;
             }
             return true;
         }
         if (rc == 0) {
-            // Nothing buffered: wait up to 100 ms, then give the pipeline a
-            // tick so it can expire connections and notice a stop request.
+            // Nothing buffered: the saved file catches up (flushed here, not
+            // per packet: a write per packet costs drops on a busy line).
+            if (m.dumper) pcap_dump_flush(m.dumper);
+            // Wait up to 100 ms, then give the pipeline a tick so it can
+            // expire connections and notice a stop request.
             if (m.fd >= 0) {
                 pollfd pfd{m.fd, POLLIN, 0};
-                const int pr = ::poll(&pfd, 1, 100);
+                const int pr = ::poll(&pfd, 1, m.drain_until != 0 ? 20 : 100);
                 if (pr > 0) continue;
                 if (pr < 0 && errno != EINTR) {
                     CaptureDamage d;
@@ -199,6 +221,10 @@ std::vector<InterfaceInfo> list_interfaces() {
     }
     pcap_freealldevs(all);
     return v;
+}
+
+void check_user(const std::string& user) {
+    if (getpwnam(user.c_str()) == nullptr) throw UsageError("-Z: no such user '" + user + "'");
 }
 
 void drop_privileges(const std::string& user) {

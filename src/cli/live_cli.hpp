@@ -14,6 +14,7 @@ struct LiveCli {
     bool list = false;          // -D
     int snaplen = 262144;
     bool no_promiscuous = false;
+    bool immediate = false;     // --immediate-mode (--no-immediate-mode: the default, kept for scripts)
     bool no_immediate = false;
     int buffer_kib = 0;
     double duration_s = 0;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -52,6 +53,16 @@ void on_signal(int) { g_stop.store(true); }
 bool is_capture_input(const std::string& p) {
     struct stat st {};
     return p == "-" || (::stat(p.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)));
+}
+
+// Whether two paths name one file: the same device and inode when both
+// exist, else the same path once made absolute and normal.
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    std::error_code ec1, ec2;
+    const auto pa = std::filesystem::weakly_canonical(a, ec1), pb = std::filesystem::weakly_canonical(b, ec2);
+    return !ec1 && !ec2 && pa == pb;
 }
 
 // True when the report would be written over one of the inputs (same device
@@ -99,6 +110,41 @@ public:
     void connection(const pl::ConnectionRecord&) override {}
     void end(const pl::FinalReport&) override {}
     bool wants_http_transactions() const override { return false; }
+};
+
+// The report and the status line on one terminal: the line is erased before
+// the report writes there, and drawn again at the next progress tick
+// (otherwise a record starts in the middle of "12 packets  1 connections open").
+class StatusLineSink final : public pl::ReportSink {
+public:
+    StatusLineSink(std::unique_ptr<pl::ReportSink> inner, bool& shown) : inner_(std::move(inner)), shown_(shown) {}
+    void begin(const pl::RunInfo& run) override {
+        erase();
+        inner_->begin(run);
+    }
+    void connection(const pl::ConnectionRecord& rec) override {
+        erase();
+        inner_->connection(rec);
+    }
+    void end(const pl::FinalReport& report) override {
+        erase();
+        inner_->end(report);
+    }
+    bool wants_http_transactions() const override { return inner_->wants_http_transactions(); }
+    bool render(const pl::ConnectionRecord& rec, std::string& out) override { return inner_->render(rec, out); }
+    void write_rendered(const std::string& text) override {
+        erase();
+        inner_->write_rendered(text);
+    }
+
+private:
+    void erase() {
+        if (!shown_) return;
+        std::fputs("\r\033[K", stderr);
+        shown_ = false;
+    }
+    std::unique_ptr<pl::ReportSink> inner_;
+    bool& shown_;
 };
 
 void print_catalogue(std::FILE* out, const std::string& format) {
@@ -518,8 +564,7 @@ int run_check(int argc, char** argv) {
         std::fprintf(stderr, "pcaplens check: --junit needs a file path (standard output carries the report)\n");
         return kExitUsage;
     }
-    if (!junit.empty() && !output.empty() && output != "-" &&
-        (junit == output || output_is_an_input(junit, std::vector<std::string>{output}))) {
+    if (!junit.empty() && !output.empty() && output != "-" && same_file(junit, output)) {
         std::fprintf(stderr, "pcaplens check: --junit and -o name the same file '%s'\n", junit.c_str());
         return kExitUsage;
     }
@@ -783,6 +828,27 @@ int main(int argc, char** argv) {
 
     pl::AnalysisConfig cfg = make_config(o);
 
+    // Usage errors of the live options, before -w or -o truncate anything.
+    if (!live.interface.empty()) {
+        if (!live.user.empty()) {
+            try {
+                pl::check_user(live.user);
+            } catch (const pl::UsageError& e) {
+                std::fprintf(stderr, "pcaplens: %s\n", e.what());
+                return kExitUsage;
+            }
+        }
+        const bool report_to_stdout = output.empty() || output == "-";
+        if (live.write_file == "-" && report_to_stdout) {
+            std::fprintf(stderr, "pcaplens: -w -: standard output carries the report; give the report a file with -o FILE\n");
+            return kExitUsage;
+        }
+        if (!live.write_file.empty() && !report_to_stdout && same_file(live.write_file, output)) {
+            std::fprintf(stderr, "pcaplens: -w and -o name the same file '%s'\n", output.c_str());
+            return kExitUsage;
+        }
+    }
+
     std::unique_ptr<pl::PacketSource> source;
     try {
         if (!live.interface.empty()) {
@@ -836,16 +902,19 @@ int main(int argc, char** argv) {
                                            : format == "json"   ? pl::make_json_reporter(out, ropt)
                                            : format == "ndjson" ? pl::make_ndjson_reporter(out, ropt)
                                                                 : pl::make_text_reporter(out, ropt);
+    const bool progress = ::isatty(STDERR_FILENO) && !quiet;
+    bool status_shown = false;
+    if (progress && tty) sink = std::make_unique<StatusLineSink>(std::move(sink), status_shown);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     pl::RunInfo run;
     run.inputs = live.interface.empty() ? files : std::vector<std::string>{"live:" + live.interface};
     run.filter = filter;
     pl::Analysis analysis(cfg, *sink);
-    const bool progress = ::isatty(STDERR_FILENO) && !quiet;
     try {
         analysis.run(*source, run, &g_stop, [&](const pl::Progress& p) {
             if (!progress) return;
+            status_shown = true;
             if (source->is_live()) {
                 std::fprintf(stderr, "\r%llu packets  %llu connections open  %llu dropped ", static_cast<unsigned long long>(p.packets),
                              static_cast<unsigned long long>(p.open_connections), static_cast<unsigned long long>(source->drops()));
@@ -868,6 +937,11 @@ int main(int argc, char** argv) {
     }
 
     int status = report_damage(source->file_stats());
+    if (const auto* ls = dynamic_cast<const pl::LiveSource*>(source.get()); ls != nullptr && ls->write_error()) {
+        std::fprintf(stderr, "pcaplens: %s; the capture stopped there (the report covers the packets before it)\n",
+                     ls->write_error()->c_str());
+        status = kExitUnreadable;
+    }
     if (const auto e = source->filter_error()) {
         std::fprintf(stderr, "pcaplens: %s (the report covers the packets before it)\n", e->c_str());
         status = kExitUsage;  // a usage error wins over damage (2 > 4 > 3 > 1)

@@ -185,7 +185,11 @@ public:
                     f.damage->kind.c_str(), f.damage->packet, f.damage->offset, printable(f.damage->message).c_str(), f.packets);
             }
         }
-        if (!run_.filter.empty()) say("  filter: %s (%" PRIu64 " of %" PRIu64 " packets matched)\n", printable(run_.filter).c_str(), s.packets, s.packets_read);
+        if (!run_.filter.empty()) {
+            // Live, the kernel runs the filter: what it rejected is never seen.
+            if (s.live) say("  filter: %s (applied in the kernel)\n", printable(run_.filter).c_str());
+            else say("  filter: %s (%" PRIu64 " of %" PRIu64 " packets matched)\n", printable(run_.filter).c_str(), s.packets, s.packets_read);
+        }
         say("%sSummary%s\n", bold(), reset());
         say("  packets %" PRIu64 ", %s captured (%s on the wire), %.3f s\n", s.packets, format_bytes(s.bytes).c_str(),
             format_bytes(s.wire_bytes).c_str(), s.packets ? static_cast<double>(s.last_ts - s.first_ts) / 1e9 : 0.0);

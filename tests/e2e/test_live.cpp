@@ -181,3 +181,102 @@ TEST_CASE("live: clear errors for a missing interface and a bad filter") {
     CHECK(d.status == 0);
     CHECK(d.out.find("lo") != std::string::npos);
 }
+
+// From a review of the live path (session 13).
+TEST_CASE("live: usage errors come before -o and -w truncate anything; values are checked, not wrapped") {
+    const fs::path dir = e2e::temp_dir() / "live-usage";
+    fs::create_directories(dir);
+    const fs::path keep = dir / "keep.txt";
+    std::ofstream(keep) << "keep";
+    // -Z with a user that does not exist: status 2, and -o untouched (it was
+    // truncated first, and an unknown interface made it 4).
+    for (const char* iface : {"lo", "no-such-iface0"}) {
+        const auto r = e2e::pcaplens({"-i", iface, "-o", keep.string(), "-Z", "no-such-user-pl", "--duration", "1"});
+        CHECK(r.status == 2);
+        CHECK(r.err.find("no such user") != std::string::npos);
+        CHECK(slurp(keep) == "keep");
+    }
+    const auto dash = e2e::pcaplens({"-i", "lo", "-w", "-", "--duration", "1"});
+    CHECK(dash.status == 2);
+    CHECK(dash.err.find("standard output carries the report") != std::string::npos);
+    const auto same = e2e::pcaplens({"-i", "lo", "-o", keep.string(), "-w", (dir / "." / "keep.txt").string(), "--duration", "1"});
+    CHECK(same.status == 2);
+    CHECK(slurp(keep) == "keep");
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"-s", "-5"}, {"-s", "300000"}, {"-B", "-10"}, {"--duration", "-1"}, {"--duration", "0"},
+          {"-C", "-1", "-w", (dir / "x.pcap").string()}, {"--immediate-mode", "--no-immediate-mode"}}) {
+        std::vector<std::string> args{"-i", "lo"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        const auto r = e2e::pcaplens(args, 10);
+        INFO(bad.front() << " " << bad.back() << ": " << r.err);
+        CHECK(r.status == 2);   // -C -1 was converted to an unsigned size (undefined); the others ran
+    }
+}
+
+TEST_CASE("live: connections are reported while other traffic keeps the line busy; a stop request loses nothing held") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: live capture test needs root (network namespaces)");
+        return;
+    }
+    if (sh("command -v python3 >/dev/null && command -v curl >/dev/null") != 0) {
+        MESSAGE("skipped: python3 and curl are needed");
+        return;
+    }
+    const std::string ns = "plt-l" + std::to_string(::getpid() % 100000);
+    if (sh("ip netns add " + ns + " && ip -n " + ns + " link set lo up") != 0) {
+        MESSAGE("skipped: cannot create a network namespace here");
+        return;
+    }
+    struct Cleanup {
+        std::string ns;
+        std::vector<pid_t> pids;
+        ~Cleanup() {
+            for (pid_t p : pids) ::kill(-p, SIGKILL);
+            sh("ip netns del " + ns + " 2>/dev/null");
+        }
+    } cleanup{ns, {}};
+    auto in_ns = [&](const std::string& cmd) { return "ip netns exec " + ns + " " + cmd; };
+    const fs::path dir = e2e::temp_dir() / "live-busy";
+    fs::create_directories(dir);
+    cleanup.pids.push_back(spawn(in_ns("python3 -m http.server 18080 --bind 127.0.0.1 --directory " + dir.string() + " >/dev/null 2>&1")));
+    bool up = false;
+    for (int i = 0; i < 50 && !up; ++i) {
+        up = sh(in_ns("curl -s -o /dev/null --max-time 1 http://127.0.0.1:18080/")) == 0;
+        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(up);
+    // A datagram every 50 ms from before the capture starts: the line is
+    // never quiet for the 100 ms tick.
+    cleanup.pids.push_back(spawn(in_ns("python3 -c \"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                                       "for i in range(200):\n s.sendto(b'x',('127.0.0.1',18999)); time.sleep(0.05)\"")));
+    const fs::path out = dir / "live.ndjson";
+    const pid_t pl = spawn(in_ns(e2e::quote(PCAPLENS_BINARY) + " -i lo --format ndjson --close-linger 0.3 -o " + out.string() +
+                                 " 'tcp port 18080 or udp port 18999' 2>" + (dir / "pl.err").string()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    REQUIRE(sh(in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
+    std::string so_far;
+    for (int i = 0; i < 25; ++i) {
+        so_far = slurp(out);
+        if (so_far.find("\"type\":\"connection\"") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(so_far.find("\"type\":\"connection\"") != std::string::npos);   // was only at the end of the capture
+
+    // A connection made just before the stop request: the kernel may still
+    // hold its last packets in a block not handed over yet.
+    REQUIRE(sh(in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
+    ::kill(pl, SIGINT);
+    CHECK(wait_exit(pl, 10) == 0);
+    std::vector<nlohmann::json> lines;
+    {
+        std::istringstream in(slurp(out));
+        for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    }
+    REQUIRE(lines.size() == 3);
+    CHECK(lines.back()["type"] == "summary");
+    for (size_t i = 0; i < 2; ++i) {
+        CHECK(lines[i]["close"]["kind"] == "fin");
+        CHECK(lines[i]["http"].size() == 1);
+    }
+    CHECK(lines.back()["summary"]["by_protocol"]["udp"].get<uint64_t>() > 0);
+}

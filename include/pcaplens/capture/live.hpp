@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ struct LiveOptions {
     std::string filter;           // BPF, compiled by libpcap and run in the kernel
     int snaplen = 262144;         // -s
     bool promiscuous = true;      // --no-promiscuous-mode turns it off
-    bool immediate = true;        // deliver packets at once (latency over batching)
+    bool immediate = false;       // deliver packets at once; else the kernel batches them up to 100 ms
     int buffer_size_kib = 0;      // -B, 0: libpcap's default
     double duration_s = 0;        // stop after this long, 0: until stopped
     std::string write_file;       // -w: also save raw packets here
@@ -41,6 +42,9 @@ public:
     bool is_live() const override { return true; }
     uint64_t drops() const override;
     uint64_t ifdrops() const override;
+    // Set when a -w file (a -C rotation's next one) could not be opened:
+    // the capture stopped there, and what came before is reported.
+    const std::optional<std::string>& write_error() const;
 
 private:
     void open_dump();
@@ -60,5 +64,8 @@ std::vector<InterfaceInfo> list_interfaces();
 // Drops root to `user` (and its groups) after the device is open, as tcpdump -Z.
 // Throws UsageError when the user does not exist or the change fails.
 void drop_privileges(const std::string& user);
+// Throws UsageError when `user` does not exist: checked before anything is
+// opened or truncated.
+void check_user(const std::string& user);
 
 }  // namespace pcaplens
