@@ -20,9 +20,13 @@ namespace pcaplens {
 namespace {
 
 inline bool seq_geq(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) >= 0; }
-// left <= seq <= right in sequence space. `right` inclusive: with a zero
-// window the one acceptable number is the left edge itself.
-inline bool seg_in_window(uint32_t seq, uint32_t left, uint32_t right) { return seq_geq(seq, left) && seq_geq(right, seq); }
+// Whether a segment starting at `seq` is acceptable to a receiver whose
+// window is [left, right) (RFC 9293 3.10.7.4): left <= seq < right, and with
+// a zero window (right == left) the one acceptable number is left itself.
+inline bool seg_in_window(uint32_t seq, uint32_t left, uint32_t right) {
+    if (right == left) return seq == left;
+    return seq_geq(seq, left) && static_cast<int32_t>(right - seq) > 0;
+}
 inline Role other(Role r) { return r == Role::client ? Role::server : Role::client; }
 inline int idx(Role r) { return static_cast<int>(r); }
 inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
@@ -367,6 +371,10 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
                 if (!hs.synack_seen) hs.last_syn_ts = pkt.ts_ns;
                 add_finding(AnomalyKind::syn_retransmission, pkt, from,
                             "SYN retransmission #" + std::to_string(hs.syn_retransmissions), hs.syn_frame);
+            } else if (hs.simultaneous_open) {
+                // The other active opener's SYN again (the handshake counts
+                // are the client's; the finding is not).
+                add_finding(AnomalyKind::syn_retransmission, pkt, from, "SYN retransmission (simultaneous open)");
             }
         }
     } else {
@@ -413,6 +421,8 @@ void Connection::handle_syn(Role from, const PacketView& pkt, const TcpSegment& 
             }
             add_finding(AnomalyKind::synack_retransmission, pkt, from,
                         "SYN-ACK retransmission #" + std::to_string(hs.synack_retransmissions), hs.synack_frame);
+        } else if (seg.seq == s.isn && hs.simultaneous_open) {
+            add_finding(AnomalyKind::synack_retransmission, pkt, from, "SYN-ACK retransmission (simultaneous open)");
         } else if (from == Role::server && alt_synacks_.size() < kMaxAltSynAcks) {
             // Another SYN-ACK with a different ISN: the client's ACK tells
             // which one it took (see handle_ack).
@@ -447,6 +457,15 @@ bool Connection::acks_unseen_synack(Role from, const TcpSegment& seg) const {
 bool Connection::window_scaling_known() const {
     // Without both SYNs the scale factors (and so the windows) are unknown.
     return facts.handshake.syn_seen && (facts.handshake.synack_seen || facts.handshake.simultaneous_open);
+}
+
+// The right edge of the window `o` last advertised: from its last ACK with
+// the scaling known, or -- before any other -- from its SYN-ACK, whose window
+// is never scaled (RFC 7323 2.2), so the first flight is checked too.
+std::optional<uint32_t> Connection::advertised_right_edge(const Side& o) const {
+    if (o.edge_valid) return o.right_edge;
+    if (o.ack_seen && o.synack_sent && window_scaling_known()) return o.last_ack + o.last_window;
+    return std::nullopt;
 }
 
 void Connection::check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg) {
@@ -636,15 +655,18 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     // Window checks against what the peer last advertised (precedence: a
     // zero-window probe is not "outside the window").
     bool zwp = false;
-    if (peer.edge_valid && peer.last_window == 0 && seg.payload_len == 1 && seq == s.reasm.next_seq()) {
+    const std::optional<uint32_t> right = advertised_right_edge(peer);
+    if (right && peer.last_window == 0 && seg.payload_len == 1 && seq == s.reasm.next_seq()) {
         zwp = true;
         add_finding(AnomalyKind::zero_window_probe, pkt, from, "1 byte while the peer advertises a zero window");
-    } else if (peer.edge_valid && !seg.has(tcpflag::FIN)) {
+    } else if (right) {
+        // Data bytes only: a FIN's sequence number is no byte. A FIN is not
+        // "window full" either (Wireshark's rule), but its data can overrun.
         const uint32_t end = seq + seg.payload_len;
-        if (static_cast<int32_t>(end - peer.right_edge) > 0) {
+        if (static_cast<int32_t>(end - *right) > 0) {
             add_finding(AnomalyKind::segment_outside_window, pkt, from,
-                        std::to_string(end - peer.right_edge) + " bytes beyond the receive window the peer advertised");
-        } else if (end == peer.right_edge) {
+                        std::to_string(end - *right) + " bytes beyond the receive window the peer advertised");
+        } else if (end == *right && !seg.has(tcpflag::FIN)) {
             add_finding(AnomalyKind::window_full, pkt, from, "fills the peer's advertised window exactly");
         }
     }
@@ -799,8 +821,8 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
     // saw the receiver's ACK and window (scaling known; if the receiver has
     // only sent its SYN-ACK, that segment's unscaled window). A stack ignores
     // any other, and so does the story of this connection.
-    if (o.ack_seen && s.reasm.initialized() && (o.edge_valid || (o.synack_sent && window_scaling_known()))) {
-        const uint32_t right = o.edge_valid ? o.right_edge : o.last_ack + o.last_window;
+    if (const std::optional<uint32_t> edge = advertised_right_edge(o); edge && s.reasm.initialized()) {
+        const uint32_t right = *edge;
         // Also RCV.NXT - 1 when it is the sender's own FIN's number: the
         // abort after a FIN (macOS), which Linux accepts in CLOSE_WAIT,
         // LAST_ACK and CLOSING so the receiver does not stay in CLOSE_WAIT.
@@ -809,7 +831,7 @@ void Connection::handle_rst(Role from, const PacketView& pkt, const TcpSegment& 
             add_finding(AnomalyKind::segment_outside_window, pkt, from,
                         "RST at sequence " + std::to_string(rel_seq(from, seg.seq)) + " outside the receiver's window [" +
                             std::to_string(rel_seq(from, o.last_ack)) + ", " + std::to_string(rel_seq(from, right)) +
-                            "]; a receiver ignores it (RFC 9293 3.10.7.4)");
+                            "); a receiver ignores it (RFC 9293 3.10.7.4)");
             return;
         }
     }

@@ -1,6 +1,7 @@
 // Internal: one tracked connection while it is alive.
 #pragma once
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -140,6 +141,7 @@ private:
     void handle_ack(Role from, const PacketView& pkt, const TcpSegment& seg);
     void check_ack_and_window(Role from, const PacketView& pkt, const TcpSegment& seg);
     bool window_scaling_known() const;
+    std::optional<uint32_t> advertised_right_edge(const Side& o) const;
     bool unacceptable_in_syn_sent(Role from, const TcpSegment& seg) const;
     bool acks_unseen_synack(Role from, const TcpSegment& seg) const;
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);

@@ -1532,7 +1532,7 @@ TEST_CASE("tcp lifecycle: a RST outside the receiver's window is ignored, in-win
         } else {
             CHECK(f.close.kind == CloseKind::open);
             CHECK(anomalies(f) == "segment_outside_window@5 open_at_end@5");
-            CHECK(f.anomalies[0].detail.find("outside the receiver's window [1, 1001]") != std::string::npos);
+            CHECK(f.anomalies[0].detail.find("outside the receiver's window [1, 1001)") != std::string::npos);
             CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2");
         }
     }
@@ -1964,4 +1964,86 @@ TEST_CASE("tcp lifecycle: bytes a packet's ACK proves sent reach the consumer be
     h.finish();
     CHECK(h.obs.log(1).order == "c:D5 c:G5 c:D6 s:D8");
     CHECK(anomalies(h.only()) == "previous_segment_not_captured@5 open_at_end@6");
+}
+
+// ---------------------------------------------------------------------------
+// From a review of the anomaly catalogue against crafted captures and
+// tshark (session 13).
+// ---------------------------------------------------------------------------
+
+TEST_CASE("tcp lifecycle: the first flight is checked against the SYN-ACK's window (never scaled)") {
+    for (const uint32_t second : {150u, 151u, 149u}) {
+        CAPTURE(second);
+        Harness h;
+        auto c = conv();
+        c.syn();                                                        // 1
+        c.packet(false, 5000, 1001, wf::SYN | wf::ACK, {}, 300);        // 2: window 300, no scaling
+        c.packet(true, 1001, 5001, wf::ACK);                            // 3
+        c.packet(true, 1001, 5001, wf::PSH | wf::ACK, pt::Bytes(150, 'a'));   // 4
+        c.packet(true, 1151, 5001, wf::PSH | wf::ACK, pt::Bytes(second, 'b'));  // 5: before the server ACKs anything
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        if (second == 150) CHECK(anomalies(f) == "window_full@5 open_at_end@5");
+        if (second == 151) CHECK(anomalies(f) == "segment_outside_window@5 open_at_end@5");
+        if (second == 149) CHECK(anomalies(f) == "open_at_end@5");
+    }
+}
+
+TEST_CASE("tcp lifecycle: a RST at exactly RCV.NXT + RCV.WND is outside the window (half-open interval)") {
+    for (const uint32_t off : {999u, 1000u}) {
+        CAPTURE(off);
+        Harness h;
+        auto c = conv();
+        c.syn();                                                        // 1
+        c.packet(false, 5000, 1001, wf::SYN | wf::ACK, {}, 1000);       // 2
+        c.packet(true, 1001, 5001, wf::ACK);                            // 3
+        c.packet(false, 5001, 1001, wf::ACK, {}, 1000);                 // 4: window [1, 1001)
+        c.packet(true, 1001 + off, 5001, wf::RST | wf::ACK);            // 5
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        if (off == 999) {
+            CHECK(anomalies(f) == "rst_abort@5");
+        } else {
+            CHECK(anomalies(f) == "segment_outside_window@5 open_at_end@5");   // was rst_abort
+            CHECK(f.anomalies[0].detail.find("window [1, 1001)") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("tcp lifecycle: data on a FIN beyond the window is outside it; a FIN filling it is not 'window full'") {
+    for (const uint32_t len : {200u, 150u}) {
+        CAPTURE(len);
+        Harness h;
+        auto c = conv();
+        c.syn();                                                        // 1
+        c.synack();                                                     // 2
+        c.ack();                                                        // 3
+        c.packet(false, 5001, 1001, wf::ACK, {}, 300);                  // 4: window 300
+        c.packet(true, 1001, 5001, wf::PSH | wf::ACK, pt::Bytes(150, 'a'));          // 5
+        c.packet(true, 1151, 5001, wf::FIN | wf::PSH | wf::ACK, pt::Bytes(len, 'b'));  // 6
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        if (len == 200) CHECK(anomalies(f) == "segment_outside_window@6 half_closed_open@6");   // was not flagged
+        else CHECK(anomalies(f) == "half_closed_open@6");
+    }
+}
+
+TEST_CASE("tcp lifecycle: SYN and SYN-ACK retransmissions in a simultaneous open") {
+    Harness h;
+    auto c = conv();
+    c.packet(true, 1000, 0, wf::SYN);                   // 1
+    c.packet(false, 5000, 0, wf::SYN);                  // 2: simultaneous open
+    c.packet(false, 5000, 0, wf::SYN);                  // 3: its SYN again
+    c.packet(true, 1000, 5001, wf::SYN | wf::ACK);      // 4
+    c.packet(false, 5000, 1001, wf::SYN | wf::ACK);     // 5
+    c.packet(true, 1000, 5001, wf::SYN | wf::ACK);      // 6: the first SYN-ACK again
+    h.feed(c);
+    h.finish();
+    const std::string a = anomalies(h.only());
+    CHECK(a.find("simultaneous_open@2") != std::string::npos);
+    CHECK(a.find("syn_retransmission@3") != std::string::npos);      // was not flagged
+    CHECK(a.find("synack_retransmission@6") != std::string::npos);   // was not flagged
 }
