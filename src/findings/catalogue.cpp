@@ -87,7 +87,7 @@ const std::vector<CatalogueEntry>& table() {
          "A segment that starts beyond the next expected byte: a hole opened in the stream.",
          "tcp.analysis.lost_segment", "history letter (gap)", "stream.reassembly_seq_gap", "tests/unit/test_anomalies.cpp: fires/near miss: previous_segment_not_captured"},
         {K::ack_unseen_segment, "ack_unseen_segment", L::tcp, S::warning,
-         "The peer acknowledged bytes beyond anything captured in that direction: the capture missed them. They become a gap.",
+         "The peer acknowledged bytes beyond anything captured in that direction: the capture missed them. They become a gap -- except a single sequence number beyond all the data, most likely a FIN not captured (or captured after its ACK), which becomes a gap only if data beyond it follows.",
          "tcp.analysis.ack_lost_segment", "ack_above_hole / content_gap", "stream.pkt_* (approx.)", "tests/unit/test_anomalies.cpp: fires/near miss: ack_unseen_segment"},
         {K::duplicate_ack, "duplicate_ack", L::tcp, S::info,
          "A pure ACK repeating the previous ACK number and (non-zero) window while the peer has unacknowledged data, with no data, SYN, FIN or RST. Answers to zero-window probes are not duplicate ACKs.",

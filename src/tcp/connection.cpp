@@ -567,7 +567,22 @@ void Connection::gap_from_ack(Role from, const PacketView& pkt, uint32_t ack) {
     if (o.reasm.initialized() && !o.stream_ended && !(o.state == TcpState::SYN_SENT && !acks_syn(o, ack))) {
         int64_t ack_off = o.reasm.offset_of(ack);
         if (o.fin_sent) ack_off = std::min<int64_t>(ack_off, static_cast<int64_t>(o.fin_off));
-        if (ack_off > static_cast<int64_t>(o.reasm.delivered())) {
+        const uint64_t delivered = o.reasm.delivered();
+        if (!o.fin_sent && ack_off == static_cast<int64_t>(delivered) + 1 && o.reasm.highest_seen() <= delivered &&
+            !o.reasm.has_buffered()) {
+            // One number beyond all of the sender's data: its FIN, most
+            // likely, not captured or captured late. Not a gap unless data
+            // beyond it follows (handle_data); said once.
+            if (o.acked_unseen_one != delivered) {
+                o.acked_unseen_one = delivered;
+                add_finding(AnomalyKind::ack_unseen_segment, pkt, from,
+                            "ACKs 1 sequence number the capture never saw (a FIN not captured or captured later; a "
+                            "missing byte only if data follows it)");
+            }
+            return;
+        }
+        if (ack_off > static_cast<int64_t>(delivered)) {
+            o.acked_unseen_one = UINT64_MAX;
             // Beyond everything captured: the catalogue's ack_unseen_segment
             // (a hole below captured data was reported when it opened). All
             // holes below the ACK become gaps now; bytes that turn up there
@@ -597,6 +612,18 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     const bool syn = seg.has(tcpflag::SYN);
     const uint32_t seq = syn ? seg.seq + 1 : seg.seq;
     if (!s.reasm.initialized()) s.reasm.init(seq);
+    if (s.acked_unseen_one != UINT64_MAX) {
+        // Data reaching the number the peer ACKed unseen: it was a byte. If
+        // this starts beyond it, that byte was never captured: a gap now.
+        const int64_t off = s.reasm.offset_of(seq);
+        if (off + static_cast<int64_t>(seg.payload_len) > static_cast<int64_t>(s.acked_unseen_one)) {
+            if (off > static_cast<int64_t>(s.acked_unseen_one)) {
+                feeding_ = from;
+                s.reasm.advance_to(s.acked_unseen_one + 1, pkt.ts_ns, *this);
+            }
+            s.acked_unseen_one = UINT64_MAX;
+        }
+    }
     // Keep-alive probe: one byte (or none) at next sequence - 1 (RFC 9293
     // 3.8.4) -- after data, or at the ISN itself (that number is the SYN's,
     // never a data byte). The same byte again while the peer advertises a
@@ -742,6 +769,7 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     }
     s.fin_sent = true;
     s.fin_seq = fin_seq;
+    s.acked_unseen_one = UINT64_MAX;   // this FIN was it, or the number below it is a gap its ACK will declare
     if (!s.reasm.initialized()) s.reasm.init(fin_seq);
     s.fin_off = static_cast<uint64_t>(std::max<int64_t>(0, s.reasm.offset_of(fin_seq)));
     DirectionFacts& d = facts.dir[idx(from)];

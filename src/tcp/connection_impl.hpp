@@ -41,6 +41,11 @@ struct Side {
     // gaps); bytes arriving there later are new to the wire, not
     // retransmissions. Bounded: the oldest range is forgotten first.
     std::vector<std::pair<uint64_t, uint64_t>> unseen;
+    // The peer ACKed one sequence number beyond all of this side's data, at
+    // this offset, and nothing of it was captured: most likely its FIN, not
+    // captured or captured after that ACK (a FIN carries no byte). It becomes
+    // a one-byte gap only if data beyond it follows. UINT64_MAX: none.
+    uint64_t acked_unseen_one = UINT64_MAX;
     Reassembler reasm;
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };

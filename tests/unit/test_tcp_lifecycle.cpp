@@ -2047,3 +2047,65 @@ TEST_CASE("tcp lifecycle: SYN and SYN-ACK retransmissions in a simultaneous open
     CHECK(a.find("syn_retransmission@3") != std::string::npos);      // was not flagged
     CHECK(a.find("synack_retransmission@6") != std::string::npos);   // was not flagged
 }
+
+TEST_CASE("tcp lifecycle: one number ACKed beyond all data is a FIN not (yet) captured, not a missing byte") {
+    // The server's FIN, lost at the capture point: the client ACKs it (twice),
+    // then closes. Before, the client stream got a one-byte gap (HTTP: a gap).
+    {
+        Harness h;
+        auto c = conv();
+        handshake(c);          // 1-3
+        c.client_data(kReq);   // 4
+        c.server_data(kResp);  // 5
+        c.server_fin();        // (dropped)
+        c.client_ack();        // 6: ACKs the unseen FIN
+        c.client_ack();        // 7: and again
+        c.client_fin();        // 8
+        c.server_ack();        // 9
+        c.packets().erase(c.packets().begin() + 5);
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(f.dir[S].missing_bytes == 0);   // was 1
+        CHECK(anomalies(f).find("ack_unseen_segment@6") != std::string::npos);
+        CHECK(anomalies(f).find("ack_unseen_segment@7") == std::string::npos);   // said once
+        const auto& log = h.obs.log(1);
+        CHECK(log.dir[S].gap_total == 0);
+        CHECK(log.dir[S].bytes == std::string(kResp.begin(), kResp.end()));
+    }
+    // The client's FIN captured after the server's FIN+ACK that acknowledges it.
+    {
+        Harness h;
+        auto c = conv();
+        handshake(c);          // 1-3
+        c.client_data(kReq);   // 4
+        c.server_data(kResp);  // 5
+        c.client_fin();        // 6 (captured as 7)
+        c.server_fin();        // 7 (captured as 6): ACKs the client's FIN
+        c.client_ack();        // 8
+        std::swap(c.packets()[5], c.packets()[6]);
+        std::swap(c.packets()[5].first, c.packets()[6].first);
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(f.dir[C].missing_bytes == 0);   // was 1
+        const auto& log = h.obs.log(1);
+        CHECK(log.dir[C].gap_total == 0);
+        check_end(log.dir[C], EndReason::fin);
+    }
+    // Near miss: the unseen number was a data byte -- data beyond it follows.
+    {
+        Harness h;
+        auto c = conv();
+        handshake(c);                                                   // 1-3
+        c.packet(true, 1001, 5001, wf::PSH | wf::ACK, text("a"));      // 4
+        c.packet(false, 5001, 1003, wf::ACK);                           // 5: ACKs byte 2 too, never captured
+        c.packet(true, 1003, 5001, wf::PSH | wf::ACK, text("cd"));     // 6
+        h.feed(c);
+        h.finish();
+        const auto& f = h.only();
+        CHECK(f.dir[C].missing_bytes == 1);
+        const auto& log = h.obs.log(1);
+        CHECK(log.dir[C].ev().find("D1 G1 D2") != std::string::npos);
+    }
+}
