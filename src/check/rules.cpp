@@ -542,8 +542,15 @@ void assign_names(std::vector<Rule>& rules) {
         std::string n = rule_type_name(r.type);
         switch (r.type) {
             case RuleType::fail_on: {
+                // Each kind once, in the order given ("--fail-on a,b,a").
                 n += " ";
-                for (size_t i = 0; i < r.kinds.size(); ++i) n += (i ? "," : "") + std::string(kind_name(r.kinds[i]));
+                for (size_t i = 0; i < r.kinds.size(); ++i) {
+                    if (std::find(r.kinds.begin(), r.kinds.begin() + static_cast<std::ptrdiff_t>(i), r.kinds[i]) !=
+                        r.kinds.begin() + static_cast<std::ptrdiff_t>(i)) {
+                        continue;
+                    }
+                    n += (n.back() == ' ' ? "" : ",") + std::string(kind_name(r.kinds[i]));
+                }
                 break;
             }
             case RuleType::fail_on_severity: n += std::string(" ") + std::string(severity_name(r.severity)); break;

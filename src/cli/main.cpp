@@ -273,15 +273,25 @@ pl::AnalysisConfig make_config(const CommonOptions& o) {
     return cfg;
 }
 
-// Why `path`, given as a capture file, cannot be read; on stderr.
+// The command a help hint names, as messages start: "pcaplens check --help"
+// -> "pcaplens check".
+std::string command_of(const char* help_cmd) {
+    const std::string_view cmd(help_cmd);
+    return std::string(cmd.substr(0, cmd.rfind(" --help")));
+}
+
+// Why `path`, given as a capture file, cannot be read; on stderr, prefixed
+// with the command it was given to.
 void complain_unreadable(const std::string& path, const char* help_cmd) {
+    const std::string who = command_of(help_cmd);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        std::fprintf(stderr, "pcaplens: %s: %s (try %s)\n", path.c_str(), errno == ENOENT ? "no such file" : std::strerror(errno), help_cmd);
+        std::fprintf(stderr, "%s: %s: %s (try %s)\n", who.c_str(), path.c_str(), errno == ENOENT ? "no such file" : std::strerror(errno),
+                     help_cmd);
     } else if (S_ISDIR(st.st_mode)) {
-        std::fprintf(stderr, "pcaplens: %s: is a directory, not a capture file (give the .pcap/.pcapng files in it)\n", path.c_str());
+        std::fprintf(stderr, "%s: %s: is a directory, not a capture file (give the .pcap/.pcapng files in it)\n", who.c_str(), path.c_str());
     } else {
-        std::fprintf(stderr, "pcaplens: %s: not a regular file (try %s)\n", path.c_str(), help_cmd);
+        std::fprintf(stderr, "%s: %s: not a regular file (try %s)\n", who.c_str(), path.c_str(), help_cmd);
     }
 }
 
@@ -313,17 +323,15 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
         // "pcaplens -f tcp missing.pcap": the filter is given, so this names a
         // file. A bad filter is still a usage error (2 wins over 4).
         complain_unreadable(o.positional[i], help_cmd);
-        const std::string_view cmd(help_cmd);   // "pcaplens --help" -> "pcaplens"
-        const std::string who(cmd.substr(0, cmd.rfind(" --help")));
-        return unreadable_unless_bad_filter(o.filter, who.c_str());
+        return unreadable_unless_bad_filter(o.filter, command_of(help_cmd).c_str());
     }
     if (!o.read_files.empty()) {
         // With -r every positional is the filter; an existing capture file
         // among them is an -r forgotten ("pcaplens -r a.pcap b.pcap").
         for (const std::string& p : o.positional) {
             if (looks_like_capture_path(p) && is_capture_input(p)) {
-                std::fprintf(stderr, "pcaplens: %s: with -r, each capture file needs its own -r (the other arguments form the filter)\n",
-                             p.c_str());
+                std::fprintf(stderr, "%s: %s: with -r, each capture file needs its own -r (the other arguments form the filter)\n",
+                             command_of(help_cmd).c_str(), p.c_str());
                 return kExitUsage;
             }
         }
@@ -349,7 +357,8 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
     }
     for (; i < o.positional.size(); ++i) expr += (expr.empty() ? "" : " ") + o.positional[i];
     if (!expr.empty() && !o.filter.empty()) {
-        std::fprintf(stderr, "pcaplens: both -f '%s' and a trailing expression '%s' given\n", o.filter.c_str(), expr.c_str());
+        std::fprintf(stderr, "%s: both -f '%s' and a trailing expression '%s' given\n", command_of(help_cmd).c_str(), o.filter.c_str(),
+                     expr.c_str());
         return kExitUsage;
     }
     filter = o.filter.empty() ? expr : o.filter;
@@ -358,7 +367,7 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
             complain_unreadable(o.positional[0], help_cmd);
             return kExitUnreadable;
         }
-        std::fprintf(stderr, "pcaplens: no capture file given (try %s)\n", help_cmd);
+        std::fprintf(stderr, "%s: no capture file given (try %s)\n", command_of(help_cmd).c_str(), help_cmd);
         return kExitUsage;
     }
     return kExitOk;

@@ -398,3 +398,16 @@ TEST_CASE("check --help: every long option is in the man page; pcaplens --fail-o
     const auto g = e2e::pcaplens({"--fail-on", "syn_unanswered", kMixed});
     CHECK(g.status == 0);
 }
+
+TEST_CASE("check: unreadable inputs are named by 'pcaplens check'; a kind given twice is named once") {
+    auto r = e2e::pcaplens({"check", "--no-resets", "/nonexistent.pcap"});
+    CHECK(r.status == 4);
+    CHECK(r.err == "pcaplens check: /nonexistent.pcap: no such file (try pcaplens check --help)\n");   // was "pcaplens: ..."
+    r = e2e::pcaplens({"check", "--no-resets", "-r", kMixed, e2e::source("samples/http-keepalive.pcap")});
+    CHECK(r.status == 2);
+    CHECK(r.err.rfind("pcaplens check: ", 0) == 0);
+    r = e2e::pcaplens({"check", "--fail-on", "rst_abort,keepalive,rst_abort", "--format", "json", kMixed});
+    CHECK(r.status == 1);
+    REQUIRE(r.json()["checks"].size() == 1);
+    CHECK(r.json()["checks"][0]["name"] == "fail_on rst_abort,keepalive");   // was "fail_on rst_abort,keepalive,rst_abort"
+}
