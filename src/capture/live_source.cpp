@@ -115,7 +115,7 @@ void LiveSource::open_dump() {
     m.dumped_bytes = 0;
 }
 
-const std::optional<std::string>& LiveSource::write_error() const { return impl_->write_error; }
+std::optional<std::string> LiveSource::write_error() const { return impl_->write_error; }
 
 bool LiveSource::next(PacketView& out) {
     Impl& m = *impl_;
@@ -223,13 +223,18 @@ std::vector<InterfaceInfo> list_interfaces() {
     return v;
 }
 
-void check_user(const std::string& user) {
-    if (getpwnam(user.c_str()) == nullptr) throw UsageError("-Z: no such user '" + user + "'");
-}
-
-void drop_privileges(const std::string& user) {
+namespace {
+const passwd& user_entry(const std::string& user) {
     const passwd* pw = getpwnam(user.c_str());
     if (!pw) throw UsageError("-Z: no such user '" + user + "'");
+    return *pw;
+}
+}  // namespace
+
+void check_user(const std::string& user) { (void)user_entry(user); }
+
+void drop_privileges(const std::string& user) {
+    const passwd* pw = &user_entry(user);
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
         throw UsageError("-Z: cannot change to user '" + user + "': " + std::strerror(errno));
     }

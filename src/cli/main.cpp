@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cmath>
@@ -70,11 +71,7 @@ bool same_file(const std::string& a, const std::string& b) {
 bool output_is_an_input(const std::string& output, const std::vector<std::string>& inputs) {
     struct stat out {};
     if (output.empty() || output == "-" || ::stat(output.c_str(), &out) != 0) return false;
-    for (const auto& in : inputs) {
-        struct stat st {};
-        if (in != "-" && ::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino) return true;
-    }
-    return false;
+    return std::any_of(inputs.begin(), inputs.end(), [&output](const std::string& in) { return in != "-" && same_file(in, output); });
 }
 
 // Columns of the terminal `fd` is, or 0 when it is not one: COLUMNS if set,
@@ -295,6 +292,18 @@ void complain_unreadable(const std::string& path, const char* help_cmd) {
     }
 }
 
+// Why `expr` does not compile as a filter for Ethernet (the link type every
+// capture tool supports), or nothing when it does. The filter is compiled
+// per link type once a file is open; this is the check before any is.
+std::optional<std::string> filter_problem(const std::string& expr) {
+    try {
+        pl::BpfFilter probe(expr, 1 /* DLT_EN10MB */);
+    } catch (const pl::UsageError& e) {
+        return std::string(e.what());
+    }
+    return std::nullopt;
+}
+
 // A name ending in a capture suffix or holding a '/': meant as a file, as a
 // filter word never is (filters with a '/' -- 'net 10.0.0.0/8' -- are told
 // apart by compiling them).
@@ -343,13 +352,7 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
         if (looks_like_capture_path(p)) {
             std::string rest;
             for (size_t j = i; j < o.positional.size(); ++j) rest += (rest.empty() ? "" : " ") + o.positional[j];
-            bool compiles = true;
-            try {
-                pl::BpfFilter probe(rest, 1 /* DLT_EN10MB */);
-            } catch (const pl::UsageError&) {
-                compiles = false;
-            }
-            if (!compiles) {
+            if (filter_problem(rest)) {
                 complain_unreadable(p, help_cmd);
                 return kExitUnreadable;
             }
@@ -378,10 +381,8 @@ int split_inputs(const CommonOptions& o, const char* help_cmd, std::vector<std::
 // is otherwise compiled per link type once a file is open.)
 int unreadable_unless_bad_filter(const std::string& filter, const char* who) {
     if (filter.empty()) return kExitUnreadable;
-    try {
-        pl::BpfFilter probe(filter, 1 /* DLT_EN10MB */);
-    } catch (const pl::UsageError& e) {
-        std::fprintf(stderr, "%s: %s\n", who, e.what());
+    if (const auto why = filter_problem(filter)) {
+        std::fprintf(stderr, "%s: %s\n", who, why->c_str());
         return kExitUsage;
     }
     return kExitUnreadable;
@@ -946,9 +947,8 @@ int main(int argc, char** argv) {
     }
 
     int status = report_damage(source->file_stats());
-    if (const auto* ls = dynamic_cast<const pl::LiveSource*>(source.get()); ls != nullptr && ls->write_error()) {
-        std::fprintf(stderr, "pcaplens: %s; the capture stopped there (the report covers the packets before it)\n",
-                     ls->write_error()->c_str());
+    if (const auto e = source->write_error()) {
+        std::fprintf(stderr, "pcaplens: %s; the capture stopped there (the report covers the packets before it)\n", e->c_str());
         status = kExitUnreadable;
     }
     if (const auto e = source->filter_error()) {

@@ -42,9 +42,8 @@ public:
     bool is_live() const override { return true; }
     uint64_t drops() const override;
     uint64_t ifdrops() const override;
-    // Set when a -w file (a -C rotation's next one) could not be opened:
-    // the capture stopped there, and what came before is reported.
-    const std::optional<std::string>& write_error() const;
+    // The capture stopped there, and what came before is reported.
+    std::optional<std::string> write_error() const override;
 
 private:
     void open_dump();

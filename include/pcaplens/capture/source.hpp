@@ -127,6 +127,9 @@ public:
     // link type first met mid-input (a pcapng interface added later): a
     // usage error, found after the packets before it were handed out.
     virtual std::optional<std::string> filter_error() const { return std::nullopt; }
+    // Set when reading stopped because a file the source saves packets to
+    // (live -w, the next file of a -C rotation) could not be opened.
+    virtual std::optional<std::string> write_error() const { return std::nullopt; }
 };
 
 // Several files read as one stream ordered by timestamp (stable: ties keep
