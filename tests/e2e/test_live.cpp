@@ -75,6 +75,45 @@ std::string slurp(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// A network namespace of its own with only `lo` up and python's web server
+// on 127.0.0.1:18080 serving `dir`: live captures on `lo` there see only the
+// test's traffic. `ok` is false (and a MESSAGE says why) when it cannot run.
+struct LoopbackWeb {
+    std::string ns;
+    fs::path dir;
+    std::vector<pid_t> pids;   // killed (their process groups) at the end
+    bool ok = false;
+    explicit LoopbackWeb(const std::string& name) : ns("plt-l" + std::to_string(::getpid() % 100000)), dir(e2e::temp_dir() / name) {
+        if (::geteuid() != 0) {
+            MESSAGE("skipped: live capture test needs root (network namespaces)");
+            return;
+        }
+        if (sh("command -v python3 >/dev/null && command -v curl >/dev/null") != 0) {
+            MESSAGE("skipped: python3 and curl are needed");
+            return;
+        }
+        if (sh("ip netns add " + ns + " && ip -n " + ns + " link set lo up") != 0) {
+            MESSAGE("skipped: cannot create a network namespace here");
+            ns.clear();
+            return;
+        }
+        fs::create_directories(dir);
+        pids.push_back(spawn(in_ns("python3 -m http.server 18080 --bind 127.0.0.1 --directory " + dir.string() + " >/dev/null 2>&1")));
+        for (int i = 0; i < 50 && !ok; ++i) {
+            ok = sh(in_ns("curl -s -o /dev/null --max-time 1 http://127.0.0.1:18080/")) == 0;
+            if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        REQUIRE_MESSAGE(ok, "the web server in " << ns << " did not come up");
+    }
+    ~LoopbackWeb() {
+        for (pid_t p : pids) ::kill(-p, SIGKILL);
+        if (!ns.empty()) sh("ip netns del " + ns + " 2>/dev/null");
+    }
+    LoopbackWeb(const LoopbackWeb&) = delete;
+    LoopbackWeb& operator=(const LoopbackWeb&) = delete;
+    std::string in_ns(const std::string& cmd) const { return "ip netns exec " + ns + " " + cmd; }
+};
+
 }  // namespace
 
 TEST_CASE("live: pcaplens -i on a veth streams NDJSON of real traffic and stops cleanly on SIGINT") {
@@ -214,46 +253,18 @@ TEST_CASE("live: usage errors come before -o and -w truncate anything; values ar
 }
 
 TEST_CASE("live: connections are reported while other traffic keeps the line busy; a stop request loses nothing held") {
-    if (::geteuid() != 0) {
-        MESSAGE("skipped: live capture test needs root (network namespaces)");
-        return;
-    }
-    if (sh("command -v python3 >/dev/null && command -v curl >/dev/null") != 0) {
-        MESSAGE("skipped: python3 and curl are needed");
-        return;
-    }
-    const std::string ns = "plt-l" + std::to_string(::getpid() % 100000);
-    if (sh("ip netns add " + ns + " && ip -n " + ns + " link set lo up") != 0) {
-        MESSAGE("skipped: cannot create a network namespace here");
-        return;
-    }
-    struct Cleanup {
-        std::string ns;
-        std::vector<pid_t> pids;
-        ~Cleanup() {
-            for (pid_t p : pids) ::kill(-p, SIGKILL);
-            sh("ip netns del " + ns + " 2>/dev/null");
-        }
-    } cleanup{ns, {}};
-    auto in_ns = [&](const std::string& cmd) { return "ip netns exec " + ns + " " + cmd; };
-    const fs::path dir = e2e::temp_dir() / "live-busy";
-    fs::create_directories(dir);
-    cleanup.pids.push_back(spawn(in_ns("python3 -m http.server 18080 --bind 127.0.0.1 --directory " + dir.string() + " >/dev/null 2>&1")));
-    bool up = false;
-    for (int i = 0; i < 50 && !up; ++i) {
-        up = sh(in_ns("curl -s -o /dev/null --max-time 1 http://127.0.0.1:18080/")) == 0;
-        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    REQUIRE(up);
+    LoopbackWeb web("live-busy");
+    if (!web.ok) return;
+    const fs::path& dir = web.dir;
     // A datagram every 50 ms from before the capture starts: the line is
     // never quiet for the 100 ms tick.
-    cleanup.pids.push_back(spawn(in_ns("python3 -c \"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+    web.pids.push_back(spawn(web.in_ns("python3 -c \"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                                        "for i in range(200):\n s.sendto(b'x',('127.0.0.1',18999)); time.sleep(0.05)\"")));
     const fs::path out = dir / "live.ndjson";
-    const pid_t pl = spawn(in_ns(e2e::quote(PCAPLENS_BINARY) + " -i lo --format ndjson --close-linger 0.3 -o " + out.string() +
+    const pid_t pl = spawn(web.in_ns(e2e::quote(PCAPLENS_BINARY) + " -i lo --format ndjson --close-linger 0.3 -o " + out.string() +
                                  " 'tcp port 18080 or udp port 18999' 2>" + (dir / "pl.err").string()));
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    REQUIRE(sh(in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
+    REQUIRE(sh(web.in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
     std::string so_far;
     for (int i = 0; i < 25; ++i) {
         so_far = slurp(out);
@@ -264,7 +275,7 @@ TEST_CASE("live: connections are reported while other traffic keeps the line bus
 
     // A connection made just before the stop request: the kernel may still
     // hold its last packets in a block not handed over yet.
-    REQUIRE(sh(in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
+    REQUIRE(sh(web.in_ns("curl -s -o /dev/null http://127.0.0.1:18080/")) == 0);
     ::kill(pl, SIGINT);
     CHECK(wait_exit(pl, 10) == 0);
     std::vector<nlohmann::json> lines;
@@ -279,4 +290,39 @@ TEST_CASE("live: connections are reported while other traffic keeps the line bus
         CHECK(lines[i]["http"].size() == 1);
     }
     CHECK(lines.back()["summary"]["by_protocol"]["udp"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("live: a -C file that cannot be created stops the capture with a whole report, status 4") {
+    if (sh("getent passwd nobody >/dev/null") != 0) {
+        MESSAGE("skipped: no user 'nobody'");
+        return;
+    }
+    LoopbackWeb web("live-rotate");
+    if (!web.ok) return;
+    // Root's directory: the first file is opened before -Z, the next ones
+    // (FILE1, ...) as nobody, who cannot create them there.
+    const fs::path saved = web.dir / "saved";
+    fs::create_directories(saved);
+    fs::permissions(saved, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                               fs::perms::others_exec);
+    const fs::path out = web.dir / "live.ndjson";
+    const pid_t pl = spawn(web.in_ns(e2e::quote(PCAPLENS_BINARY) + " -i lo --format ndjson -Z nobody -C 0.001 -w " +
+                                     (saved / "r.pcap").string() + " -o " + out.string() + " 'tcp port 18080' 2>" +
+                                     (web.dir / "pl.err").string()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    for (int i = 0; i < 3; ++i) sh(web.in_ns("curl -s -o /dev/null --max-time 2 http://127.0.0.1:18080/"));
+    const int status = wait_exit(pl, 10);   // it stops by itself
+    CHECK(status == 4);   // was "internal error" with no report
+    const std::string err = slurp(web.dir / "pl.err");
+    CHECK(err.find("r.pcap1: cannot write") != std::string::npos);
+    CHECK(err.find("the capture stopped there") != std::string::npos);
+    std::vector<nlohmann::json> lines;
+    {
+        std::istringstream in(slurp(out));
+        for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    }
+    REQUIRE_FALSE(lines.empty());
+    CHECK(lines.back()["type"] == "summary");
+    CHECK(fs::file_size(saved / "r.pcap") > 24);
+    CHECK_FALSE(fs::exists(saved / "r.pcap1"));
 }
