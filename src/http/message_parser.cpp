@@ -6,7 +6,9 @@
 //   HTTP major version 1 only (the h2 preface "PRI * HTTP/2.0" is not HTTP/1).
 //   For content detection and resynchronisation the method must also look
 //   like one ([A-Z][A-Z0-9_-]*, at most 32) and the status start with 1-5;
-//   between messages any tchar method and status 100-999 are accepted.
+//   between messages any tchar method and status 100-999 are accepted, and
+//   so is a first status 600-999 once the client has proven the connection
+//   HTTP (peer_proved_http).
 // - A rejected line that was an attempt ("METHOD SP" or "HTTP/" seen) is read
 //   to its LF for the evidence (96 bytes kept); other bytes are dropped at
 //   the first invalid byte.
@@ -278,6 +280,12 @@ void MessageParser::feed(const uint8_t* p, size_t n, int64_t ts, uint64_t frame,
     ts_ = ts;
     frame_ = frame;
     seq_ = seq;
+    // While resynchronising, the start of each delivery is a candidate line
+    // start as well as the byte after an LF: a message follows a body that
+    // need not end in LF (binary, JSON), and senders start a message in a
+    // new segment. A line that does not validate there is skipped to its LF
+    // as before.
+    if (st_ == St::resync_skip) st_ = St::idle;
     run(p, n);
 }
 
@@ -368,6 +376,9 @@ void MessageParser::run_steps(const uint8_t* p, size_t n) {
 
 int MessageParser::sl_step(uint8_t c) {
     const bool strict = mode_ != LineMode::normal;
+    // Statuses 600-999: only between messages, or on a first line once the
+    // other direction has proven the connection HTTP.
+    const bool strict_status = mode_ == LineMode::resync || (mode_ == LineMode::detect && !peer_proved_);
     switch (sl_) {
         case SlState::method:
             if (is_method_char(c, strict, sl_n_ == 0)) return ++sl_n_ > 32 ? -1 : 0;
@@ -440,7 +451,7 @@ int MessageParser::sl_step(uint8_t c) {
         }
         case SlState::status:
             if (!is_digit(c)) return -1;
-            if (sl_n_ == 0 && (c < '1' || (strict && c > '5'))) return -1;
+            if (sl_n_ == 0 && (c < '1' || (strict_status && c > '5'))) return -1;
             if (++sl_n_ == 3) sl_ = SlState::after_status;
             return 0;
         case SlState::after_status:
@@ -481,6 +492,7 @@ int MessageParser::sl_step(uint8_t c) {
 size_t MessageParser::fast_start_line(const uint8_t* p, size_t n) {
     static constexpr char kVersion[] = "HTTP/1.";
     const bool strict = mode_ != LineMode::normal;
+    const bool strict_status = mode_ == LineMode::resync || (mode_ == LineMode::detect && !peer_proved_);
     size_t i = 0;
     if (role_ == Role::request) {
         while (i < n && i < 32 && is_method_char(p[i], strict, i == 0)) ++i;   // sl_step: at most 32
@@ -493,7 +505,7 @@ size_t MessageParser::fast_start_line(const uint8_t* p, size_t n) {
         i += 8;
     } else {
         if (n < 13 || std::memcmp(p, kVersion, 7) != 0 || !is_digit(p[7]) || p[8] != ' ') return 0;
-        if (p[9] < '1' || p[9] > (strict ? '5' : '9') || !is_digit(p[10]) || !is_digit(p[11])) return 0;
+        if (p[9] < '1' || p[9] > (strict_status ? '5' : '9') || !is_digit(p[10]) || !is_digit(p[11])) return 0;
         i = 12;
         if (p[i] == ' ') {
             ++i;
@@ -1144,7 +1156,16 @@ void MessageParser::begin_body(HeadAction action) {
             stop();
             return;
         }
-        st_ = St::body_close;  // RFC 9112 6.3 item 3: read until close
+        // RFC 9112 6.3 item 4: read until close -- and a Content-Length
+        // beside it is overridden (item 3), the same warning sign as beside
+        // chunked: peers that frame by the length disagree from here on.
+        if (hs_.head.has_content_length) {
+            finding(AnomalyKind::http_content_length_with_chunked,
+                    cl_text() + " with Transfer-Encoding '" + excerpt(hs_.te_detail) +
+                        "'; Transfer-Encoding wins: the body is read until the server closes",
+                    msg_ts_, msg_frame_);
+        }
+        st_ = St::body_close;
         return;
     }
     if (hs_.head.has_content_length) {
@@ -1466,13 +1487,18 @@ void MessageParser::gap(uint64_t len, int64_t ts, uint64_t seq) {
                 report(mode_ == LineMode::resync ? "while resynchronising"
                        : detecting               ? "before the first message; resync"
                                                  : "between messages; resync at the next start line");
+            } else if (st_ == St::headers && !salvaging_) {
+                // The start line was captured: the message is handed over as
+                // far as it goes (headers incomplete) and ends there, so that
+                // a response still answers its request and a request is still
+                // answered -- dropping it would shift every later pairing.
+                // Its body cannot be framed: resync at the next start line.
+                report("inside a header block; message incomplete, resync at the next start line");
+                partial_ = true;
+                head_cut();
+                if (st_ == St::dead) return;
             } else {
                 report("inside a header block; block dropped, resync at the next start line");
-                if (st_ == St::headers && early_queued_) {   // its request is queued already: it ends here, partial
-                    partial_ = true;
-                    end_queued_request();
-                    if (st_ == St::dead) return;
-                }
             }
             if (detecting && st_ != St::headers) {
                 sink_.on_detect(role_, false, nullptr);

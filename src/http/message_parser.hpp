@@ -186,6 +186,12 @@ public:
     // comes, is handed over as MessageHead::salvaged (it fills that request),
     // and its end as that request's end.
     void partial_request_queued() { early_queued_ = true; }
+    // The other direction has proven the connection to be HTTP: this
+    // direction's first start line need not prove it again, so it is held
+    // to the rules of any later one (a status 600-999 is a status line, not
+    // a sign of another protocol). Detection of this direction's first
+    // line, and what a rejected one means, are otherwise unchanged.
+    void peer_proved_http() { peer_proved_ = true; }
 
 private:
     enum class St : uint8_t {
@@ -290,6 +296,7 @@ private:
     bool salvaging_ = false;       // St::headers collects a salvaged header block
     bool salvaged_msg_ = false;    // the message in progress was salvaged (keeps resync mode after it)
     bool early_queued_ = false;    // the request in St::headers was queued early (partial_request_queued)
+    bool peer_proved_ = false;     // see peer_proved_http()
 
     // Current call.
     int64_t ts_ = 0;

@@ -162,10 +162,11 @@ struct HttpStream::Impl final : http::ParserSink {
     bool ended[2] = {};
     bool finalized = false;
     bool midstream_response = false;   // the server spoke first: its first response is uncertain
-    bool last_resp_done = false;       // the latest request's final response is complete...
+    bool last_resp_done = false;       // the latest request's final response has ended (complete or not)...
     bool close_server = false;
     bool upgrade_refused = false;
     bool holding = false;              // client parser waits for the upgrade verdict
+    bool pipeline_overflowed = false;  // a request was dropped from the queue: FIFO pairing is off by one from there
     bool bare_lf_done = false;
     uint64_t seq = 0;                  // event counter (orders events across directions)
     int64_t last_ts[2] = {};
@@ -324,6 +325,7 @@ struct HttpStream::Impl final : http::ParserSink {
     void go_quiet() {
         det = Det::quiet;
         pending_first_line = false;
+        pending_first_status = false;
         first_salvage = FirstSalvage{};
         salvage_serial = 0;
         txs.clear();
@@ -354,10 +356,25 @@ struct HttpStream::Impl final : http::ParserSink {
         http::MessageEnd end;
     };
     FirstSalvage first_salvage;
+    // The server's first line, if it failed validation but was an attempt
+    // at a status line ("HTTP/" seen): reported once the connection proves
+    // to be HTTP, as any later malformed status line is.
+    bool pending_first_status = false;
+    http::RejectedLine first_status;
+
+    void malformed_response(const http::RejectedLine& line) {
+        add(AnomalyKind::http_malformed_response, FlowDir::server_to_client, line.ts, line.frame,
+            "not a status line: '" + line.text + "'");
+    }
 
     void become_http() {
         if (det != Det::undecided) return;
         det = Det::http;
+        resp.peer_proved_http();
+        if (pending_first_status) {
+            pending_first_status = false;
+            malformed_response(first_status);
+        }
         if (pending_first_line) {
             pending_first_line = false;
             malformed_request(first_line);
@@ -387,6 +404,14 @@ struct HttpStream::Impl final : http::ParserSink {
         if (role == Role::request && rejected != nullptr && rejected->line_like && det == Det::undecided) {
             pending_first_line = true;
             first_line = *rejected;
+        }
+        if (role == Role::response && rejected != nullptr && rejected->line_like) {
+            if (det == Det::http) {
+                malformed_response(*rejected);
+            } else {
+                pending_first_status = true;
+                first_status = *rejected;
+            }
         }
         if (det == Det::undecided && det_failed[0] && det_failed[1]) go_quiet();
     }
@@ -542,9 +567,10 @@ struct HttpStream::Impl final : http::ParserSink {
             const Pending& o = outstanding.front();
             add(AnomalyKind::http_pipeline_depth, FlowDir::client_to_server, h.ts, h.frame,
                 "more than " + std::to_string(cfg.max_pipeline) + " requests outstanding; oldest (" + label(o) +
-                    ") dropped unanswered",
+                    ") dropped unanswered; later pairings uncertain",
                 o.frame);
             outstanding.pop_front();
+            pipeline_overflowed = true;
         }
         if (!malformed) cur_req = Current{true, false, t, serial};   // a malformed line has no end event of its own
         return t;
@@ -585,7 +611,7 @@ struct HttpStream::Impl final : http::ParserSink {
         if (interim && !outstanding.empty()) {
             HttpTransaction& x = tx(outstanding.front().tx);
             if (x.interim_statuses.size() < 16) x.interim_statuses.push_back(h.status);
-            if (h.resynced || midstream) x.uncertain = true;
+            if (h.resynced || midstream || pipeline_overflowed) x.uncertain = true;
             cur_resp = Current{true, true, -1, 0};
             return HeadAction::no_body;
         }
@@ -626,7 +652,7 @@ struct HttpStream::Impl final : http::ParserSink {
         set_detail(x, HttpTransaction::Text::content_type, clip(h.content_type));
         x.response_ts = h.ts;
         x.response_frame = h.frame;
-        if (h.resynced || midstream) x.uncertain = true;
+        if (h.resynced || midstream || pipeline_overflowed) x.uncertain = true;
         cur_resp = Current{true, false, t, paired ? p.serial : 0};
 
         if (h.status >= 400 && h.status < 500) {
@@ -695,7 +721,9 @@ struct HttpStream::Impl final : http::ParserSink {
         x.response_chunked = e.chunked;
         x.partial = x.partial || e.partial;
         x.response_complete = e.complete;
-        if (e.complete && cur_resp.serial != 0 && cur_resp.serial == req_serial) {
+        // Ended, complete or not (a gap, a cut header block): a request sent
+        // after its last captured byte was not pipelined behind it.
+        if (cur_resp.serial != 0 && cur_resp.serial == req_serial) {
             last_resp_done = true;
             last_resp_done_seq = e.end_seq;
         }
@@ -749,8 +777,7 @@ struct HttpStream::Impl final : http::ParserSink {
             malformed_request(line);
             return line.line_like ? http::BadLineAction::salvage : http::BadLineAction::resync;
         }
-        add(AnomalyKind::http_malformed_response, FlowDir::server_to_client, line.ts, line.frame,
-            "not a status line: '" + line.text + "'");
+        malformed_response(line);
         return http::BadLineAction::resync;
     }
 

@@ -167,6 +167,46 @@ TEST_CASE("fires: http_malformed_response") {
     CHECK(find(r, AnomalyKind::http_malformed_response)->dir == FlowDir::server_to_client);
 }
 
+TEST_CASE("fires: http_malformed_response on the server's first line") {
+    // The client's request proved the connection HTTP: the server's first
+    // line is held to the rules of any later one, and a broken one said.
+    SUBCASE("answered after the request") {
+        const auto r = run({C(get("/a")), S("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_malformed_response) == F{2});
+        REQUIRE(find(r, AnomalyKind::http_malformed_response) != nullptr);
+        CHECK(find(r, AnomalyKind::http_malformed_response)->detail == "not a status line: 'HTTP/1.1 2000 OK'");
+    }
+    SUBCASE("captured before the request: said once the request proves HTTP") {
+        const auto r = run({S("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"), C(get("/a")), EndC(), EndS()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_malformed_response) == F{1});
+    }
+    SUBCASE("neither side HTTP: nothing is said") {
+        const auto r = run({C("SSH-2.0-OpenSSH_9.2\r\n"), S("HTTP/1.1 2000 OK\r\n\r\n"), EndC(), EndS()});
+        INFO(all(r));
+        CHECK_FALSE(r.http);
+        CHECK(r.fs.empty());
+    }
+}
+
+TEST_CASE("near miss: http_malformed_response: a first status 600-999 once the request proved HTTP") {
+    // Between messages any 3-digit status is a status line; the first one was
+    // held to 1xx-5xx (a content-detection rule) even after the request
+    // proved the connection HTTP, so the answer to the next request went to
+    // this one.
+    const auto r = run({C(get("/1")), S("HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nxx"), C(get("/2")), S(ok("2")),
+                        EndC(), EndS()});
+    INFO(all(r));
+    CHECK(r.fs.empty());
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].status == 600);
+    CHECK(r.txs[0].response_body_bytes == 2);
+    CHECK_FALSE(r.txs[0].uncertain);
+    CHECK(r.txs[1].status == 200);
+    CHECK_FALSE(r.txs[1].pipelined);
+}
+
 TEST_CASE("near miss: http_malformed_response") {
     // Status lines without a reason phrase, with and without the SP before
     // it: both legal ([SP reason]; RFC 9112 4 allows an empty reason).
@@ -369,6 +409,20 @@ TEST_CASE("near miss: http_transfer_encoding_in_http10") {
     CHECK(r.txs[1].request_body_bytes == 3);
     CHECK(r.txs[2].request_body_bytes == 3);
     CHECK(r.txs[2].request_complete);
+}
+
+TEST_CASE("fires: http_content_length_with_chunked: a response coding other than chunked") {
+    // RFC 9112 6.3: Transfer-Encoding overrides Content-Length; on a response
+    // whose coding does not end in chunked the body runs to the close, and
+    // what a length-framing peer saw as the next response is body here.
+    const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nxx"),
+                        C(get("/2")), S(ok("2")), EndC(), EndS()});
+    INFO(all(r));
+    CHECK(frames(r, AnomalyKind::http_content_length_with_chunked) == F{2});
+    REQUIRE(find(r, AnomalyKind::http_content_length_with_chunked) != nullptr);
+    CHECK(find(r, AnomalyKind::http_content_length_with_chunked)->dir == FlowDir::server_to_client);
+    REQUIRE(r.txs.size() >= 1);
+    CHECK(r.txs[0].response_body_bytes > 2);   // read until the close
 }
 
 TEST_CASE("near miss: http_content_length_with_chunked") {
@@ -723,15 +777,19 @@ TEST_CASE("fires: http_gap") {
         CHECK_FALSE(r.txs[1].partial);   // pairing intact
         CHECK(r.txs[1].status == 200);
     }
-    SUBCASE("inside a header block: block dropped, next transaction uncertain") {
+    SUBCASE("inside a header block: the message ends there, next transaction uncertain") {
         const auto r = run({C(get("/a")), S(ok("a")), C("GET /b HTTP/1.1\r\nHo"), GapC(20), C(get("/c")), S(ok("b")),
                             EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_gap) == F{5});
         CHECK(find(r, AnomalyKind::http_gap)->dir == FlowDir::client_to_server);
-        REQUIRE(r.txs.size() == 2);
-        CHECK(r.txs[1].uri() == "/c");
-        CHECK(r.txs[1].uncertain);
+        REQUIRE(r.txs.size() == 3);
+        CHECK(r.txs[1].uri() == "/b");   // its request line was captured: it is still a request
+        CHECK(r.txs[1].partial);
+        CHECK_FALSE(r.txs[1].request_complete);
+        CHECK(r.txs[1].status == 200);
+        CHECK(r.txs[2].uri() == "/c");
+        CHECK(r.txs[2].uncertain);
     }
 }
 
