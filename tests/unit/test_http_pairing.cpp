@@ -399,7 +399,45 @@ TEST_CASE("max_pipeline: the oldest outstanding request is dropped and reported"
     CHECK(f->detail.find("/1") != std::string::npos);
     REQUIRE(r.txs.size() == 4);
     CHECK(r.txs[2].status == 200);  // /1 and /2 were dropped: the response pairs with /3
+    CHECK(r.txs[2].uncertain);       // ...which it may not answer: FIFO is off from the drop
     CHECK(count(r, AnomalyKind::http_request_without_response) == 1);  // /4 only
+}
+
+TEST_CASE("resync: a status line at the start of a segment, right after bytes with no LF") {
+    // After a gap the parser resynchronises; the rest of the lost response's
+    // body ("abc", no LF) is followed by the next response in a new segment.
+    // Looking only after LFs glued the two and lost every later response.
+    const auto r = run({C(get("/1") + get("/2") + get("/3")), S("HTTP/1.1 200 OK\r\nContent-"), GapS(40), S("abc"),
+                        S("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"), S(ok("3")), EndC(), EndS()});
+    INFO(kinds(r));
+    INFO(txs_text(r));
+    REQUIRE(r.txs.size() == 3);
+    CHECK(r.txs[0].status == 200);
+    CHECK(r.txs[1].status == 201);
+    CHECK(r.txs[1].uncertain);
+    CHECK(r.txs[2].status == 200);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+}
+
+TEST_CASE("resync: bytes at a segment start that are no start line are skipped to their LF as before") {
+    const auto r = run({C(get("/1") + get("/2")), S("HTTP/1.1 200 OK\r\nContent-"), GapS(40), S("abc"),
+                        S("HTTP/1.1 2xx no\r\nHTTP/1.1 204 No Content\r\n\r\n"), EndC(), EndS()});
+    INFO(kinds(r));
+    INFO(txs_text(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].status == 204);
+    CHECK(count(r, AnomalyKind::http_malformed_response) == 0);   // resynchronising: no verdict on skipped bytes
+}
+
+TEST_CASE("pipelined: a request after a response that ended incomplete at a gap is not pipelined") {
+    const auto r = run({C(get("/1")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"), GapS(20),
+                        C(get("/2")), S(ok("2")), EndC(), EndS()});
+    INFO(kinds(r));
+    INFO(txs_text(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK_FALSE(r.txs[0].response_complete);
+    CHECK(r.txs[1].status == 200);
+    CHECK_FALSE(r.txs[1].pipelined);
 }
 
 TEST_CASE("max_transactions: the rest is counted only") {
