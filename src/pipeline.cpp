@@ -187,8 +187,9 @@ struct Analysis::Impl final : ConnectionObserver {
         ++sum.packets;
         sum.bytes += pkt.caplen;
         sum.wire_bytes += pkt.wirelen;
+        // (Times before 1970 are negative: no maximum starts from 0.)
         if (sum.packets == 1 || pkt.ts_ns < sum.first_ts) sum.first_ts = pkt.ts_ns;
-        sum.last_ts = std::max(sum.last_ts, pkt.ts_ns);
+        if (sum.packets == 1 || pkt.ts_ns > sum.last_ts) sum.last_ts = pkt.ts_ns;
         // Map lookup only when the link type changes (map iterators are stable).
         if (pkt.linktype != cur_link_type || cur_link_count == nullptr) {
             cur_link_count = &sum.link_types.try_emplace(pkt.linktype, 0).first->second;

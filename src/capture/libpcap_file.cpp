@@ -123,7 +123,7 @@ public:
             // reads it as signed: times from 2038-01-19 on come back negative.
             int64_t sec = static_cast<int64_t>(hdr->ts.tv_sec);
             if (sec < 0 && !pcapng_) sec += int64_t{1} << 32;
-            out.ts_ns = sec * 1000000000LL + static_cast<int64_t>(hdr->ts.tv_usec);
+            out.ts_ns = timestamp_ns(sec, static_cast<int64_t>(hdr->ts.tv_usec));
             out.caplen = hdr->caplen;
             out.wirelen = hdr->len;
             out.data = data;

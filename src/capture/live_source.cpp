@@ -130,8 +130,8 @@ bool LiveSource::next(PacketView& out) {
         const int rc = pcap_next_ex(m.handle, &hdr, &data);
         if (rc == 1) {
             out = PacketView{};
-            out.ts_ns = static_cast<int64_t>(hdr->ts.tv_sec) * 1000000000LL +
-                        static_cast<int64_t>(hdr->ts.tv_usec) * (m.nano ? 1 : 1000);
+            out.ts_ns = timestamp_ns(static_cast<int64_t>(hdr->ts.tv_sec),
+                                     static_cast<int64_t>(hdr->ts.tv_usec) * (m.nano ? 1 : 1000));
             out.caplen = hdr->caplen;
             out.wirelen = hdr->len;
             out.data = data;

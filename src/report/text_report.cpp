@@ -391,7 +391,9 @@ private:
             const CatalogueEntry& c = catalogue(f.kind);
             if (opt_.verbosity <= 0 && c.severity == Severity::info) continue;
             if (shown < opt_.max_anomalies_text || opt_.verbosity > 1) {
-                add("        ! %s%s%s frame %" PRIu64 ": %s", sev_color(c.severity), c.name, reset(), f.frame, printable(f.detail).c_str());
+                // (A finding with no frame -- a gap declared at the end -- says so: frames count from 1.)
+                if (f.frame) add("        ! %s%s%s frame %" PRIu64 ": %s", sev_color(c.severity), c.name, reset(), f.frame, printable(f.detail).c_str());
+                else add("        ! %s%s%s: %s", sev_color(c.severity), c.name, reset(), printable(f.detail).c_str());
                 end_line();
                 ++shown;
             } else {

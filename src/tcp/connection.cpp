@@ -225,6 +225,7 @@ void Connection::on_segment(const PacketView& pkt, const TcpSegment& seg) {
     if (facts.first_frame == 0) {
         init_roles(seg);
         facts.first_ts = pkt.ts_ns;
+        facts.last_ts = pkt.ts_ns;   // (a time before 1970 is negative: the maximum below must not start at 0)
         facts.first_frame = pkt.frame;
         if (facts.midstream && !seg.has(tcpflag::SYN)) {
             // Joined an established connection: assume both ends are there.

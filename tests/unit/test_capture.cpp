@@ -669,3 +669,17 @@ TEST_CASE("capture: batches read the same packets as one at a time") {
         }
     }
 }
+
+TEST_CASE("timestamp_ns: seconds and fraction to nanoseconds, clamped without overflow") {
+    using pcaplens::kMaxTimestampNs;
+    using pcaplens::timestamp_ns;
+    CHECK(timestamp_ns(0, 0) == 0);
+    CHECK(timestamp_ns(1, 5) == 1'000'000'005);
+    CHECK(timestamp_ns(-2, 500) == -1'999'999'500);
+    // An if_tsoffset of 2^40 s (read through libpcap from a pipe) overflowed int64.
+    CHECK(timestamp_ns(int64_t{1} << 40, 0) == kMaxTimestampNs);
+    CHECK(timestamp_ns(-(int64_t{1} << 40), 0) == -kMaxTimestampNs);
+    CHECK(timestamp_ns(INT64_MAX, INT64_MAX) == kMaxTimestampNs);
+    CHECK(timestamp_ns(INT64_MIN, 0) == -kMaxTimestampNs);
+    CHECK(timestamp_ns(4'000'000'000, 999'999'999) == 4'000'000'000'999'999'999);
+}

@@ -2109,3 +2109,26 @@ TEST_CASE("tcp lifecycle: one number ACKed beyond all data is a FIN not (yet) ca
         CHECK(log.dir[C].ev().find("D1 G1 D2") != std::string::npos);
     }
 }
+
+TEST_CASE("tcp lifecycle: a connection before 1970 (negative timestamps) keeps its real last time") {
+    // A pcapng if_tsoffset is signed: times before the epoch are negative
+    // nanoseconds. The last time used to start as a maximum at 0, so it
+    // stayed 0 and the duration became decades.
+    Harness h;
+    auto c = conv();
+    c.syn();
+    c.synack();
+    c.ack();
+    c.client_data(kReq);
+    c.server_data(kResp);
+    fin_close(c);
+    constexpr int64_t kShift = -2'000'000'000 * kSec;   // decades before 1970
+    for (const auto& [ts, frame] : c.packets()) h.feed(ts + kShift, frame);
+    h.finish();
+    const auto& f = h.only();
+    const auto& p = c.packets();
+    CHECK(f.first_ts == p.front().first + kShift);
+    CHECK(f.last_ts == p.back().first + kShift);
+    CHECK(f.last_ts < 0);
+    CHECK(f.last_ts - f.first_ts == p.back().first - p.front().first);
+}

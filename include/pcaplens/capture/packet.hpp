@@ -13,6 +13,15 @@ inline constexpr int64_t kMaxTimestampNs = (int64_t{1} << 62) - 1;
 constexpr int64_t clamp_timestamp(int64_t ts_ns) {
     return ts_ns > kMaxTimestampNs ? kMaxTimestampNs : ts_ns < -kMaxTimestampNs ? -kMaxTimestampNs : ts_ns;
 }
+// Seconds and a fraction in nanoseconds (as libpcap hands them: any time_t,
+// a pcapng if_tsoffset included) to clamped nanoseconds, without overflow.
+constexpr int64_t timestamp_ns(int64_t sec, int64_t frac_ns) {
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(sec, int64_t{1000000000}, &ns) || __builtin_add_overflow(ns, frac_ns, &ns)) {
+        return sec < 0 ? -kMaxTimestampNs : kMaxTimestampNs;
+    }
+    return clamp_timestamp(ns);
+}
 
 struct PacketView {
     int64_t ts_ns = 0;           // capture timestamp, nanoseconds since the epoch
