@@ -5,7 +5,8 @@
 // C library, so its own count bounds them all without each keeping books.
 // glibc's mallinfo2 walks the arenas' free lists (up to ~100 us on a
 // fragmented heap), so the pipeline calls it only after every 1024 new
-// connections or 65536 packets (AnalysisConfig::memory_check_*).
+// connections, 65536 packets or 2 MiB of captured bytes
+// (AnalysisConfig::memory_check_*).
 // With jemalloc (PCAPLENS_ALLOCATOR=jemalloc, the default) its own count,
 // stats.allocated, is read instead: glibc's mallinfo2 would see an empty heap.
 #include <malloc.h>

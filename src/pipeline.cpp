@@ -33,7 +33,7 @@ struct Analysis::Impl final : ConnectionObserver {
     std::array<uint64_t, 6> status_class_counts{}; // [1..5]: 1xx..5xx
     std::string last_method;                        // a key of sum.http.by_method
     uint64_t* last_method_count = nullptr;
-    uint64_t mem_checked_packets = 0, mem_checked_connections = 0;  // counts at the last heap measurement
+    uint64_t mem_checked_packets = 0, mem_checked_connections = 0, mem_checked_bytes = 0;  // counts at the last heap measurement
     std::vector<int64_t> last_ts_per_file;
     // Finished, waiting for lower ids: what the sink rendered of it ahead of
     // its turn (ReportSink::render), or else the record.
@@ -41,7 +41,21 @@ struct Analysis::Impl final : ConnectionObserver {
         uint64_t id = 0;
         std::string text;
         std::unique_ptr<ConnectionRecord> rec;
+        uint64_t bytes = 0;   // heap it holds, estimated (approx_bytes)
     };
+    uint64_t pending_bytes = 0;   // sum of the waiting ones' bytes
+
+    // What a waiting record holds on the heap, roughly: what a connection of
+    // 100,000 kept transactions waiting behind a long-lived one costs must
+    // count, not only how many wait.
+    static uint64_t approx_bytes(const ConnectionRecord& r) {
+        uint64_t n = sizeof r + r.http.capacity() * sizeof(HttpTransaction) + r.tcp.anomalies.capacity() * sizeof(Finding) +
+                     r.tcp.ladder.capacity() * sizeof(LadderRow) +
+                     (r.tcp.states[0].capacity() + r.tcp.states[1].capacity()) * sizeof(StateChange);
+        for (const HttpTransaction& t : r.http) n += t.texts_capacity();
+        for (const Finding& f : r.tcp.anomalies) n += f.detail.capacity();
+        return n;
+    }
     // A min-heap by id (ids are unique): with a long-lived connection open,
     // the window stays full and every connection finishing goes in and the
     // lowest comes out; in one array that is a few cached levels, where a
@@ -130,7 +144,13 @@ struct Analysis::Impl final : ConnectionObserver {
         }
         Waiting w;
         w.id = id;
-        if (!sink.render(rec, w.text)) w.rec = std::make_unique<ConnectionRecord>(std::move(rec));
+        if (sink.render(rec, w.text)) {
+            w.bytes = sizeof w + w.text.capacity();
+        } else {
+            w.bytes = sizeof w + approx_bytes(rec);
+            w.rec = std::make_unique<ConnectionRecord>(std::move(rec));
+        }
+        pending_bytes += w.bytes;
         pending.push_back(std::move(w));
         std::push_heap(pending.begin(), pending.end(), later);
         emit_ready();
@@ -166,13 +186,16 @@ struct Analysis::Impl final : ConnectionObserver {
 
     void emit_ready(bool all = false) {
         // In id order while the next id is ready; if too many wait behind a
-        // long-lived connection, release the oldest anyway (memory stays bounded).
+        // long-lived connection, or they hold too much, release the oldest
+        // anyway (memory stays bounded).
         while (!pending.empty()) {
             const Waiting& lowest = pending.front();
-            if (lowest.id == next_to_emit || all || pending.size() > cfg.reorder_window) {
+            if (lowest.id == next_to_emit || all || pending.size() > cfg.reorder_window ||
+                pending_bytes > cfg.reorder_window_bytes) {
                 if (lowest.rec) sink.connection(*lowest.rec);
                 else sink.write_rendered(lowest.text);
                 next_to_emit = std::max(next_to_emit, lowest.id + 1);
+                pending_bytes -= lowest.bytes;
                 std::pop_heap(pending.begin(), pending.end(), later);
                 pending.pop_back();
             } else {
@@ -275,11 +298,13 @@ struct Analysis::Impl final : ConnectionObserver {
     void maybe_check_memory(const PacketView& pkt) {
         if (cfg.max_memory_bytes == 0) return;
         const uint64_t conns = tcp.counters().connections;
-        if (sum.packets - mem_checked_packets < cfg.memory_check_packets && conns - mem_checked_connections < cfg.memory_check_connections) {
+        if (sum.packets - mem_checked_packets < cfg.memory_check_packets && conns - mem_checked_connections < cfg.memory_check_connections &&
+            sum.bytes - mem_checked_bytes < cfg.memory_check_bytes) {
             return;
         }
         mem_checked_packets = sum.packets;
         mem_checked_connections = conns;
+        mem_checked_bytes = sum.bytes;
         if (heap_in_use() <= cfg.max_memory_bytes) return;  // always set: the config's probe or heap_in_use_bytes
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();

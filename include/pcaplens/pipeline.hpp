@@ -23,16 +23,21 @@ struct AnalysisConfig {
     bool http_enabled = true;
     uint64_t max_packets = 0;              // -c: 0 = all
     uint32_t max_capture_findings = 1000;  // kept in the report; all are counted
-    uint32_t reorder_window = 4096;        // finished connections held to report in id order
+    uint32_t reorder_window = 4096;        // finished connections held to report in id order...
+    uint64_t reorder_window_bytes = 64ull << 20;  // ...and the heap they may hold (estimated); beyond either, the lowest id goes out early
     // Memory cap on the heap in use (0 = none): above it, the least recently
     // active connections are finished early. The heap is measured (see
     // heap_in_use_bytes; tests substitute their own probe) after every
-    // memory_check_connections new connections or memory_check_packets
-    // packets, whichever comes first: the measurement walks the allocator's
-    // free lists, too slow for every packet.
+    // memory_check_connections new connections, memory_check_packets
+    // packets or memory_check_bytes captured bytes, whichever comes first:
+    // the measurement walks the allocator's free lists, too slow for every
+    // packet. The byte count bounds what a few large packets can add between
+    // two measurements (a 64 KiB segment of pipelined requests is ~3,000
+    // kept transactions, ~1.5 MB).
     uint64_t max_memory_bytes = 512ull << 20;
     uint64_t memory_check_packets = 65536;
     uint64_t memory_check_connections = 1024;
+    uint64_t memory_check_bytes = 2ull << 20;
     std::function<uint64_t()> heap_in_use;
     // --follow: the reassembled bytes of this connection (0 = none) go to
     // follow_writer as they are delivered, formatted by follow_options.

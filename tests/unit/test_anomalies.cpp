@@ -691,6 +691,31 @@ TEST_CASE("memory cap: the heap is measured after every N new connections") {
     CHECK(r.sum().evicted_memory == 0);
 }
 
+TEST_CASE("memory cap: the heap is measured after every N captured bytes, so a few large packets cannot outgrow it") {
+    // 40 segments of ~60 KB of pipelined requests: far below the packet and
+    // connection triggers. Each such segment adds thousands of kept
+    // transactions; the heap must still be measured every 512 KiB.
+    TempDir tmp;
+    auto c = conv(40200, kT0);
+    handshake(c);
+    std::string burst;
+    while (burst.size() < 60000) burst += "GET / HTTP/1.1\r\n\r\n";
+    for (int i = 0; i < 40; ++i) c.client_data(burst);
+    pt::PcapWriter w(pt::linktype::ethernet);
+    c.copy_to(w);
+    pcaplens::AnalysisConfig cfg;
+    cfg.memory_check_bytes = 512 << 10;
+    int probes = 0;
+    cfg.heap_in_use = [&] {
+        ++probes;
+        return uint64_t{0};
+    };
+    const auto r = analyse({tmp.write("burst.pcap", w.bytes())}, cfg);
+    REQUIRE(r.conns.size() == 1);
+    CHECK(r.sum().bytes > 4 * (512 << 10));
+    CHECK(probes >= 4);   // (before: none, 41 packets and one connection being far below the other triggers)
+}
+
 TEST_CASE("summary counts at most 64 distinct HTTP methods by name, the rest as (other)") {
     // Methods are wire bytes: a capture with a new method per request must not
     // grow the summary without bound.

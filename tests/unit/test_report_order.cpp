@@ -67,12 +67,13 @@ std::string write_capture() {
     return path.string();
 }
 
-std::vector<std::string> run(bool renders, uint32_t window) {
+std::vector<std::string> run(bool renders, uint32_t window, uint64_t window_bytes = 64ull << 20) {
     const std::string path = write_capture();
     OrderSink sink(renders);
     pcaplens::AnalysisConfig cfg;
     cfg.tcp.close_linger_ns = 0;   // a reset connection finishes at the next packet
     cfg.reorder_window = window;
+    cfg.reorder_window_bytes = window_bytes;
     pcaplens::MergedFileSource src({path}, "");
     pcaplens::Analysis analysis(cfg, sink);
     pcaplens::RunInfo info;
@@ -133,4 +134,17 @@ TEST_CASE("latency histogram: times beyond its last bucket (1000 s) read as the 
     h.add(1'000'000);                    // 1 ms
     CHECK(h.percentile_ms(30) == doctest::Approx(1.0).epsilon(0.011));
     CHECK(h.percentile_ms(99) == doctest::Approx(5'000'000.0));   // an upper bound of the 3000 s and 5000 s ones
+}
+
+TEST_CASE("id-order window: when what waits holds more than its byte budget, the oldest is released out of order") {
+    // Room for 4,096 connections but not for the bytes of one: each waiting
+    // record or text goes out as soon as it finishes. (Connections of
+    // 100,000 kept transactions waiting behind a long-lived one grew the
+    // process by their size times up to 4,096.)
+    CHECK(run(false, 4096, 1) == std::vector<std::string>{"connection 2", "connection 3", "connection 1", "end"});
+    // (Once 2 is out, 3 is next in line and goes straight to the sink.)
+    CHECK(run(true, 4096, 1) == std::vector<std::string>{"render 2", "write text of 2 port 40002", "connection 3", "render 1",
+                                                         "write text of 1 port 40001", "end"});
+    // A budget both fit in: in id order, as before.
+    CHECK(run(false, 4096, 1 << 20) == std::vector<std::string>{"connection 1", "connection 2", "connection 3", "end"});
 }

@@ -49,6 +49,7 @@ struct HttpTransaction {
     }
     void set(Text t, std::string_view v);
     void reserve_texts(size_t bytes) { texts_.reserve(bytes); }
+    size_t texts_capacity() const { return texts_.capacity(); }   // heap bytes held by the texts
     std::string_view method() const { return text(Text::method); }
     std::string_view uri() const { return text(Text::uri); }
     std::string_view version() const { return text(Text::version); }
