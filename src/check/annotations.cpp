@@ -35,8 +35,12 @@ std::string gh_escape(std::string_view s, bool property) {
     return out;
 }
 
-std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing) {
+std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing, const std::vector<std::string>& damage) {
     std::string out;
+    for (const std::string& d : damage) {
+        out += "::error title=" + gh_escape("pcaplens input damaged", true) + "::" +
+               gh_escape(d + "\nthe rules saw only what was read before the damage", false) + "\n";
+    }
     for (const CheckResult& r : results) {
         if (r.passed && !notice_passing) continue;
         std::string msg = (r.passed ? "passed: " : "failed: ") + summary_line(r);

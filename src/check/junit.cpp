@@ -48,19 +48,21 @@ std::string xml_escape(std::string_view s) {
     return out;
 }
 
-std::string junit_xml(const std::vector<CheckResult>& results, const std::vector<std::string>& inputs) {
+std::string junit_xml(const std::vector<CheckResult>& results, const std::vector<std::string>& inputs,
+                      const std::vector<std::string>& damage) {
     const CheckTotals t = totals(results);
+    const size_t tests = t.rules + damage.size(), errors = damage.size();
     std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     char head[256];
-    std::snprintf(head, sizeof head, "<testsuites name=\"pcaplens\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n", t.rules, t.failed);
+    std::snprintf(head, sizeof head, "<testsuites name=\"pcaplens\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n", tests, t.failed, errors);
     x += head;
     char ts[32] = "";
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
     std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(head, sizeof head, "  <testsuite name=\"pcaplens\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
-                  t.rules, t.failed, ts);
+    std::snprintf(head, sizeof head, "  <testsuite name=\"pcaplens\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
+                  tests, t.failed, errors, ts);
     x += head;
     std::string in;
     for (const auto& f : inputs) in += (in.empty() ? "" : " ") + f;
@@ -97,6 +99,10 @@ std::string junit_xml(const std::vector<CheckResult>& results, const std::vector
             }
         }
         x += text + "</failure>\n    </testcase>\n";
+    }
+    for (const std::string& d : damage) {
+        x += "    <testcase name=\"input damaged\" classname=\"pcaplens.input\" time=\"0\">\n      <error message=\"" + xml_escape(d) +
+             "\" type=\"input_damaged\">" + xml_escape("the rules saw only what was read before the damage") + "</error>\n    </testcase>\n";
     }
     x += "  </testsuite>\n</testsuites>\n";
     return x;

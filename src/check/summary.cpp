@@ -48,7 +48,8 @@ std::string summary_line(const CheckResult& r) {
     return "measured " + (r.measured_text.empty() ? std::string("-") : r.measured_text) + ", limit " + limit_text(*r.rule);
 }
 
-void write_text_summary(std::FILE* out, const std::vector<CheckResult>& results, const std::vector<std::string>& inputs, bool color) {
+void write_text_summary(std::FILE* out, const std::vector<CheckResult>& results, const std::vector<std::string>& inputs, bool color,
+                        const std::vector<std::string>& damage) {
     const char* green = color ? "\033[32m" : "";
     const char* red = color ? "\033[31m" : "";
     const char* bold = color ? "\033[1m" : "";
@@ -70,8 +71,14 @@ void write_text_summary(std::FILE* out, const std::vector<CheckResult>& results,
             std::fprintf(out, "        ... and %" PRIu64 " more\n", r.evidence_total - static_cast<uint64_t>(r.evidence.size()));
         }
     }
+    for (const std::string& d : damage) std::fprintf(out, "  %sDAMAGED%s  input %s\n", red, reset, printable(d).c_str());
     const CheckTotals t = totals(results);
-    std::fprintf(out, "%s%zu rules: %zu passed, %zu failed%s\n", t.failed ? red : green, t.rules, t.passed, t.failed, reset);
+    if (damage.empty()) {
+        std::fprintf(out, "%s%zu rules: %zu passed, %zu failed%s\n", t.failed ? red : green, t.rules, t.passed, t.failed, reset);
+    } else {
+        std::fprintf(out, "%s%zu rules: %zu passed, %zu failed; %zu input%s damaged: the rules saw only what was read before it%s\n", red,
+                     t.rules, t.passed, t.failed, damage.size(), damage.size() == 1 ? "" : "s", reset);
+    }
 }
 
 std::string checks_json(const std::vector<CheckResult>& results) {

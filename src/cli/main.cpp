@@ -388,19 +388,24 @@ int unreadable_unless_bad_filter(const std::string& filter, const char* who) {
     return kExitUnreadable;
 }
 
+// "<path>: truncated record at packet 12 (byte 4096): <message>": what is
+// wrong with each damaged input, for stderr and check's outputs.
+std::vector<std::string> damage_lines(const std::vector<pl::FileStats>& stats) {
+    std::vector<std::string> out;
+    for (const pl::FileStats& f : stats) {
+        if (!f.damage) continue;
+        out.push_back(f.path + ": " + (f.damage->kind == "truncated_record" ? std::string("truncated record") : f.damage->kind) +
+                      " at packet " + std::to_string(f.damage->packet) + " (byte " + std::to_string(f.damage->offset) +
+                      "): " + f.damage->message + "; reported " + std::to_string(f.packets) + " packets read before it");
+    }
+    return out;
+}
+
 // Names damaged inputs on stderr; kExitDamaged if any.
 int report_damage(const std::vector<pl::FileStats>& stats) {
-    int status = kExitOk;
-    for (const pl::FileStats& f : stats) {
-        if (f.damage) {
-            std::fprintf(stderr, "pcaplens: %s: %s at packet %llu (byte %llu): %s; reported %llu packets read before it\n", f.path.c_str(),
-                         f.damage->kind == "truncated_record" ? "truncated record" : f.damage->kind.c_str(),
-                         static_cast<unsigned long long>(f.damage->packet), static_cast<unsigned long long>(f.damage->offset),
-                         f.damage->message.c_str(), static_cast<unsigned long long>(f.packets));
-            status = kExitDamaged;
-        }
-    }
-    return status;
+    const std::vector<std::string> lines = damage_lines(stats);
+    for (const std::string& l : lines) std::fprintf(stderr, "pcaplens: %s\n", l.c_str());
+    return lines.empty() ? kExitOk : kExitDamaged;
 }
 
 // A stdio stream that passes everything through to `out` except the last two
@@ -644,10 +649,10 @@ int run_check(int argc, char** argv) {
             if (std::fwrite(rest.data(), 1, rest.size(), out) != rest.size()) write_error = true;
         }
     } else {
-        pl::check::write_text_summary(out, result.results, files, use_color);
+        pl::check::write_text_summary(out, result.results, files, use_color, damage_lines(result.files));
     }
     if (annotations == "github") {
-        const std::string a = pl::check::github_annotations(result.results, annotate_passing);
+        const std::string a = pl::check::github_annotations(result.results, annotate_passing, damage_lines(result.files));
         if (std::fwrite(a.data(), 1, a.size(), stdout) != a.size() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
             std::fprintf(stderr, "pcaplens check: standard output: write error (annotations)\n");
             status = kExitUnreadable;
@@ -659,7 +664,7 @@ int run_check(int argc, char** argv) {
         status = kExitUnreadable;
     }
     if (!junit.empty()) {
-        const std::string xml = pl::check::junit_xml(result.results, files);
+        const std::string xml = pl::check::junit_xml(result.results, files, damage_lines(result.files));
         std::FILE* j = std::fopen(junit.c_str(), "w");
         if (!j || std::fwrite(xml.data(), 1, xml.size(), j) != xml.size() || std::fclose(j) != 0) {
             std::fprintf(stderr, "pcaplens check: %s: cannot write the JUnit file: %s\n", junit.c_str(), std::strerror(errno));

@@ -373,6 +373,28 @@ TEST_CASE("check: damaged input exits 3 (wins over a failed rule) and still repo
     CHECK(r.out.find("FAIL  max_connections") != std::string::npos);
 }
 
+TEST_CASE("check: damaged input is named in the summary, the JUnit file (an <error>) and the annotations, not only on stderr") {
+    // A CI job reading only the JUnit file saw a green run on a truncated capture.
+    std::ifstream in(kMixed, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const auto cut = e2e::temp_dir() / "cut-junit.pcapng";
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 200);
+    const auto junit = e2e::temp_dir() / "cut.xml";
+    const auto r = e2e::pcaplens({"check", cut.string(), "--max-total-connections", "1000", "--junit", junit.string(), "--annotations", "github"});
+    CHECK(r.status == 3);
+    CHECK(r.out.find("PASS  max_connections") != std::string::npos);
+    CHECK(r.out.find("DAMAGED  input " + cut.string() + ": ") != std::string::npos);
+    CHECK(r.out.find("1 input damaged: the rules saw only what was read before it") != std::string::npos);
+    CHECK(r.out.find("::error title=pcaplens input damaged::" + cut.string() + ": ") != std::string::npos);
+    const std::string xml = slurp(junit);
+    const XmlStats x = parse_xml(xml);
+    REQUIRE(x.ok);
+    CHECK(x.elements.count("error") == 1);
+    CHECK(xml.find("errors=\"1\"") != std::string::npos);
+    CHECK(x.testcases.size() == 2);
+    CHECK(xml.find("<testcase name=\"input damaged\" classname=\"pcaplens.input\"") != std::string::npos);
+}
+
 TEST_CASE("check --help: every long option is in the man page; pcaplens --fail-on still works") {
     const auto r = e2e::pcaplens({"check", "--help"});
     REQUIRE(r.status == 0);

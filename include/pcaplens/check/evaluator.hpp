@@ -107,16 +107,24 @@ struct CheckTotals {
 };
 CheckTotals totals(const std::vector<CheckResult>& results);
 
+// `damage`: one line per damaged input ("path: truncated record at packet
+// 12 (byte 4096): ..."): the rules saw only what was read before it, which
+// every output says -- a CI job reading only the JUnit file must not see a
+// green run on a truncated capture.
 // Human summary: one block per rule (PASS/FAIL, measured, limit, evidence).
 void write_text_summary(std::FILE* out, const std::vector<CheckResult>& results, const std::vector<std::string>& inputs,
-                        bool color);
+                        bool color, const std::vector<std::string>& damage = {});
 // The "checks" array members for the JSON report (written after "checks":).
 std::string checks_json(const std::vector<CheckResult>& results);
 // JUnit XML: one <testsuite name="pcaplens">, one <testcase> per rule.
-std::string junit_xml(const std::vector<CheckResult>& results, const std::vector<std::string>& inputs);
+// A damaged input is one more <testcase> with an <error>.
+std::string junit_xml(const std::vector<CheckResult>& results, const std::vector<std::string>& inputs,
+                      const std::vector<std::string>& damage = {});
 // GitHub Actions workflow commands: ::error for failing rules (::notice for
 // passing ones when `notice_passing`).
-std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing);
+// A damaged input is one more ::error.
+std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing,
+                               const std::vector<std::string>& damage = {});
 
 // Evidence lines shared by the outputs: "#3 2026-... frame 26: detail".
 std::string evidence_line(const Evidence& e);
