@@ -247,6 +247,17 @@ struct Analysis::Impl final : ConnectionObserver {
             capture_finding(std::move(f));
         }
         ProtocolCounts& pc = sum.by_protocol;
+        if (d.malformed_what && d.proto != L4Proto::malformed && !d.truncated) {
+            // A header the decoder could read past but that lies (an IP total
+            // length beyond the frame, a TCP option with a bad length): the
+            // packet is analysed as far as it goes, and the report says so.
+            Finding f;
+            f.kind = AnomalyKind::malformed_packet;
+            f.ts_ns = pkt.ts_ns;
+            f.frame = pkt.frame;
+            f.detail = d.malformed_what;
+            capture_finding(std::move(f));
+        }
         // Time passes on every packet, not only on TCP ones: closed and idle
         // connections are finished (and, live, reported) while other traffic
         // keeps the line busy, and a connection idle past the timeout is

@@ -104,7 +104,11 @@ void Decoder::decode_transport(uint8_t proto, const uint8_t* p, size_t caplen, s
         out.malformed_what = "TCP options cut short";
         return;
     }
-    if (hlen > 20) parse_tcp_options(p + 20, hlen - 20, t.options);
+    if (hlen > 20) {
+        parse_tcp_options(p + 20, hlen - 20, t.options);
+        // The segment is still analysed; the report says what was wrong.
+        if (t.options.malformed && !out.malformed_what) out.malformed_what = "TCP option with a bad length (runs past the header or does not fit its kind)";
+    }
     t.payload = p + hlen;
     t.payload_len = static_cast<uint32_t>(wirelen - hlen);
     t.captured_len = static_cast<uint32_t>(caplen - hlen);

@@ -27,7 +27,7 @@ const std::vector<CatalogueEntry>& table() {
          "A packet on a link type pcaplens does not decode; it is counted and skipped.",
          "(dissector not available)", "(packet_filter / unknown_protocol weird)", "decoder.unknown_linktype (approx.)", "tests/unit/test_anomalies.cpp: fires/near miss: unknown_link_type"},
         {K::malformed_packet, "malformed_packet", L::ip, S::warning,
-         "A link, IP or TCP header is invalid or shorter than it claims (bad version or header length, total length below its header, options past the header).",
+         "A link, IP or TCP header is invalid or shorter than it claims (bad version or header length, total length below its header, options past the header). A header that claims more than the frame holds (an IP total or payload length beyond the frame) or a TCP option with a bad length is reported too, and that packet is still analysed as far as the wire goes.",
          "_ws.malformed", "truncated_header / bad_IP_checksum family", "decoder.ipv4.hlen_too_small etc.", "tests/unit/test_anomalies.cpp: fires/near miss: malformed_packet"},
         {K::capture_drops, "capture_drops", L::capture, S::warning,
          "libpcap or the kernel dropped packets during a live capture (pcap_stats ps_drop / ps_ifdrop).",

@@ -448,6 +448,33 @@ TEST_CASE("fires: malformed_packet") {
     CHECK(r.sum().by_protocol.malformed == 1);
 }
 
+TEST_CASE("fires: malformed_packet on a header that lies but can be read past (the packet is still analysed)") {
+    // A SYN whose MSS option claims 40 bytes in a 4-byte option area, and a
+    // UDP datagram whose IPv4 total length is 1500 in a 50-byte frame.
+    // tshark: "option goes past end of options", "IPv4 total length exceeds
+    // packet length". Both were decoded and never reported.
+    TempDir tmp;
+    pt::Ipv4Spec ip;
+    pt::TcpSpec syn;
+    syn.flags = pt::tcpflag::SYN;
+    syn.seq = 1000;
+    syn.options = {2, 40, 5, 0xb4};
+    pt::Ipv4Spec longer;
+    longer.proto = pt::ipproto::udp;
+    longer.total_length_override = 1500;
+    pt::PcapWriter w(pt::linktype::ethernet);
+    w.add(kT0, pt::ethernet(pt::kClientMac, pt::kServerMac, pt::ethertype::ipv4, pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst))));
+    w.add(kT0 + kMs, pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4,
+                                  pt::ipv4(longer, pt::udp_datagram(5, 53, pt::Bytes(8, 1), longer.src, longer.dst))));
+    const auto r = analyse({tmp.write("lies.pcap", w.bytes())});
+    CHECK(r.capture_hits(AnomalyKind::malformed_packet) == "1 2");
+    CHECK(r.sum().by_protocol.tcp == 1);   // still analysed
+    CHECK(r.sum().by_protocol.udp == 1);
+    CHECK(r.sum().by_protocol.malformed == 0);
+    REQUIRE(r.conns.size() == 1);
+    CHECK(r.conns[0].tcp.handshake.syn_seen);
+}
+
 TEST_CASE("near miss: malformed_packet") {
     // The same IPv4 header cut short by the snaplen is a truncation, not a
     // malformed packet.
