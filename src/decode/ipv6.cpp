@@ -11,6 +11,7 @@ constexpr int kMaxExtHeaders = 16;  // a longer chain is hostile, not real
 
 void Decoder::decode_ipv6(const uint8_t* p, size_t caplen, size_t wirelen, int64_t ts, DecodedPacket& out) {
     out.ip_version = 6;
+    final_dst_set_ = false;
     if (caplen < 40) {
         out.proto = L4Proto::malformed;
         out.truncated = wirelen > caplen;
@@ -66,6 +67,18 @@ void Decoder::decode_ipv6(const uint8_t* p, size_t caplen, size_t wirelen, int64
             len = (size_t{p[off + 1]} + 2) * 4;
         } else {
             len = (size_t{p[off + 1]} + 1) * 8;
+        }
+        if (next == 43 && cfg_.verify_checksums && off + len <= end_cap && p[off + 3] > 0 && len >= 24) {
+            // Routing header with segments left: the destination in the IPv6
+            // header is the next hop, not the final one. Types 0 and 2 list the
+            // addresses in order (the final is the last); an SRH (type 4)
+            // lists them in reverse (Segment List[0] is the final).
+            const uint8_t type = p[off + 2];
+            if (type == 0 || type == 2 || type == 4) {
+                final_dst_.family = 6;
+                std::memcpy(final_dst_.bytes.data(), p + (type == 4 ? off + 8 : off + len - 16), 16);
+                final_dst_set_ = true;
+            }
         }
         next = p[off];
         if (off + len > end_wire) {

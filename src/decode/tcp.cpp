@@ -113,7 +113,8 @@ void Decoder::decode_transport(uint8_t proto, const uint8_t* p, size_t caplen, s
     t.payload_len = static_cast<uint32_t>(wirelen - hlen);
     t.captured_len = static_cast<uint32_t>(caplen - hlen);
     if (t.captured_len < t.payload_len) out.truncated = true;
-    if (cfg_.verify_checksums && caplen == wirelen && !transport_checksum_ok(t.src, t.dst, 6, p, wirelen)) {
+    if (cfg_.verify_checksums && caplen == wirelen &&
+        !transport_checksum_ok(t.src, out.ip_version == 6 && final_dst_set_ ? final_dst_ : t.dst, 6, p, wirelen)) {
         out.bad_checksum = true;
     }
     out.proto = L4Proto::tcp;

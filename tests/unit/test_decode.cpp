@@ -1538,3 +1538,39 @@ TEST_CASE("parse_ip_address and Endpoint::str: the forms the command line, rules
     CHECK(pcaplens::Endpoint{*v4, 80}.str() == "10.0.0.1:80");
     CHECK(pcaplens::Endpoint{*v6, 443}.str() == "[2001:db8::1]:443");
 }
+
+TEST_CASE("decode --verify-checksums: an IPv6 Routing header with segments left moves the pseudo-header's destination to the final one") {
+    // RFC 8200 8.1: with a Routing header, the upper-layer checksum covers
+    // the final destination, not the next hop in the IPv6 header. tshark
+    // verifies these as good; pcaplens called them bad.
+    DecoderConfig cfg;
+    cfg.verify_checksums = true;
+    const auto hop = tw::ipv6_addr(kDst6);
+    const auto fin = tw::ipv6_addr("2001:db8::99");
+    const tw::TcpSpec t = spec(40000, 80, 1000, tw::to_bytes("hello"));
+    auto frame = [&](uint8_t type, uint8_t left, const std::vector<tw::Ipv6Addr>& list, const tw::Ipv6Addr& csum_dst) {
+        tw::Ipv6Spec s;
+        s.src = tw::ipv6_addr(kSrc6);
+        s.dst = hop;
+        s.ext_headers = {{tw::ipproto::routing, tw::ipv6_routing(type, left, list)}};
+        return eth(0x86DD, tw::ipv6(s, tw::tcp_segment(t, s.src, csum_dst)));
+    };
+    SUBCASE("type 2 (one address, the final)") {
+        Dec d(cfg);
+        CHECK_FALSE(d.run(kEth, frame(2, 1, {fin}, fin)).bad_checksum);
+        Dec e(cfg);
+        CHECK(e.run(kEth, frame(2, 1, {fin}, hop)).bad_checksum);   // computed over the next hop: wrong
+    }
+    SUBCASE("type 0 (the final is the last address)") {
+        Dec d(cfg);
+        CHECK_FALSE(d.run(kEth, frame(0, 2, {tw::ipv6_addr("2001:db8::50"), fin}, fin)).bad_checksum);
+    }
+    SUBCASE("segment routing, type 4 (Segment List[0] is the final)") {
+        Dec d(cfg);
+        CHECK_FALSE(d.run(kEth, frame(4, 1, {fin, hop}, fin)).bad_checksum);
+    }
+    SUBCASE("no segments left: the header's destination is the final one") {
+        Dec d(cfg);
+        CHECK_FALSE(d.run(kEth, frame(2, 0, {fin}, hop)).bad_checksum);
+    }
+}

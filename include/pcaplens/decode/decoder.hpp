@@ -53,6 +53,10 @@ private:
     DecodeCounters counters_;
     std::unique_ptr<IpReassembler> frags_;
     std::vector<uint8_t> reassembled_;  // last completed datagram (header + payload)
+    // An IPv6 Routing header with segments left names the final destination,
+    // which the transport checksum's pseudo-header uses (RFC 8200 8.1).
+    IpAddress final_dst_{};
+    bool final_dst_set_ = false;
 };
 
 // Link-layer dissection: returns the network-layer ethertype and offset, or
