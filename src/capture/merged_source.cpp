@@ -63,9 +63,12 @@ bool MergedFileSource::next(PacketView& out) {
             has_pending_[last_] = readers_[last_]->next(pending_[last_]);
             last_ = SIZE_MAX;
         }
+        // The earliest packet; on equal times the one of the later file, as
+        // mergecap (Wireshark 4.0) orders them -- frame numbers must match
+        // Wireshark's on the merged file.
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < readers_.size(); ++i) {
-            if (has_pending_[i] && (best == SIZE_MAX || pending_[i].ts_ns < pending_[best].ts_ns)) best = i;
+            if (has_pending_[i] && (best == SIZE_MAX || pending_[i].ts_ns <= pending_[best].ts_ns)) best = i;
         }
         if (best == SIZE_MAX) return false;
         last_ = best;
