@@ -32,10 +32,16 @@ struct CountingStream {
     std::FILE* src = nullptr;
     bool owns_src = false;
     uint64_t consumed = 0;
+    // The magic number, read to choose the reader (a stream cannot be
+    // re-read): handed out again before the rest of the stream.
+    char prefix[4] = {};
+    size_t prefix_len = 0, prefix_pos = 0;
 };
 ssize_t counting_read(void* cookie, char* buf, size_t n) {
     auto* s = static_cast<CountingStream*>(cookie);
-    const size_t got = std::fread(buf, 1, n, s->src);
+    size_t got = 0;
+    while (got < n && s->prefix_pos < s->prefix_len) buf[got++] = s->prefix[s->prefix_pos++];
+    if (got < n) got += std::fread(buf + got, 1, n - got, s->src);
     s->consumed += got;
     return got == 0 && std::ferror(s->src) ? -1 : static_cast<ssize_t>(got);
 }
@@ -48,8 +54,6 @@ int counting_close(void* cookie) {
 
 class LibpcapFileReader final : public FileReader {
 public:
-    struct Stream {};  // tag: read `path` ("-" = standard input) once, as a stream
-
     explicit LibpcapFileReader(const std::string& path) {
         stats_.path = path;
         char errbuf[PCAP_ERRBUF_SIZE] = {0};
@@ -79,17 +83,11 @@ public:
         else if (magic == 0xa1b23c4d || magic == 0x4d3cb2a1) stats_.format = "pcap-ns";
     }
 
-    LibpcapFileReader(const std::string& path, Stream) {
+    // `f`: the counting stream over the input (see open_capture_stream),
+    // owned from here on; `counter` is its cookie.
+    LibpcapFileReader(const std::string& path, std::FILE* f, CountingStream* counter) {
         stats_.path = path;
-        const bool std_in = path == "-";
-        std::FILE* src = std_in ? stdin : std::fopen(path.c_str(), "rb");
-        if (!src) throw InputError(path + ": " + std::strerror(errno));
-        counter_ = new CountingStream{src, !std_in, 0};
-        std::FILE* f = fopencookie(counter_, "rb", cookie_io_functions_t{counting_read, nullptr, nullptr, counting_close});
-        if (!f) {
-            counting_close(counter_);
-            throw InputError(path + ": " + std::strerror(errno));
-        }
+        counter_ = counter;
         std::setvbuf(f, nullptr, _IONBF, 0);  // what libpcap has read is what the counter says
         char errbuf[PCAP_ERRBUF_SIZE] = {0};
         handle_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
@@ -180,12 +178,36 @@ bool is_read_once_input(const std::string& path) {
     return path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
-std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
-    // Standard input ("-", as tcpdump -r -), a pipe (`<(zcat f.pcap.gz)`) or
-    // a FIFO: no sniffing ahead, libpcap reads pcap and pcapng from the stream.
-    if (is_read_once_input(path)) {
-        return std::make_unique<LibpcapFileReader>(path, LibpcapFileReader::Stream{});
+namespace {
+
+// Standard input ("-", as tcpdump -r -), a pipe (`<(zcat f.pcap.gz)`) or a
+// FIFO, read once: its first four bytes choose the reader and are handed out
+// again through the counting stream. pcapng goes to pcaplens's own reader,
+// as from a file: libpcap refuses a pcapng whose interfaces differ in link
+// type or whose sections differ in byte order (dumpcap -i a -i b -w - writes
+// such streams); pcap and anything else to libpcap.
+std::unique_ptr<FileReader> open_capture_stream(const std::string& path) {
+    const bool std_in = path == "-";
+    std::FILE* src = std_in ? stdin : std::fopen(path.c_str(), "rb");
+    if (!src) throw InputError(path + ": " + std::strerror(errno));
+    auto* counter = new CountingStream{src, !std_in, 0};
+    counter->prefix_len = std::fread(counter->prefix, 1, sizeof counter->prefix, src);
+    std::FILE* f = fopencookie(counter, "rb", cookie_io_functions_t{counting_read, nullptr, nullptr, counting_close});
+    if (!f) {
+        const int err = errno;
+        counting_close(counter);
+        throw InputError(path + ": " + std::strerror(err));
     }
+    uint32_t magic = 0;
+    if (counter->prefix_len == sizeof magic) std::memcpy(&magic, counter->prefix, sizeof magic);
+    if (magic == 0x0a0d0d0a) return open_pcapng_stream(path, f);
+    return std::make_unique<LibpcapFileReader>(path, f, counter);
+}
+
+}  // namespace
+
+std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
+    if (is_read_once_input(path)) return open_capture_stream(path);
     // pcapng and classic pcap go to pcaplens's own readers; anything else to
     // libpcap, which says what is wrong with it. The pcapng SHB block type
     // 0x0A0D0D0A reads the same in both byte orders.

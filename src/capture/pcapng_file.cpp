@@ -98,6 +98,19 @@ public:
             throw;
         }
     }
+    // A stream read once (standard input, a pipe): `f` is owned from here on.
+    PcapngFileReader(const std::string& path, std::FILE* f) {
+        stats_.path = path;
+        stats_.format = "pcapng";
+        file_ = f;
+        try {
+            read_first_shb(path);
+        } catch (...) {
+            std::fclose(file_);
+            file_ = nullptr;
+            throw;
+        }
+    }
     ~PcapngFileReader() override {
         if (file_) std::fclose(file_);
     }
@@ -433,6 +446,10 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 
 std::unique_ptr<FileReader> open_pcapng_file(const std::string& path) {
     return std::make_unique<PcapngFileReader>(path);
+}
+
+std::unique_ptr<FileReader> open_pcapng_stream(const std::string& path, std::FILE* f) {
+    return std::make_unique<PcapngFileReader>(path, f);
 }
 
 }  // namespace pcaplens

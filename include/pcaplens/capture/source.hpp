@@ -3,6 +3,7 @@
 // so the rest of the pipeline never knows where packets come from.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <set>
@@ -70,8 +71,9 @@ struct UsageError : std::runtime_error {
 std::unique_ptr<FileReader> open_capture_file(const std::string& path);
 // True for an input that can be read only once, as a stream: "-" (standard
 // input), a pipe, a FIFO, a character device. open_capture_file reads these
-// through libpcap without looking ahead; anything that must read its input
-// twice has to refuse them.
+// once, choosing the reader by their first four bytes (pcapng: pcaplens's
+// own; anything else: libpcap); anything that must read its input twice has
+// to refuse them.
 bool is_read_once_input(const std::string& path);
 std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
 // Classic pcap read into a buffer of `read_buffer` bytes (grown for larger
@@ -82,6 +84,9 @@ std::unique_ptr<FileReader> open_libpcap_file(const std::string& path);
 inline constexpr size_t kPcapReadBuffer = size_t{1} << 17;
 std::unique_ptr<FileReader> open_pcap_file(const std::string& path, size_t read_buffer = kPcapReadBuffer);
 std::unique_ptr<FileReader> open_pcapng_file(const std::string& path);
+// The same reader over a stream read once (`f` is owned by the reader; its
+// first bytes must be the Section Header Block's).
+std::unique_ptr<FileReader> open_pcapng_stream(const std::string& path, std::FILE* f);
 
 // A compiled BPF program for one link type (wraps libpcap's bpf_program).
 class BpfFilter {
