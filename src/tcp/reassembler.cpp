@@ -223,7 +223,7 @@ AddResult Reassembler::add(uint32_t seq, const uint8_t* data, uint32_t caplen, u
     if (start > next_off_) r.out_of_order = true;
     else r.filled_hole = true;
     insert(start, p, cap, rem, ts, frame, r);
-    if (buffered_ + chunks_.size() * kRangeOverhead > budget_->max_per_direction ||
+    if (buffered_ + chunks_.size() * kRangeOverhead > budget_->max_per_direction || chunks_.size() > budget_->max_ranges_per_direction ||
         budget_->buffered + budget_->ranges * kRangeOverhead > budget_->max_total) {
         // Degraded mode: what is buffered goes out now, holes as gaps.
         r.capped = true;

@@ -20,6 +20,12 @@ namespace pcaplens {
 struct ReassemblyBudget {
     uint64_t max_total = 256ull << 20;
     uint64_t max_per_direction = 8ull << 20;
+    // And at most this many ranges per direction, whatever they hold: a
+    // segment overlapping buffered data walks every range it covers, so a
+    // crafted stream of tiny ranges and wide retransmissions over them cost
+    // time quadratic in the ranges (87,000 fit the 8 MiB cap; 30,000 took
+    // ~6-10 s for a 3.5 MB capture). Real loss leaves a few holes per window.
+    uint64_t max_ranges_per_direction = 4096;
     uint64_t buffered = 0;   // out-of-order bytes held
     uint64_t ranges = 0;     // buffered ranges (map nodes), each charged Reassembler::kRangeOverhead against the caps
     uint64_t cap_hits = 0;
