@@ -85,20 +85,9 @@ int64_t to_ns(uint64_t units, const Interface& ifc) {
 
 class PcapngFileReader final : public FileReader {
 public:
-    explicit PcapngFileReader(const std::string& path) {
-        stats_.path = path;
-        stats_.format = "pcapng";
-        file_ = std::fopen(path.c_str(), "rb");
-        if (!file_) throw InputError("cannot open " + path + ": " + std::strerror(errno));
-        try {
-            read_first_shb(path);
-        } catch (...) {
-            std::fclose(file_);
-            file_ = nullptr;
-            throw;
-        }
-    }
-    // A stream read once (standard input, a pipe): `f` is owned from here on.
+    explicit PcapngFileReader(const std::string& path) : PcapngFileReader(path, open_file(path)) {}
+    // A stream read once (standard input, a pipe), or the file opened above:
+    // `f` is owned from here on.
     PcapngFileReader(const std::string& path, std::FILE* f) {
         stats_.path = path;
         stats_.format = "pcapng";
@@ -168,6 +157,11 @@ public:
     uint64_t position() const override { return pos_; }
 
 private:
+    static std::FILE* open_file(const std::string& path) {
+        std::FILE* f = std::fopen(path.c_str(), "rb");
+        if (!f) throw InputError("cannot open " + path + ": " + std::strerror(errno));
+        return f;
+    }
     void read_first_shb(const std::string& path) {
         std::setvbuf(file_, nullptr, _IOFBF, kReadBuffer);
         struct stat st {};
