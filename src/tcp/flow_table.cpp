@@ -64,7 +64,12 @@ struct TcpAnalyzer::Impl {
         if (c.facts.time_wait && !at_end && tombs.size() < cfg.max_connections) {
             const auto& tw = *c.facts.time_wait;
             tombs[c.key] = Tombstone{tw.end_ns, c.facts.id, tw.side};
+            // Bounded like the table: a 4-tuple reused again and again keeps
+            // one tombstone but queued an entry per use, and with the clock
+            // standing still (one timestamp for all) none ever left.
+            if (tomb_order.size() >= cfg.max_connections) forget_oldest_tomb();
             tomb_order.emplace_back(c.key, tw.end_ns);
+            counters.tombstones_queued = tomb_order.size();
         }
         (c.in_closing_list ? closing : active).remove(&c);
         table.erase(&c, c.key_hash);
@@ -79,11 +84,16 @@ struct TcpAnalyzer::Impl {
             ++counters.evicted_idle;
             finish(*active.front(), true);
         }
-        while (!tomb_order.empty() && tomb_order.front().second <= t) {
-            auto it = tombs.find(tomb_order.front().first);
-            if (it != tombs.end() && it->second.time_wait_end <= t) tombs.erase(it);
-            tomb_order.pop_front();
-        }
+        while (!tomb_order.empty() && tomb_order.front().second <= t) forget_oldest_tomb();
+        counters.tombstones_queued = tomb_order.size();
+    }
+
+    // Drops the oldest TIME_WAIT queue entry, and its tombstone unless a
+    // later close of the same 4-tuple renewed it.
+    void forget_oldest_tomb() {
+        auto it = tombs.find(tomb_order.front().first);
+        if (it != tombs.end() && it->second.time_wait_end <= tomb_order.front().second) tombs.erase(it);
+        tomb_order.pop_front();
     }
 
     // Finishes the least recently active connection (lingering closed ones
