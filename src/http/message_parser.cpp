@@ -1547,9 +1547,12 @@ void MessageParser::finish(EndReason why, int64_t ts, uint64_t /*seq*/) {
             break;
         default:
             if (in_chunked_state()) {
+                // The last chunk (size 0) arrived: only the trailer section's end is missing.
+                const bool in_trailers = st_ == St::trailer_start || st_ == St::trailer_line || st_ == St::trailer_end_lf;
                 finding(AnomalyKind::http_body_truncated,
                         std::string("chunked body ended by ") + end_name(why) + " after " + std::to_string(body_) +
-                            " bytes, before the last chunk",
+                            (in_trailers ? " bytes, after the last chunk but before the end of its trailer section"
+                                         : " bytes, before the last chunk"),
                         ts, frame_);
                 end_message(false, msg_last_ts_, msg_last_seq_);
             }

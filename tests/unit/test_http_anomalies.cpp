@@ -565,6 +565,15 @@ TEST_CASE("fires: http_body_truncated") {
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_body_truncated) == F{2});
         CHECK(find(r, AnomalyKind::http_body_truncated)->dir == FlowDir::client_to_server);
+        CHECK(find(r, AnomalyKind::http_body_truncated)->detail.find("before the last chunk") != std::string::npos);
+    }
+    SUBCASE("chunked response cut after its last chunk, inside the trailer section: said as such") {
+        const auto r = run({C(get("/a")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"), EndS(),
+                            EndC()});
+        INFO(all(r));
+        const Finding* f = find(r, AnomalyKind::http_body_truncated);
+        REQUIRE(f != nullptr);
+        CHECK(f->detail == "chunked body ended by FIN after 5 bytes, after the last chunk but before the end of its trailer section");
     }
 }
 
