@@ -367,12 +367,19 @@ struct Analysis::Impl final : ConnectionObserver {
         sum.evicted_cap = tc.evicted_cap;
         sum.evicted_memory = tc.evicted_memory;
         const DecodeCounters& dc = decoder.counters();
-        const uint64_t incomplete = dc.fragments_expired + dc.fragments_dropped_cap + decoder.fragments_pending();
+        const uint64_t incomplete =
+            dc.fragments_expired + dc.fragments_dropped_cap + dc.fragments_invalid + decoder.fragments_pending();
         if (incomplete > 0) {
             Finding f;
             f.kind = AnomalyKind::ip_fragment_incomplete;
-            f.detail = std::to_string(incomplete) + " fragmented datagrams never completed (" +
-                       std::to_string(dc.fragments_dropped_cap) + " dropped by the fragment memory cap)";
+            f.detail = std::to_string(incomplete) + " fragmented datagrams never completed";
+            std::string why;
+            if (dc.fragments_dropped_cap > 0) why = std::to_string(dc.fragments_dropped_cap) + " dropped by the fragment memory cap";
+            if (dc.fragments_invalid > 0) {
+                why += (why.empty() ? "" : ", ") + std::to_string(dc.fragments_invalid) +
+                       " impossible: last fragments disagreeing on the end, or a fragment beyond 65,535 bytes";
+            }
+            if (!why.empty()) f.detail += " (" + why + ")";
             capture_finding(std::move(f));
         }
         if (dc.fragment_overlaps > 0) {

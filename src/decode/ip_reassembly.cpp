@@ -44,7 +44,9 @@ bool IpReassembler::add(const FragmentKey& key, int64_t ts, uint32_t offset, con
     ++counters_.fragments;
     expire(ts);
     const uint64_t end64 = uint64_t{offset} + len;
-    if (end64 > 65535) {  // cannot belong to a real datagram
+    if (end64 > 65535) {  // cannot belong to a real datagram: the datagram is given up
+        if (table_.count(key) != 0) drop(key, counters_.fragments_invalid);
+        else ++counters_.fragments_invalid;
         return false;
     }
     const uint32_t end = static_cast<uint32_t>(end64);
@@ -71,7 +73,7 @@ bool IpReassembler::add(const FragmentKey& key, int64_t ts, uint32_t offset, con
     Datagram& d = it->second;
     if (last) {
         if (d.total_known && d.total != end) {
-            drop(key, counters_.fragments_dropped_cap);  // inconsistent ends: give up on it
+            drop(key, counters_.fragments_invalid);  // inconsistent ends: give up on it
             return false;
         }
         d.total = end;

@@ -1574,3 +1574,26 @@ TEST_CASE("decode --verify-checksums: an IPv6 Routing header with segments left 
         CHECK_FALSE(d.run(kEth, frame(2, 0, {fin}, hop)).bad_checksum);
     }
 }
+
+TEST_CASE("decode: impossible IPv4 fragments are counted as such, not as a cap hit") {
+    const Frag4 a = make_frag4(7, 48, 1);   // [0,48) and [48,84), the last
+    SUBCASE("two last fragments disagree on where the datagram ends") {
+        Dec d;
+        check_pending(d.run(kEth, a.frames[1]));
+        tw::Ipv4Spec other = a.ip;   // another last fragment, ending at 48 + 16
+        other.frag_offset_bytes = 48;
+        other.mf = false;
+        check_pending(d.run(kEth, eth(0x0800, tw::ipv4(other, Bytes(16, 9)))));
+        CHECK(d.dec.counters().fragments_invalid == 1u);
+        CHECK(d.dec.counters().fragments_dropped_cap == 0u);   // was counted as a memory-cap drop
+    }
+    SUBCASE("a fragment reaching beyond 65,535 bytes") {
+        Dec d;
+        tw::Ipv4Spec far = a.ip;
+        far.frag_offset_bytes = 65528;
+        far.mf = false;
+        check_pending(d.run(kEth, eth(0x0800, tw::ipv4(far, Bytes(200, 9)))));
+        CHECK(d.dec.counters().fragments_invalid == 1u);   // it vanished without a count
+        CHECK(d.dec.counters().fragments == 1u);
+    }
+}

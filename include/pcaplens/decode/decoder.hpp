@@ -23,6 +23,8 @@ struct DecodeCounters {
     uint64_t reassembled = 0;            // datagrams completed from fragments
     uint64_t fragments_expired = 0;      // datagrams dropped incomplete (timeout or end)
     uint64_t fragments_dropped_cap = 0;  // datagrams dropped because a cap was hit
+    uint64_t fragments_invalid = 0;      // datagrams given up as impossible: last fragments that disagree on
+                                         // the end, or a fragment reaching beyond 65,535 bytes
     uint64_t fragment_overlaps = 0;      // fragments overlapping with different bytes
 };
 
