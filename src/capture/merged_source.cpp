@@ -45,6 +45,7 @@ MergedFileSource::Admit MergedFileSource::admit(PacketView& p, size_t file) {
         filter_error_ = st.path + ": packet " + std::to_string(st.packets) + ": " + e.what() + "; reading stopped there";
         return Admit::stop;
     }
+    frame_ += p.records_before;   // frames Wireshark gives to records that hold no packet
     p.frame = ++frame_;
     HandedOut& h = handed_[file];
     if (++h.packets == 1) h.first_ts_ns = p.ts_ns;

@@ -30,6 +30,12 @@ constexpr uint32_t kBlockIDB = 0x00000001u;
 constexpr uint32_t kBlockPB = 0x00000002u;  // obsolete Packet Block
 constexpr uint32_t kBlockSPB = 0x00000003u;
 constexpr uint32_t kBlockEPB = 0x00000006u;
+// Records without a packet that Wireshark (4.0) still shows as frames, so
+// they take a frame number (checked with tshark: NRB, ISB, DSB and unknown
+// blocks do not).
+constexpr uint32_t kBlockSystemdJournal = 0x00000009u;
+constexpr uint32_t kBlockCustom = 0x00000BADu;
+constexpr uint32_t kBlockCustomNoCopy = 0x40000BADu;
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4Du;
 constexpr uint32_t kByteOrderMagicSwapped = 0x4D3C2B1Au;
 
@@ -139,7 +145,10 @@ public:
                 case kBlockEPB: ok = enhanced_packet(out, why); packet = ok; break;
                 case kBlockSPB: ok = simple_packet(out, why); packet = ok; break;
                 case kBlockPB: ok = obsolete_packet(out, why); packet = ok; break;
-                default: break;  // NRB, ISB, DSB, custom, unknown: skipped
+                case kBlockSystemdJournal:
+                case kBlockCustom:
+                case kBlockCustomNoCopy: ++records_pending_; break;
+                default: break;  // NRB, ISB, DSB, unknown: skipped
             }
             if (!ok) {
                 set_damage("bad_block", why);
@@ -147,6 +156,8 @@ public:
             }
             pos_ += block_len_;
             if (packet) {
+                out.records_before = records_pending_;
+                records_pending_ = 0;
                 count(out);
                 return true;
             }
@@ -432,6 +443,7 @@ private:
     bool swap_ = false;  // current section's byte order differs from the host's
     bool have_snaplen_ = false;
     bool done_ = false;
+    uint32_t records_pending_ = 0;         // frame-numbered records since the last packet (PacketView::records_before)
 };
 
 static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big);

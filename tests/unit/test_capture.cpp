@@ -686,3 +686,26 @@ TEST_CASE("timestamp_ns: seconds and fraction to nanoseconds, clamped without ov
     CHECK(timestamp_ns(INT64_MIN, 0) == -kMaxTimestampNs);
     CHECK(timestamp_ns(4'000'000'000, 999'999'999) == 4'000'000'000'999'999'999);
 }
+
+TEST_CASE("capture: pcapng custom and systemd journal blocks take a frame number, as Wireshark gives them; NRB, ISB and DSB do not") {
+    // tshark 4.0.17 shows a custom block (either type) and a journal export
+    // block as a frame of its own; every later frame number was one short.
+    TempDir tmp;
+    tw::PcapngWriter w;
+    const uint32_t eth = w.add_interface(tw::linktype::ethernet);
+    w.add_block(0x00000BAD, tw::Bytes{0x00, 0x00, 0x7e, 0xd9, 'h', 'i'});   // custom block, PEN 32473
+    w.add(eth, kT0, frame_n(1));                                               // frame 2
+    w.add_block(0x40000BAD, tw::Bytes{0x00, 0x00, 0x7e, 0xd9});                // custom, do-not-copy
+    w.add_block(0x00000009, tw::Bytes{'M', '=', 'x', '\n'});                   // systemd journal export
+    w.add_block(0x00000004, tw::Bytes{0, 0, 0, 0});                            // name resolution: no frame
+    w.add(eth, kT0 + 1000, frame_n(2));                                        // frame 5
+    w.add_block(0x00000005, tw::Bytes(12, 0));                                 // interface statistics: no frame
+    w.add(eth, kT0 + 2000, frame_n(3));                                        // frame 6
+    const SourceRead s = read_source({tmp.write("cb.pcapng", w.bytes())});
+    REQUIRE(s.pkts.size() == 3u);
+    CHECK(s.pkts[0].frame == 2u);
+    CHECK(s.pkts[1].frame == 5u);
+    CHECK(s.pkts[2].frame == 6u);
+    REQUIRE(s.stats.size() == 1u);
+    CHECK(s.stats[0].packets == 3u);
+}

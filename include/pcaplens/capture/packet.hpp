@@ -31,6 +31,10 @@ struct PacketView {
     int linktype = 0;            // DLT_* value of the interface the packet was captured on
     const uint8_t* data = nullptr;
     uint32_t file_index = 0;     // index into the list of input files
+    // Records just before this packet in its file that Wireshark numbers as
+    // frames although they hold no packet (pcapng custom and systemd journal
+    // blocks): the frame numbering skips them as Wireshark's does.
+    uint32_t records_before = 0;
 };
 
 }  // namespace pcaplens
