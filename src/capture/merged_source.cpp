@@ -47,6 +47,7 @@ MergedFileSource::Admit MergedFileSource::admit(PacketView& p, size_t file) {
     }
     frame_ += p.records_before;   // frames Wireshark gives to records that hold no packet
     p.frame = ++frame_;
+    ++seen_;
     HandedOut& h = handed_[file];
     if (++h.packets == 1) h.first_ts_ns = p.ts_ns;
     h.last_ts_ns = p.ts_ns;

@@ -708,4 +708,5 @@ TEST_CASE("capture: pcapng custom and systemd journal blocks take a frame number
     CHECK(s.pkts[2].frame == 6u);
     REQUIRE(s.stats.size() == 1u);
     CHECK(s.stats[0].packets == 3u);
+    CHECK(s.seen == 3u);   // packets, not frames
 }

@@ -150,7 +150,7 @@ public:
     std::vector<FileStats> file_stats() const override;
     uint64_t bytes_read() const override;
     uint64_t bytes_total() const override { return total_; }
-    uint64_t packets_seen() const override { return frame_; }
+    uint64_t packets_seen() const override { return seen_; }
     uint64_t packets_filtered_out() const override { return filtered_; }
     std::optional<std::string> filter_error() const override { return filter_error_; }
 
@@ -177,7 +177,8 @@ private:
     std::vector<bool> has_pending_;
     size_t last_ = SIZE_MAX;  // reader whose packet was handed out last (must be advanced)
                               // (one file: SIZE_MAX until the read-ahead packet is out)
-    uint64_t frame_ = 0;
+    uint64_t frame_ = 0;      // Wireshark's frame number of the last packet (records without a packet count too)
+    uint64_t seen_ = 0;       // packets handed to the filter
     uint64_t filtered_ = 0;
     uint64_t total_ = 0;
 };
