@@ -14,6 +14,10 @@
 namespace pcaplens {
 namespace {
 
+// A pcapng file starts with the Section Header Block's type, which reads the
+// same in both byte orders: how a file or a stream is told to be pcapng.
+constexpr uint32_t kPcapngMagic = 0x0a0d0d0au;
+
 // One clear line for a file libpcap refused: the file, then what is wrong
 // with it in words.
 [[noreturn]] void throw_refused(const std::string& path, const char* errbuf) {
@@ -78,7 +82,7 @@ public:
             if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
             std::fclose(raw);
         }
-        pcapng_ = magic == 0x0a0d0d0a;
+        pcapng_ = magic == kPcapngMagic;
         if (pcapng_) stats_.format = "pcapng";
         else if (magic == 0xa1b23c4d || magic == 0x4d3cb2a1) stats_.format = "pcap-ns";
     }
@@ -200,7 +204,7 @@ std::unique_ptr<FileReader> open_capture_stream(const std::string& path) {
     }
     uint32_t magic = 0;
     if (counter->prefix_len == sizeof magic) std::memcpy(&magic, counter->prefix, sizeof magic);
-    if (magic == 0x0a0d0d0a) return open_pcapng_stream(path, f);
+    if (magic == kPcapngMagic) return open_pcapng_stream(path, f);
     return std::make_unique<LibpcapFileReader>(path, f, counter);
 }
 
@@ -209,14 +213,13 @@ std::unique_ptr<FileReader> open_capture_stream(const std::string& path) {
 std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
     if (is_read_once_input(path)) return open_capture_stream(path);
     // pcapng and classic pcap go to pcaplens's own readers; anything else to
-    // libpcap, which says what is wrong with it. The pcapng SHB block type
-    // 0x0A0D0D0A reads the same in both byte orders.
+    // libpcap, which says what is wrong with it.
     uint32_t magic = 0;
     if (FILE* raw = std::fopen(path.c_str(), "rb")) {
         if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
         std::fclose(raw);
     }
-    if (magic == 0x0a0d0d0a) return open_pcapng_file(path);
+    if (magic == kPcapngMagic) return open_pcapng_file(path);
     switch (magic) {
         case 0xa1b2c3d4: case 0xd4c3b2a1:  // microseconds
         case 0xa1b23c4d: case 0x4d3cb2a1:  // nanoseconds

@@ -39,7 +39,7 @@ std::string github_annotations(const std::vector<CheckResult>& results, bool not
     std::string out;
     for (const std::string& d : damage) {
         out += "::error title=" + gh_escape("pcaplens input damaged", true) + "::" +
-               gh_escape(d + "\nthe rules saw only what was read before the damage", false) + "\n";
+               gh_escape(d + "\n" + kDamageNote, false) + "\n";
     }
     for (const CheckResult& r : results) {
         if (r.passed && !notice_passing) continue;

@@ -102,7 +102,7 @@ std::string junit_xml(const std::vector<CheckResult>& results, const std::vector
     }
     for (const std::string& d : damage) {
         x += "    <testcase name=\"input damaged\" classname=\"pcaplens.input\" time=\"0\">\n      <error message=\"" + xml_escape(d) +
-             "\" type=\"input_damaged\">" + xml_escape("the rules saw only what was read before the damage") + "</error>\n    </testcase>\n";
+             "\" type=\"input_damaged\">" + xml_escape(kDamageNote) + "</error>\n    </testcase>\n";
     }
     x += "  </testsuite>\n</testsuites>\n";
     return x;

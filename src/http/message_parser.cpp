@@ -376,9 +376,7 @@ void MessageParser::run_steps(const uint8_t* p, size_t n) {
 
 int MessageParser::sl_step(uint8_t c) {
     const bool strict = mode_ != LineMode::normal;
-    // Statuses 600-999: only between messages, or on a first line once the
-    // other direction has proven the connection HTTP.
-    const bool strict_status = mode_ == LineMode::resync || (mode_ == LineMode::detect && !peer_proved_);
+    const bool strict_status = status_strict();
     switch (sl_) {
         case SlState::method:
             if (is_method_char(c, strict, sl_n_ == 0)) return ++sl_n_ > 32 ? -1 : 0;
@@ -492,7 +490,7 @@ int MessageParser::sl_step(uint8_t c) {
 size_t MessageParser::fast_start_line(const uint8_t* p, size_t n) {
     static constexpr char kVersion[] = "HTTP/1.";
     const bool strict = mode_ != LineMode::normal;
-    const bool strict_status = mode_ == LineMode::resync || (mode_ == LineMode::detect && !peer_proved_);
+    const bool strict_status = status_strict();
     size_t i = 0;
     if (role_ == Role::request) {
         while (i < n && i < 32 && is_method_char(p[i], strict, i == 0)) ++i;   // sl_step: at most 32

@@ -244,6 +244,10 @@ private:
     bool start_line_attempted() const {
         return role_ == Role::request ? sl_ != SlState::method : (sl_ != SlState::version || sl_n_ >= 5);
     }
+    // Statuses 600-999 are accepted between messages, and on a first line
+    // once the other direction has proven the connection HTTP; not while
+    // resynchronising or detecting.
+    bool status_strict() const { return mode_ == LineMode::resync || (mode_ == LineMode::detect && !peer_proved_); }
     void process_head();
     bool parse_start_line(std::string_view line);
     void parse_fields(size_t from, size_t to);

@@ -69,6 +69,25 @@ const std::string kKeepalive = e2e::source("samples/http-keepalive.pcap");
 const std::string kMixed = e2e::source("samples/http-mixed.pcapng");
 const std::string kBulk = e2e::source("tests/captures/tcp-bulk.pcap");
 
+// Two pcapng interfaces' worth of traffic: a handshake on Ethernet
+// (10.0.0.1:40001, 3 packets; returns its end time), then a SYN and SYN-ACK
+// in Linux cooked framing (10.0.0.3:40002) from `start` on.
+int64_t add_ethernet_handshake(pcaplens::testing::PcapngWriter& w, uint32_t iface) {
+    pcaplens::testing::TcpConversation a("10.0.0.1", 40001, "10.0.0.2", 80);
+    a.syn();
+    a.synack();
+    a.ack();
+    a.copy_to(w, iface);
+    return a.ts();
+}
+void add_sll_syn_synack(pcaplens::testing::PcapngWriter& w, uint32_t iface, int64_t start) {
+    namespace pt = pcaplens::testing;
+    pt::TcpConversation b("10.0.0.3", 40002, "10.0.0.4", 80, 1000, 5000, start, 1'000'000, pt::Framing::linux_sll);
+    b.syn();
+    b.synack();
+    b.copy_to(w, iface);
+}
+
 }  // namespace
 
 TEST_CASE("--host and --port select connections in every report format") {
@@ -593,19 +612,10 @@ TEST_CASE("a filter with a '/' (CIDR) is a filter, with or without -r; a capture
 TEST_CASE("a filter that does not compile for a pcapng interface met later: exit 2, a whole report of what came before") {
     namespace pt = pcaplens::testing;
     pt::PcapngWriter w;
-    const uint32_t eth = w.add_interface(pt::linktype::ethernet);
-    pt::TcpConversation a("10.0.0.1", 40001, "10.0.0.2", 80);
-    a.syn();
-    a.synack();
-    a.ack();
-    a.copy_to(w, eth);
+    const int64_t end = add_ethernet_handshake(w, w.add_interface(pt::linktype::ethernet));
     // An SLL interface declared after Ethernet's packets: `ether host` has
     // no meaning there.
-    const uint32_t sll = w.add_interface(pt::linktype::linux_sll);
-    pt::TcpConversation b("10.0.0.3", 40002, "10.0.0.4", 80, 1000, 5000, a.ts() + 1'000'000, 1'000'000, pt::Framing::linux_sll);
-    b.syn();
-    b.synack();
-    b.copy_to(w, sll);
+    add_sll_syn_synack(w, w.add_interface(pt::linktype::linux_sll), end + 1'000'000);
     const std::string path = (e2e::temp_dir() / "late-sll.pcapng").string();
     w.write_file(path);
     for (const char* format : {"json", "ndjson", "text"}) {
@@ -632,32 +642,12 @@ TEST_CASE("standard input: a pcapng whose interfaces differ in link type, or who
     for (const bool two_sections : {false, true}) {
         CAPTURE(two_sections);
         pt::PcapngWriter w;
-        const uint32_t eth = w.add_interface(pt::linktype::ethernet);
-        pt::TcpConversation a("10.0.0.1", 40001, "10.0.0.2", 80);
-        a.syn();
-        a.synack();
-        a.ack();
-        a.copy_to(w, eth);
-        uint32_t second = 0;
-        std::string bytes;
-        if (two_sections) {
-            const auto first = w.bytes();
-            pt::PcapngWriter be(true);   // a big-endian section after the little-endian one
-            second = be.add_interface(pt::linktype::linux_sll);
-            pt::TcpConversation b("10.0.0.3", 40002, "10.0.0.4", 80, 1000, 5000, a.ts() + 1'000'000, 1'000'000, pt::Framing::linux_sll);
-            b.syn();
-            b.synack();
-            b.copy_to(be, second);
-            bytes.assign(first.begin(), first.end());
-            bytes.append(be.bytes().begin(), be.bytes().end());
-        } else {
-            second = w.add_interface(pt::linktype::linux_sll);
-            pt::TcpConversation b("10.0.0.3", 40002, "10.0.0.4", 80, 1000, 5000, a.ts() + 1'000'000, 1'000'000, pt::Framing::linux_sll);
-            b.syn();
-            b.synack();
-            b.copy_to(w, second);
-            bytes.assign(w.bytes().begin(), w.bytes().end());
-        }
+        const int64_t end = add_ethernet_handshake(w, w.add_interface(pt::linktype::ethernet));
+        pt::PcapngWriter be(true);   // a big-endian section after the little-endian one
+        pt::PcapngWriter& second = two_sections ? be : w;
+        add_sll_syn_synack(second, second.add_interface(pt::linktype::linux_sll), end + 1'000'000);
+        std::string bytes(w.bytes().begin(), w.bytes().end());
+        if (two_sections) bytes.append(be.bytes().begin(), be.bytes().end());
         const std::string path = (e2e::temp_dir() / (two_sections ? "two-sections.pcapng" : "two-links.pcapng")).string();
         std::ofstream(path, std::ios::binary) << bytes;
         const auto file = e2e::pcaplens({"--format", "json", path});

@@ -126,6 +126,9 @@ std::string junit_xml(const std::vector<CheckResult>& results, const std::vector
 std::string github_annotations(const std::vector<CheckResult>& results, bool notice_passing,
                                const std::vector<std::string>& damage = {});
 
+// What the JUnit error and the annotation add to a damaged input's line.
+inline constexpr const char* kDamageNote = "the rules saw only what was read before the damage";
+
 // Evidence lines shared by the outputs: "#3 2026-... frame 26: detail".
 std::string evidence_line(const Evidence& e);
 std::string summary_line(const CheckResult& r);   // "measured 2, limit <= 0"
