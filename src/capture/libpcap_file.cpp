@@ -210,7 +210,7 @@ std::unique_ptr<FileReader> open_capture_stream(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
+std::unique_ptr<FileReader> open_capture_file(const std::string& path, size_t map_window) {
     if (is_read_once_input(path)) return open_capture_stream(path);
     // pcapng and classic pcap go to pcaplens's own readers; anything else to
     // libpcap, which says what is wrong with it.
@@ -224,7 +224,7 @@ std::unique_ptr<FileReader> open_capture_file(const std::string& path) {
         case 0xa1b2c3d4: case 0xd4c3b2a1:  // microseconds
         case 0xa1b23c4d: case 0x4d3cb2a1:  // nanoseconds
         case 0xa1b2cd34: case 0x34cdb2a1:  // Kuznetzov's patched format
-            return open_pcap_file(path);
+            return open_pcap_file(path, kPcapReadBuffer, map_window);
         default:
             return open_libpcap_file(path);
     }

@@ -1,11 +1,16 @@
 // Several capture files merged into one time-ordered stream.
 #include "pcaplens/capture/source.hpp"
 
+#include <algorithm>
+
 namespace pcaplens {
 
 MergedFileSource::MergedFileSource(const std::vector<std::string>& paths, const std::string& bpf) : bpf_(bpf) {
+    // Every file being merged keeps a mapped window, whose pages count in the
+    // resident set: they share kPcapMapWindow, down to 256 KiB each.
+    const size_t window = std::max(kPcapMapWindow / std::max<size_t>(paths.size(), 1), size_t{256} << 10);
     for (const auto& p : paths) {
-        readers_.push_back(open_capture_file(p));
+        readers_.push_back(open_capture_file(p, window));
         total_ += readers_.back()->stats().file_size;
     }
     pending_.resize(readers_.size());

@@ -1,12 +1,18 @@
 // pcaplens's classic pcap reader (src/capture/pcap_file.cpp) against
 // libpcap's (open_libpcap_file, the reader it replaces): both magics in both
 // byte orders, records straddling or larger than a deliberately tiny read
-// buffer, truncation at every byte, link-type mapping with FCS bits, snaplen
-// and caplen limits, and randomly damaged headers. Every case reads the file
-// with both readers and wants the same packets, statistics and damage.
+// buffer or a one-page mapped window, truncation at every byte, link-type
+// mapping with FCS bits, snaplen and caplen limits, and randomly damaged
+// headers. Every case reads the file with both readers -- ours both reading
+// and mapping it -- and wants the same packets, statistics and damage. Also:
+// a file that shrinks while it is mapped.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -98,7 +104,12 @@ Reading read_with(std::unique_ptr<FileReader> (*open)(const std::string&, size_t
     return r;
 }
 
-std::unique_ptr<FileReader> ours(const std::string& path, size_t buffer) { return open_pcap_file(path, buffer); }
+// Ours reading the file through a buffer of `buffer` bytes, or mapping it a
+// window of `window` bytes (rounded up to pages) at a time.
+std::unique_ptr<FileReader> ours(const std::string& path, size_t buffer) { return open_pcap_file(path, buffer, 0); }
+std::unique_ptr<FileReader> ours_mapped(const std::string& path, size_t window) {
+    return open_pcap_file(path, kPcapReadBuffer, window);
+}
 std::unique_ptr<FileReader> libpcap(const std::string& path, size_t) { return open_libpcap_file(path); }
 
 // Both readers agree on everything. The old reader's byte offsets were
@@ -149,6 +160,11 @@ Reading compare_readers(const Bytes& content, bool offsets = true) {
             CAPTURE(batch);
             check_same(read_with(ours, path, buffer, batch), expected, offsets);
         }
+    }
+    for (size_t window : {size_t{1}, size_t{8192}, kPcapMapWindow}) {   // 1: one page
+        CAPTURE(window);
+        check_same(read_with(ours_mapped, path, window), expected, offsets);
+        check_same(read_with(ours_mapped, path, window, 16), expected, offsets);
     }
     return got;
 }
@@ -217,10 +233,13 @@ TEST_CASE("pcap reader: records straddling the buffer end and larger than the bu
     TempFile f;
     const std::string& path = f.write(w.bytes());
     // 64 bytes: nearly every record straddles the end; the jumbo one grows
-    // the buffer. 100 and 1500: straddles at other offsets.
-    for (size_t buffer : {size_t{64}, size_t{100}, size_t{1500}}) {
-        CAPTURE(buffer);
-        auto reader = open_pcap_file(path, buffer);
+    // the buffer. 100 and 1500: straddles at other offsets. Mapped, one and
+    // two pages: the jumbo record is larger than the window.
+    for (auto [open, size] : {std::pair{&ours, size_t{64}}, std::pair{&ours, size_t{100}}, std::pair{&ours, size_t{1500}},
+                              std::pair{&ours_mapped, size_t{1}}, std::pair{&ours_mapped, size_t{8192}}}) {
+        CAPTURE(size);
+        CAPTURE(open == &ours_mapped);
+        auto reader = open(path, size);
         PacketView v;
         for (const Bytes& expected : frames) {
             REQUIRE(reader->next(v));
@@ -251,7 +270,7 @@ TEST_CASE("pcap reader: a capture without packets still names its link type") {
     tw::PcapWriter w(tw::linktype::ethernet, false, false);
     TempFile f;
     const std::string& path = f.write(w.bytes());
-    for (auto open : {ours, libpcap}) {
+    for (auto open : {ours, ours_mapped, libpcap}) {
         const Reading r = read_with(open, path, 4096);
         REQUIRE_FALSE(r.open_error.has_value());
         CHECK(r.stats.packets == 0);
@@ -411,6 +430,8 @@ TEST_CASE("pcap reader: randomly damaged files read like libpcap reads them") {
         for (uint32_t c : expected.caplen) offsets = offsets && c < expected.stats.snaplen;
         check_same(read_with(ours, path, 64), expected, offsets);
         check_same(read_with(ours, path, kPcapReadBuffer), expected, offsets);
+        check_same(read_with(ours_mapped, path, 1, 16), expected, offsets);
+        check_same(read_with(ours_mapped, path, kPcapMapWindow, 16), expected, offsets);
     }
 }
 
@@ -423,9 +444,12 @@ TEST_CASE("pcap reader: a batch holds only records already in the buffer, all st
     }
     TempFile f;
     const std::string& path = f.write(w.bytes());
-    for (size_t buffer : {size_t{64}, size_t{700}, size_t{4096}, size_t{1} << 17}) {
+    for (auto [open, buffer] : {std::pair{&ours, size_t{64}}, std::pair{&ours, size_t{700}}, std::pair{&ours, size_t{4096}},
+                                std::pair{&ours, size_t{1} << 17}, std::pair{&ours_mapped, size_t{4096}},
+                                std::pair{&ours_mapped, kPcapMapWindow}}) {
         CAPTURE(buffer);
-        auto reader = open_pcap_file(path, buffer);
+        CAPTURE(open == &ours_mapped);
+        auto reader = open(path, buffer);
         std::vector<PacketView> views(8);
         std::vector<Bytes> got;
         size_t batches = 0;
@@ -442,4 +466,114 @@ TEST_CASE("pcap reader: a batch holds only records already in the buffer, all st
         // Big buffers hold many records: fewer batches than packets.
         if (buffer >= 4096) CHECK(batches < frames.size());
     }
+}
+
+namespace {
+
+// Reads up to `limit` more packets (next_batch in batches of 16, or next()),
+// checking packet i's bytes against frame_n(i, 1000) for i < exact; returns
+// the new i.
+size_t read_frames_1000(FileReader& reader, bool batched, size_t i, size_t limit = SIZE_MAX, size_t exact = SIZE_MAX) {
+    std::vector<PacketView> views(16);
+    for (size_t taken = 0; taken < limit;) {
+        const size_t n = batched ? reader.next_batch(views.data(), std::min(views.size(), limit - taken))
+                                 : (reader.next(views[0]) ? 1 : 0);
+        if (n == 0) break;
+        for (size_t k = 0; k < n; ++k, ++i, ++taken) {
+            const Bytes want = frame_n(static_cast<int>(i), 1000);
+            REQUIRE(views[k].caplen == want.size());
+            if (i < exact) CHECK(Bytes(views[k].data, views[k].data + views[k].caplen) == want);
+        }
+    }
+    return i;
+}
+
+}  // namespace
+
+TEST_CASE("pcap reader: a mapped file that shrinks while it is read is damage from its new end, never a crash") {
+    // A tcpdump -W ring reopens its oldest file with O_TRUNC: pages of the
+    // window then vanish under the reader (SIGBUS when touched).
+    tw::PcapWriter w(tw::linktype::ethernet);
+    std::vector<uint64_t> record_end;   // file offset just past each record
+    uint64_t off = 24;
+    for (int i = 0; i < 400; ++i) {
+        const Bytes fr = frame_n(i, 1000);
+        w.add(kT0 + i * 1000, fr);
+        off += 16 + fr.size();
+        record_end.push_back(off);
+    }
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (bool batched : {true, false}) {
+        for (int where : {0, 1, 2}) {   // at a page boundary, inside a record, to nothing
+            CAPTURE(batched);
+            CAPTURE(where);
+            TempFile f;
+            const std::string& path = f.write(w.bytes());
+            auto reader = ours_mapped(path, kPcapMapWindow);   // the whole file in one window
+            REQUIRE(read_frames_1000(*reader, batched, 0, 50) == 50);
+            const uint64_t cut = where == 0 ? record_end[200] / page * page : where == 1 ? record_end[200] + 500 : 0;
+            std::filesystem::resize_file(path, cut);
+            size_t whole = 0;   // records wholly before the cut
+            while (whole < record_end.size() && record_end[whole] <= cut) ++whole;
+            const size_t got = read_frames_1000(*reader, batched, 50, SIZE_MAX, whole);
+            const auto& damage = reader->stats().damage;
+            REQUIRE(damage.has_value());
+            CHECK(damage->kind == "truncated_record");
+            CHECK(damage->message.find("the file shrank to " + std::to_string(cut) + " bytes while it was being read") !=
+                  std::string::npos);
+            if (where == 0) {
+                // Every record before the page boundary, and not one more.
+                CHECK(got == whole);
+                CHECK(damage->packet == whole + 1);
+                CHECK(damage->offset == (whole == 0 ? 24 : record_end[whole - 1]));
+            } else if (where == 1) {
+                // The record the cut falls in may go out, with the zeros that
+                // end the file's last page after the cut (its last byte did
+                // not fault); the damage follows at once.
+                CHECK(got >= whole);
+                CHECK(got <= whole + 1);
+            } else {
+                CHECK(got == 50);   // what was handed out before stays; nothing after
+            }
+            CHECK(reader->stats().packets == got);
+            PacketView v;
+            CHECK_FALSE(reader->next(v));
+        }
+    }
+}
+
+TEST_CASE("pcap reader: a SIGBUS outside every mapped window still ends the process") {
+    // The handler the mapped reader installs takes only faults in its own
+    // windows; any other stays fatal, as it would have been.
+    tw::PcapWriter w(tw::linktype::ethernet);
+    w.add(kT0, frame_n(0, 10));
+    TempFile capture, other;
+    const std::string& path = capture.write(w.bytes());
+    const std::string& other_path = other.write(Bytes(3 * 4096, 7));
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // Quietly: doctest's handlers and a sanitizer's report are not the test's output.
+        std::signal(SIGABRT, SIG_DFL);
+        const int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) ::dup2(devnull, 2);
+        auto reader = ours_mapped(path, kPcapMapWindow);   // installs the handler
+        PacketView v;
+        if (!reader->next(v)) ::_exit(3);
+        const int fd = ::open(other_path.c_str(), O_RDONLY);
+        void* m = ::mmap(nullptr, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) ::_exit(4);
+        if (::ftruncate(::open(other_path.c_str(), O_RDWR), 0) != 0) ::_exit(5);
+        const volatile uint8_t* p = static_cast<const uint8_t*>(m);
+        (void)p[2 * 4096];   // beyond the end now: SIGBUS
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(WTERMSIG(status) == SIGABRT);   // the handler before ours was AddressSanitizer's: report, then abort
+#else
+    CHECK(WTERMSIG(status) == SIGBUS);
+#endif
 }
