@@ -219,7 +219,7 @@ std::unique_ptr<FileReader> open_capture_file(const std::string& path, size_t ma
         if (std::fread(&magic, 4, 1, raw) != 1) magic = 0;
         std::fclose(raw);
     }
-    if (magic == kPcapngMagic) return open_pcapng_file(path);
+    if (magic == kPcapngMagic) return open_pcapng_file(path, map_window);
     switch (magic) {
         case 0xa1b2c3d4: case 0xd4c3b2a1:  // microseconds
         case 0xa1b23c4d: case 0x4d3cb2a1:  // nanoseconds

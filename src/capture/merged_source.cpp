@@ -46,8 +46,11 @@ MergedFileSource::Admit MergedFileSource::admit(PacketView& p, size_t file) {
     try {
         matched = accept(p);
     } catch (const UsageError& e) {
+        // The file's packet number of `p`: what was handed out of it before,
+        // plus one (its reader may have read further ahead, in a batch).
         const FileStats& st = readers_[file]->stats();
-        filter_error_ = st.path + ": packet " + std::to_string(st.packets) + ": " + e.what() + "; reading stopped there";
+        filter_error_ = st.path + ": packet " + std::to_string(handed_[file].packets + 1) + ": " + e.what() +
+                        "; reading stopped there";
         return Admit::stop;
     }
     frame_ += p.records_before;   // frames Wireshark gives to records that hold no packet

@@ -6,20 +6,26 @@
 // interface, so each packet carries its own link type and an exact
 // nanosecond timestamp.
 //
-// The file is read block by block through a FILE* (never loaded whole); one
-// block at a time is held in memory and blocks larger than kMaxBlock are
-// treated as damage. Every length is checked before use, every multi-byte
+// A regular file is mapped a window at a time (MappedWindow, as the pcap
+// reader does) and each block is a view into the window: no copy, and
+// next_batch() hands out every packet block already wholly in the window.
+// A stream (standard input, a pipe) or a file that cannot be mapped is read
+// block by block through a FILE* (never loaded whole); one block at a time
+// is held in memory. Blocks larger than kMaxBlock are treated as damage. Every length is checked before use, every multi-byte
 // field is read with memcpy (no unaligned access), and every loop iteration
 // consumes at least one 12-byte block, so hostile input cannot hang it.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <vector>
 
+#include "mapped_window.hpp"
 #include "pcaplens/capture/source.hpp"
 
 namespace pcaplens {
@@ -91,15 +97,15 @@ int64_t to_ns(uint64_t units, const Interface& ifc) {
 
 class PcapngFileReader final : public FileReader {
 public:
-    explicit PcapngFileReader(const std::string& path) : PcapngFileReader(path, open_file(path)) {}
-    // A stream read once (standard input, a pipe), or the file opened above:
-    // `f` is owned from here on.
-    PcapngFileReader(const std::string& path, std::FILE* f) {
+    PcapngFileReader(const std::string& path, size_t map_window) : PcapngFileReader(path, open_file(path), map_window) {}
+    // A stream read once (standard input, a pipe; map_window 0), or the file
+    // opened above: `f` is owned from here on.
+    PcapngFileReader(const std::string& path, std::FILE* f, size_t map_window) {
         stats_.path = path;
         stats_.format = "pcapng";
         file_ = f;
         try {
-            read_first_shb(path);
+            read_first_shb(path, map_window);
         } catch (...) {
             std::fclose(file_);
             file_ = nullptr;
@@ -164,19 +170,53 @@ public:
         }
         return false;
     }
+    // From a mapped window: the packet blocks that follow, as long as each
+    // is wholly in the window (so no view handed out in this batch moves),
+    // fetching the lines 2 KiB ahead as the pcap reader does. Any other
+    // block ends the batch.
+    size_t next_batch(PacketView* out, size_t max) override {
+        constexpr size_t kPrefetchAhead = 2048;
+        size_t n = 0;
+        if (max == 0 || !next(out[n])) return 0;
+        ++n;
+        while (n < max && packet_block_in_window() && next(out[n])) {
+            ++n;
+            const uint64_t to = std::min(pos_ + kPrefetchAhead, window_.offset() + window_.size());
+            if (prefetched_ < pos_) prefetched_ = pos_;
+            for (; prefetched_ < to; prefetched_ += 64) __builtin_prefetch(window_.data() + (prefetched_ - window_.offset()));
+        }
+        return n;
+    }
     const FileStats& stats() const override { return stats_; }
     uint64_t position() const override { return pos_; }
 
 private:
+    // The next block is an enhanced packet block wholly in the window.
+    bool packet_block_in_window() const {
+        if (map_window_ == 0 || !window_.mapped() || done_) return false;
+        const uint64_t end = window_.offset() + window_.size();
+        if (pos_ < window_.offset() || end - pos_ < 12 || pos_ > end) return false;
+        const uint8_t* h = window_.data() + (pos_ - window_.offset());
+        if (load32(h) != kBlockEPB) return false;
+        const uint32_t len = load32(h + 4);
+        return len >= 12 && len <= kMaxBlock && len <= end - pos_;
+    }
+
     static std::FILE* open_file(const std::string& path) {
         std::FILE* f = std::fopen(path.c_str(), "rb");
         if (!f) throw InputError("cannot open " + path + ": " + std::strerror(errno));
         return f;
     }
-    void read_first_shb(const std::string& path) {
+    void read_first_shb(const std::string& path, size_t map_window) {
         std::setvbuf(file_, nullptr, _IOFBF, kReadBuffer);
         struct stat st {};
-        if (::fstat(fileno(file_), &st) == 0 && st.st_size > 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
+        if (::fstat(fileno(file_), &st) == 0) {
+            if (st.st_size > 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
+            if (S_ISREG(st.st_mode) && map_window != 0) {
+                const size_t page = MappedWindow::page_size();
+                map_window_ = (map_window + page - 1) / page * page;
+            }
+        }
 
         // The first block must be a readable Section Header Block; anything
         // else means this is not a pcapng file at all.
@@ -195,7 +235,65 @@ private:
         throw InputError("not a pcapng file " + path + ": " + why);
     }
 
-    size_t read(uint8_t* dst, size_t n) { return n == 0 ? 0 : std::fread(dst, 1, n, file_); }
+    // The next n bytes, or as many as there are; mapped or through the FILE*.
+    size_t read(uint8_t* dst, size_t n) {
+        if (n == 0) return 0;
+        if (map_window_ != 0) {
+            const uint8_t* p = nullptr;
+            const size_t got = view(cursor_, n, p);
+            if (map_window_ != 0) {
+                if (got > 0) std::memcpy(dst, p, got);
+                cursor_ += got;
+                return got;
+            }
+        }
+        return std::fread(dst, 1, n, file_);
+    }
+
+    // Bytes [at, at + n) of the file as a view into the window, mapping the
+    // window from the page holding `at` when they are not all in the current
+    // one. Returns how many there are (< n only where the file ends). When
+    // the file cannot be mapped, map_window_ becomes 0 and the FILE* is
+    // positioned at cursor_, to be read from there.
+    size_t view(uint64_t at, size_t n, const uint8_t*& p) {
+        const uint64_t wbeg = window_.offset(), wend = wbeg + window_.size();
+        if (window_.mapped() && at >= wbeg && at <= wend && n <= wend - at) {
+            p = window_.data() + (at - wbeg);
+            return n;
+        }
+        const uint64_t size = file_size_now();
+        if (at >= size) return 0;
+        const uint64_t base = at & ~static_cast<uint64_t>(MappedWindow::page_size() - 1);
+        const uint64_t len = std::min<uint64_t>(std::max<uint64_t>(map_window_, at - base + n), size - base);
+        if (!window_.map(fileno(file_), base, static_cast<size_t>(len))) {
+            map_window_ = 0;
+            if (std::fseek(file_, static_cast<long>(cursor_), SEEK_SET) != 0) std::clearerr(file_);
+            return 0;
+        }
+        faults_seen_ = 0;
+        prefetched_ = 0;
+        p = window_.data() + (at - base);
+        return static_cast<size_t>(std::min<uint64_t>(n, len - (at - base)));
+    }
+
+    uint64_t file_size_now() const {
+        struct stat st {};
+        return ::fstat(fileno(file_), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    }
+
+    // Mapped: whether the file now ends before the window does, or a page of
+    // it went missing -- it shrank while being read (vanished pages read as
+    // zeros, see MappedWindow); a window never reaches past the file's size
+    // when it is mapped. Looked at when a block reads wrong or a page went
+    // missing.
+    bool shrank() {
+        if (map_window_ == 0 || !window_.mapped()) return false;
+        const uint64_t size = file_size_now();
+        if (size >= window_.offset() + window_.size() && window_.faults() == faults_seen_) return false;
+        faults_seen_ = window_.faults();
+        shrunk_to_ = size;
+        return true;
+    }
 
     uint16_t load16(const uint8_t* p) const {
         uint16_t v;
@@ -224,10 +322,20 @@ private:
         done_ = true;
     }
     void short_read(const char* what) {
-        if (std::ferror(file_))
+        if (map_window_ == 0 && std::ferror(file_))
             set_damage("read_error", std::string("read error in ") + what + ": " + std::strerror(errno));
         else
-            set_damage("truncated_record", std::string("file ends inside ") + what);
+            set_damage("truncated_record", std::string("file ends inside ") + what + shrink_note());
+    }
+    std::string shrink_note() const {
+        return shrunk_to_ ? "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read" : "";
+    }
+    // A block that reads wrong from a window whose file shrank under it is
+    // the file's end, not a bad block.
+    bool block_cut_by_shrink() {
+        if (!shrank()) return false;
+        set_damage("truncated_record", "file ends inside a block" + shrink_note());
+        return true;
     }
 
     // Given the block's first 8 bytes (12 for an SHB, whose byte-order magic
@@ -248,6 +356,10 @@ private:
         }
         uint32_t type = load32(head, swap);
         uint32_t len = load32(head + 4, swap);
+        if ((len < 12 || len % 4 != 0 || len > kMaxBlock) && block_cut_by_shrink()) {
+            why = stats_.damage->message;
+            return false;
+        }
         if (len < 12 || len % 4 != 0) {
             why = "block type 0x" + hex(type) + " has invalid total length " + std::to_string(len);
             return false;
@@ -261,16 +373,21 @@ private:
                   std::to_string(kMaxBlock) + ")";
             return false;
         }
-        if (buf_.size() < len) buf_.resize(len);
-        std::memcpy(buf_.data(), head, have);
-        size_t got = read(buf_.data() + have, len - have);
-        if (got < len - have) {
+        if (!load_block(head, have, len)) {
+            (void)shrank();
             short_read("a block");
             why = stats_.damage->message;
             return false;
         }
-        if (load32(buf_.data() + len - 4, swap) != len) {
-            why = "block type 0x" + hex(type) + ": trailing length " + std::to_string(load32(buf_.data() + len - 4, swap)) +
+        // Reading the trailer touches the block's last page: a page the file
+        // lost is found here, before the block is used.
+        const uint32_t trailer = load32(block_ + len - 4, swap);
+        if ((trailer != len || (window_.mapped() && window_.faults() != faults_seen_)) && block_cut_by_shrink()) {
+            why = stats_.damage->message;
+            return false;
+        }
+        if (trailer != len) {
+            why = "block type 0x" + hex(type) + ": trailing length " + std::to_string(trailer) +
                   " does not match leading length " + std::to_string(len);
             return false;
         }
@@ -278,6 +395,27 @@ private:
         block_len_ = len;
         block_swap_ = swap;
         return true;
+    }
+
+    // Makes the whole block at pos_ (its first `have` bytes are `head`,
+    // already read) available at block_: a view into the window, or read
+    // into buf_. False when the file ends first.
+    bool load_block(const uint8_t* head, size_t have, uint32_t len) {
+        if (map_window_ != 0) {
+            const uint8_t* p = nullptr;
+            const size_t got = view(pos_, len, p);
+            if (map_window_ != 0) {
+                cursor_ = pos_ + got;
+                block_ = p;
+                return got == len;
+            }
+            // Not mappable after all: the FILE* is at cursor_, just past the head.
+        }
+        if (buf_.size() < len) buf_.resize(len);
+        std::memcpy(buf_.data(), head, have);
+        const size_t got = read(buf_.data() + have, len - have);
+        block_ = buf_.data();
+        return got == len - have;
     }
 
     static std::string hex(uint32_t v) {
@@ -288,7 +426,7 @@ private:
 
     // Body of the current block: bytes between the 8-byte header and the
     // trailing length.
-    const uint8_t* body() const { return buf_.data() + 8; }
+    const uint8_t* body() const { return block_ + 8; }
     uint32_t body_len() const { return block_len_ - 12; }
 
     bool section_header(std::string& why) {
@@ -434,7 +572,14 @@ private:
     std::FILE* file_ = nullptr;
     FileStats stats_;
     int last_linktype_ = 0;                // last one added to stats_.link_types
-    std::vector<uint8_t> buf_;             // the current block
+    std::vector<uint8_t> buf_;             // the current block, when read through file_
+    const uint8_t* block_ = nullptr;       // the current block: in buf_ or the window
+    size_t map_window_ = 0;                // mapped: bytes per window (a page multiple); 0: reading file_
+    MappedWindow window_;
+    uint64_t cursor_ = 0;                  // mapped: file offset of the next byte read()
+    uint64_t prefetched_ = 0;              // mapped: file bytes before this are being fetched already
+    uint32_t faults_seen_ = 0;             // window_.faults() when last looked at
+    std::optional<uint64_t> shrunk_to_;    // the file's size when found to have shrunk
     std::vector<Interface> interfaces_;    // of the current section
     uint64_t pos_ = 0;                     // offset of the next block
     uint32_t block_type_ = 0;
@@ -450,12 +595,12 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 
 }  // namespace
 
-std::unique_ptr<FileReader> open_pcapng_file(const std::string& path) {
-    return std::make_unique<PcapngFileReader>(path);
+std::unique_ptr<FileReader> open_pcapng_file(const std::string& path, size_t map_window) {
+    return std::make_unique<PcapngFileReader>(path, map_window);
 }
 
 std::unique_ptr<FileReader> open_pcapng_stream(const std::string& path, std::FILE* f) {
-    return std::make_unique<PcapngFileReader>(path, f);
+    return std::make_unique<PcapngFileReader>(path, f, 0);
 }
 
 }  // namespace pcaplens

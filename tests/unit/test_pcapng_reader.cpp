@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -54,23 +55,71 @@ struct ReadResult {
     uint64_t position = 0;
 };
 
-ReadResult read_all(const Bytes& file) {
-    TempFile tmp(file);
-    auto r = open_pcapng_file(tmp.path);
+// One way of reading: mapped `window` bytes at a time (0: through stdio),
+// packet by packet or in batches of 16 as the pipeline reads.
+ReadResult read_one(const std::string& path, size_t window, bool batched) {
+    auto r = open_pcapng_file(path, window);
     ReadResult res;
-    PacketView p;
+    std::vector<PacketView> views(16);
     uint64_t guard = 0;
-    while (r->next(p)) {
-        CHECK(p.frame == 0);
-        CHECK(p.file_index == 0);
-        res.pkts.push_back({p.ts_ns, p.caplen, p.wirelen, p.linktype, Bytes(p.data, p.data + p.caplen)});
+    for (;;) {
+        const size_t n = batched ? r->next_batch(views.data(), views.size()) : (r->next(views[0]) ? 1 : 0);
+        if (n == 0) break;
+        for (size_t i = 0; i < n; ++i) {   // copied only now: a view must outlive the rest of its batch
+            const PacketView& p = views[i];
+            CHECK(p.frame == 0);
+            CHECK(p.file_index == 0);
+            res.pkts.push_back({p.ts_ns, p.caplen, p.wirelen, p.linktype, Bytes(p.data, p.data + p.caplen)});
+        }
         REQUIRE(++guard < 100000);
     }
     // Once finished (cleanly or on damage), it stays finished.
+    PacketView p;
     CHECK_FALSE(r->next(p));
     CHECK_FALSE(r->next(p));
     res.stats = r->stats();
     res.position = r->position();
+    return res;
+}
+
+void check_same(const ReadResult& a, const ReadResult& b) {
+    REQUIRE(a.pkts.size() == b.pkts.size());
+    for (size_t i = 0; i < a.pkts.size(); ++i) {
+        CAPTURE(i);
+        CHECK(a.pkts[i].ts_ns == b.pkts[i].ts_ns);
+        CHECK(a.pkts[i].caplen == b.pkts[i].caplen);
+        CHECK(a.pkts[i].wirelen == b.pkts[i].wirelen);
+        CHECK(a.pkts[i].linktype == b.pkts[i].linktype);
+        CHECK(a.pkts[i].data == b.pkts[i].data);
+    }
+    CHECK(a.stats.packets == b.stats.packets);
+    CHECK(a.stats.bytes == b.stats.bytes);
+    CHECK(a.stats.link_types == b.stats.link_types);
+    CHECK(a.stats.snaplen == b.stats.snaplen);
+    CHECK(a.position == b.position);
+    REQUIRE(a.stats.damage.has_value() == b.stats.damage.has_value());
+    if (a.stats.damage) {
+        CHECK(a.stats.damage->kind == b.stats.damage->kind);
+        CHECK(a.stats.damage->packet == b.stats.damage->packet);
+        CHECK(a.stats.damage->offset == b.stats.damage->offset);
+        CHECK(a.stats.damage->message == b.stats.damage->message);
+    }
+}
+
+// Every file is read mapped (the default window, packet by packet; one-page
+// windows in batches, so blocks straddle windows) and through stdio, and
+// all three readings must agree.
+ReadResult read_all(const Bytes& file) {
+    TempFile tmp(file);
+    ReadResult res = read_one(tmp.path, kPcapMapWindow, false);
+    {
+        INFO("mapped, one-page windows, batches of 16");
+        check_same(read_one(tmp.path, 1, true), res);
+    }
+    {
+        INFO("read through stdio");
+        check_same(read_one(tmp.path, 0, false), res);
+    }
     return res;
 }
 
@@ -567,4 +616,68 @@ TEST_CASE("pcapng reader: files that are not pcapng are rejected at open") {
     CHECK(r.pkts.empty());
     CHECK_FALSE(r.stats.damage.has_value());
     CHECK(r.stats.snaplen == 0);
+}
+
+TEST_CASE("pcapng reader: blocks straddling mapped windows, and a window smaller than a block") {
+    PcapngWriter w(false);
+    w.add_interface(linktype::ethernet, 9);
+    std::vector<Bytes> sent;
+    for (int i = 0; i < 300; ++i) {
+        sent.push_back(payload(i == 150 ? 9000 : static_cast<size_t>(100 + (i * 37) % 1400), static_cast<uint8_t>(i)));
+        w.add(0, kT0 + i, sent.back());
+        if (i % 50 == 7) w.add_block(5, payload(12, 2));   // an ISB between packets ends a batch
+    }
+    const ReadResult r = read_all(w.bytes());   // also one-page windows in batches, and stdio
+    REQUIRE(r.pkts.size() == sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) CHECK(r.pkts[i].data == sent[i]);
+    CHECK_FALSE(r.stats.damage.has_value());
+    CHECK(r.position == w.bytes().size());
+}
+
+TEST_CASE("pcapng reader: a mapped file that shrinks while it is read is damage from its new end, never a crash") {
+    PcapngWriter w(false);
+    w.add_interface(linktype::ethernet, 9);
+    std::vector<uint64_t> block_end;   // file offset just past each packet block
+    for (int i = 0; i < 400; ++i) {
+        w.add(0, kT0 + i, payload(1000, static_cast<uint8_t>(i)));
+        block_end.push_back(w.bytes().size());
+    }
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (bool batched : {true, false}) {
+        for (int where : {0, 1, 2}) {   // at a page boundary, inside a block, to nothing
+            CAPTURE(batched);
+            CAPTURE(where);
+            TempFile tmp(w.bytes());
+            auto r = open_pcapng_file(tmp.path, kPcapMapWindow);   // the whole file in one window
+            std::vector<PacketView> views(16);
+            size_t got = 0;
+            auto read_on = [&](size_t limit, size_t exact) {
+                while (got < limit) {
+                    const size_t n = batched ? r->next_batch(views.data(), std::min<size_t>(views.size(), limit - got))
+                                             : (r->next(views[0]) ? 1 : 0);
+                    if (n == 0) break;
+                    for (size_t k = 0; k < n; ++k, ++got) {
+                        REQUIRE(views[k].caplen == 1000u);
+                        if (got < exact) CHECK(Bytes(views[k].data, views[k].data + 1000) == payload(1000, static_cast<uint8_t>(got)));
+                    }
+                }
+            };
+            read_on(50, SIZE_MAX);
+            REQUIRE(got == 50);
+            const uint64_t cut = where == 0 ? block_end[200] / page * page : where == 1 ? block_end[200] + 500 : 0;
+            std::filesystem::resize_file(tmp.path, cut);
+            size_t whole = 0;
+            while (whole < block_end.size() && block_end[whole] <= cut) ++whole;
+            read_on(SIZE_MAX, whole);
+            const auto& damage = r->stats().damage;
+            REQUIRE(damage.has_value());
+            CHECK(damage->kind == "truncated_record");
+            CHECK(damage->message.find("the file shrank to " + std::to_string(cut) + " bytes while it was being read") !=
+                  std::string::npos);
+            // A block is used only once its trailer (its last bytes) read
+            // right: every block wholly before the cut, and no other.
+            CHECK(got == std::max<size_t>(whole, 50));
+            CHECK(r->stats().packets == got);
+        }
+    }
 }

@@ -73,8 +73,8 @@ struct UsageError : std::runtime_error {
 // trace, read(2)'s copy was most of the kernel time), and only the lines the
 // analysis reads are fetched. The window's pages count in the resident set.
 inline constexpr size_t kPcapMapWindow = size_t{16} << 20;
-// Classic pcap regular files are mapped `map_window` bytes at a time (0:
-// read(2) into a buffer instead); see open_pcap_file.
+// Regular pcap and pcapng files are mapped `map_window` bytes at a time (0:
+// read into a buffer instead); see open_pcap_file.
 std::unique_ptr<FileReader> open_capture_file(const std::string& path, size_t map_window = kPcapMapWindow);
 // True for an input that can be read only once, as a stream: "-" (standard
 // input), a pipe, a FIFO, a character device. open_capture_file reads these
@@ -94,7 +94,9 @@ inline constexpr size_t kPcapReadBuffer = size_t{1} << 17;
 // kPcapMapWindow). A file that cannot be mapped is read as above.
 std::unique_ptr<FileReader> open_pcap_file(const std::string& path, size_t read_buffer = kPcapReadBuffer,
                                            size_t map_window = kPcapMapWindow);
-std::unique_ptr<FileReader> open_pcapng_file(const std::string& path);
+// pcapng: a regular file mapped `map_window` bytes at a time as well (0: read
+// through stdio).
+std::unique_ptr<FileReader> open_pcapng_file(const std::string& path, size_t map_window = kPcapMapWindow);
 // The same reader over a stream read once (`f` is owned by the reader; its
 // first bytes must be the Section Header Block's).
 std::unique_ptr<FileReader> open_pcapng_stream(const std::string& path, std::FILE* f);
