@@ -10,42 +10,46 @@
 namespace pcaplens {
 
 struct Side {
-    TcpState state = TcpState::CLOSED;
-    bool syn_sent = false;
-    bool synack_sent = false;
-    uint32_t isn = 0;
-    uint32_t syn_len = 0;          // data bytes on its SYN (TCP Fast Open): the SYN's ACK may cover them
-    bool bad_ack_pending = false;  // in SYN-SENT, got an ACK not of its SYN; owes a RST with SEQ = that ACK
-    uint32_t bad_ack = 0;
-    bool rel_base_set = false;
-    uint32_t rel_base = 0;         // ISN, or first sequence seen - 1 when joined midstream
-    int16_t wscale = -1;           // from its SYN
-    bool fin_sent = false;
-    uint32_t fin_seq = 0;          // sequence number the FIN occupies
+    // Grouped by size, not by topic: 216 bytes instead of 232, which keeps
+    // Connection (two of these) in jemalloc's 1,280-byte class instead of
+    // the 1,536-byte one -- ~2.4 MB less memory first touched at the 1 GB
+    // bench trace's peak.
     uint64_t fin_off = 0;          // stream offset of the FIN
-    bool fin_acked = false;        // the peer acknowledged our FIN
-    bool got_peer_fin = false;     // saw the peer's FIN arrive
-    bool stream_ended = false;     // consumer told
-    EndReason end_reason = EndReason::fin;  // why and when it ended, for a consumer made later
     int64_t end_ts = 0;
-    bool rst_sent = false;
-    bool ack_seen = false;
-    uint32_t last_ack = 0;
-    uint32_t last_window = 0;      // raw
-    uint32_t dup_acks = 0;         // consecutive duplicate ACKs sent by this side
-    bool early_data_reported = false;
-    bool edge_valid = false;       // right_edge known (window scaling known)
-    uint32_t right_edge = 0;       // ack + scaled window this side last advertised
     uint64_t highest_ack_off = 0;  // furthest peer offset acknowledged
-    // Stream ranges the peer ACKed before the capture saw them (they became
-    // gaps); bytes arriving there later are new to the wire, not
-    // retransmissions. Bounded: the oldest range is forgotten first.
-    std::vector<std::pair<uint64_t, uint64_t>> unseen;
     // The peer ACKed one sequence number beyond all of this side's data, at
     // this offset, and nothing of it was captured: most likely its FIN, not
     // captured or captured after that ACK (a FIN carries no byte). It becomes
     // a one-byte gap only if data beyond it follows. UINT64_MAX: none.
     uint64_t acked_unseen_one = UINT64_MAX;
+    uint32_t isn = 0;
+    uint32_t syn_len = 0;          // data bytes on its SYN (TCP Fast Open): the SYN's ACK may cover them
+    uint32_t bad_ack = 0;
+    uint32_t rel_base = 0;         // ISN, or first sequence seen - 1 when joined midstream
+    uint32_t fin_seq = 0;          // sequence number the FIN occupies
+    uint32_t last_ack = 0;
+    uint32_t last_window = 0;      // raw
+    uint32_t dup_acks = 0;         // consecutive duplicate ACKs sent by this side
+    uint32_t right_edge = 0;       // ack + scaled window this side last advertised
+    int16_t wscale = -1;           // from its SYN
+    TcpState state = TcpState::CLOSED;
+    bool syn_sent = false;
+    bool synack_sent = false;
+    bool bad_ack_pending = false;  // in SYN-SENT, got an ACK not of its SYN; owes a RST with SEQ = that ACK
+    bool rel_base_set = false;
+    bool fin_sent = false;
+    bool fin_acked = false;        // the peer acknowledged our FIN
+    bool got_peer_fin = false;     // saw the peer's FIN arrive
+    bool stream_ended = false;     // consumer told
+    EndReason end_reason = EndReason::fin;  // why and when it ended (end_ts), for a consumer made later
+    bool rst_sent = false;
+    bool ack_seen = false;
+    bool early_data_reported = false;
+    bool edge_valid = false;       // right_edge known (window scaling known)
+    // Stream ranges the peer ACKed before the capture saw them (they became
+    // gaps); bytes arriving there later are new to the wire, not
+    // retransmissions. Bounded: the oldest range is forgotten first.
+    std::vector<std::pair<uint64_t, uint64_t>> unseen;
     Reassembler reasm;
     explicit Side(ReassemblyBudget& b) : reasm(b) {}
 };
