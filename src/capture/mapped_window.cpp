@@ -80,7 +80,11 @@ bool MappedWindow::map(int fd, uint64_t offset, size_t len) {
         if (g_slots[i].used.compare_exchange_strong(expected, true)) slot = i;
     }
     if (slot < 0) return false;
-    void* p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset));
+    // MAP_POPULATE: the window's page-table entries are made in one go
+    // rather than by a fault every 16 pages as they are first touched (1 GB
+    // bench trace, 9 alternating rounds: 0.71 -> 0.69 s; the reader touches
+    // every page of a window anyway).
+    void* p = mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
     if (p == MAP_FAILED) {
         g_slots[slot].used.store(false);
         return false;
