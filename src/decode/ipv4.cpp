@@ -40,7 +40,10 @@ void Decoder::decode_ipv4(const uint8_t* p, size_t caplen, size_t wirelen, int64
         total = static_cast<uint32_t>(wirelen);
     }
     if (cfg_.verify_checksums && internet_checksum(p, ihl) != 0) out.bad_checksum = true;
-    IpAddress src, dst;
+    // Written in place (the other 12 bytes are zero from decode()'s reset),
+    // not built on the stack and copied.
+    IpAddress& src = out.tcp.src;
+    IpAddress& dst = out.tcp.dst;
     src.family = dst.family = 4;
     std::memcpy(src.bytes.data(), p + 12, 4);
     std::memcpy(dst.bytes.data(), p + 16, 4);
@@ -50,8 +53,6 @@ void Decoder::decode_ipv4(const uint8_t* p, size_t caplen, size_t wirelen, int64
     const uint32_t offset = uint32_t{frag & 0x1FFFu} * 8;
     const size_t l4_wire = total - ihl;
     const size_t l4_cap = std::min(caplen, size_t{total}) - ihl;
-    out.tcp.src = src;
-    out.tcp.dst = dst;
     if (more || offset != 0) {
         if (l4_cap < l4_wire) {
             out.proto = L4Proto::malformed;

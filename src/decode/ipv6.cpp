@@ -31,12 +31,11 @@ void Decoder::decode_ipv6(const uint8_t* p, size_t caplen, size_t wirelen, int64
     }
     const size_t end_wire = 40 + payload;
     const size_t end_cap = std::min(caplen, end_wire);
-    IpAddress src, dst;
+    IpAddress& src = out.tcp.src;   // in place, as in decode_ipv4
+    IpAddress& dst = out.tcp.dst;
     src.family = dst.family = 6;
     std::memcpy(src.bytes.data(), p + 8, 16);
     std::memcpy(dst.bytes.data(), p + 24, 16);
-    out.tcp.src = src;
-    out.tcp.dst = dst;
     uint8_t next = p[6];
     size_t off = 40;
     bool fragment = false;
