@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace pcaplens {
@@ -19,6 +21,7 @@ struct Slot {
     std::atomic<bool> used{false};
     std::atomic<uintptr_t> begin{0}, end{0};
     std::atomic<uint32_t> faults{0};
+    std::atomic<uintptr_t> first_fault{UINTPTR_MAX};   // lowest vanished page
 };
 Slot g_slots[kSlots];
 struct sigaction g_previous;
@@ -39,20 +42,33 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
                 break;
             }
             s.faults.fetch_add(1, std::memory_order_relaxed);
+            uintptr_t lowest = s.first_fault.load(std::memory_order_relaxed);
+            while (page < lowest && !s.first_fault.compare_exchange_weak(lowest, page, std::memory_order_relaxed)) {
+            }
             return;
         }
     }
-    // Not ours: whatever was there before handles it (the default kills the process).
+    // Not ours: what was there before handles it.
     if (g_previous.sa_flags & SA_SIGINFO) {
         if (g_previous.sa_sigaction != nullptr) {
             g_previous.sa_sigaction(sig, info, context);
             return;
         }
-    } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
+    } else if (g_previous.sa_handler == SIG_IGN) {
+        if (info->si_code <= 0) return;   // sent (kill), and ignored before; a fault cannot be ignored
+    } else if (g_previous.sa_handler != SIG_DFL) {
         g_previous.sa_handler(sig);
         return;
     }
-    signal(SIGBUS, SIG_DFL);  // the faulting access runs again and ends the process as it would have
+    // The default: end the process as it would have ended. A fault would
+    // come back on return; a signal that was sent (kill -BUS) would not, so
+    // it is raised again -- blocked in this handler, it is delivered as soon
+    // as the handler returns.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGBUS, &dfl, nullptr);
+    raise(SIGBUS);
 }
 
 bool install_handler() {
@@ -99,13 +115,36 @@ bool MappedWindow::map(int fd, uint64_t offset, size_t len) {
     (void)posix_fadvise(fd, static_cast<off_t>(offset + len), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
     Slot& s = g_slots[slot];
     s.faults.store(0, std::memory_order_relaxed);
+    s.first_fault.store(UINTPTR_MAX, std::memory_order_relaxed);
     s.end.store(reinterpret_cast<uintptr_t>(p) + len, std::memory_order_release);
     s.begin.store(reinterpret_cast<uintptr_t>(p), std::memory_order_release);
     data_ = static_cast<const uint8_t*>(p);
     size_ = len;
     offset_ = offset;
     slot_ = slot;
+    fd_ = fd;
+    size_checked_ = false;
     return true;
+}
+
+uint64_t MappedWindow::intact_end(uint64_t upto) {
+    const uint64_t end = offset_ + size_;
+    // A file that shrank below the window's last page took that page with
+    // it: touching it faults, and the fault is counted, wherever the new end
+    // is. A new end inside the last page faults nowhere (the rest of the page
+    // reads as zeros): the file's size is asked once the bytes in use reach
+    // that page (once per window), and whenever a page vanished.
+    (void)*static_cast<const volatile uint8_t*>(data_ + size_ - 1);
+    const uintptr_t lost = g_slots[slot_].first_fault.load(std::memory_order_relaxed);
+    if (lost == UINTPTR_MAX && upto != UINT64_MAX) {
+        if (size_checked_ || upto <= end - std::min<uint64_t>(end - offset_, (end - 1) % page_size() + 1)) return end;
+        size_checked_ = true;
+    }
+    struct stat st {};
+    const uint64_t size = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    uint64_t intact = std::min(end, size);
+    if (lost != UINTPTR_MAX) intact = std::min<uint64_t>(intact, offset_ + (lost - reinterpret_cast<uintptr_t>(data_)));
+    return intact;
 }
 
 void MappedWindow::unmap() {
@@ -122,6 +161,11 @@ void MappedWindow::unmap() {
 
 uint32_t MappedWindow::faults() const {
     return slot_ < 0 ? 0 : g_slots[slot_].faults.load(std::memory_order_relaxed);
+}
+
+uint64_t MappedWindow::file_size() const {
+    struct stat st {};
+    return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
 }  // namespace pcaplens

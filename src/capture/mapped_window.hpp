@@ -9,7 +9,7 @@
 // past the new end raises SIGBUS. A process-wide handler, installed on first
 // use, maps a zero page over the missing page of any live window, so the
 // access completes, and counts the fault against that window; the owner
-// compares faults() before trusting what it read. A SIGBUS outside every
+// asks intact_end() before trusting what it read. A SIGBUS outside every
 // window gets the handler that was there before. This is the project's one
 // piece of process-wide state: a signal handler cannot be reached any other
 // way.
@@ -39,6 +39,16 @@ public:
     // Pages of this window found missing since map() (each now reads as
     // zeros): the file shrank under it.
     uint32_t faults() const;
+    // The file offset up to which the window still holds the file's own
+    // bytes, judged for the bytes [offset(), upto) about to be used:
+    // offset() + size() while the file is as it was mapped, less once it
+    // shrank (a vanished page, or a new end inside the last page -- whose
+    // rest reads as zeros without faulting). Cheap: a load from the
+    // window's last page on every call; the file's size is asked once per
+    // window, when `upto` first reaches its last page, and whenever a page
+    // vanished. upto == UINT64_MAX asks the size now.
+    uint64_t intact_end(uint64_t upto);
+    uint64_t file_size() const;   // the file's size now
 
     static size_t page_size();
 
@@ -47,6 +57,8 @@ private:
     size_t size_ = 0;
     uint64_t offset_ = 0;
     int slot_ = -1;
+    int fd_ = -1;
+    bool size_checked_ = false;   // intact_end() asked the size for the last page
 };
 
 }  // namespace pcaplens

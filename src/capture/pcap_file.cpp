@@ -167,14 +167,6 @@ public:
                                                            " header bytes, only got " + std::to_string(got));
         }
         const uint8_t* h = data_ + begin_;  // moved by the fill() below
-        if (window_.mapped() && zero_header(h) && !zero_checked_) {
-            // The zero-filled tail of a file's last page, if it shrank.
-            zero_checked_ = true;
-            if (cut_to_file_size() && end_ - begin_ < record_header_) {
-                return damage("truncated dump file; tried to read " + std::to_string(record_header_) +
-                              " header bytes, only got " + std::to_string(end_ - begin_));
-            }
-        }
         const uint32_t sec = load32(h, swapped_);
         const uint32_t frac = load32(h + 4, swapped_);
         const auto [caplen, len] = record_lengths(h);
@@ -191,13 +183,10 @@ public:
             return damage("truncated dump file; tried to read " + std::to_string(tried) + " captured bytes, only got " +
                           std::to_string(got));
         }
-        if (window_.mapped()) {
-            touch(data_ + begin_ + record_header_ + caplen - 1);
-            if (shrank() && end_ - begin_ < record_header_ + caplen) {
-                return damage("truncated dump file; tried to read " + std::to_string(record_header_ + caplen) +
-                              " record bytes, only got " + std::to_string(end_ - begin_));
-            }
-        }
+        // The file shrank under the window and the new end cuts this record
+        // (or its header): read it again from what is left, which ends in
+        // the damage a read would have met, worded the same.
+        if (window_.mapped() && cut_at_intact_end(offset_ + record_header_ + caplen)) return next(out);
         out.ts_ns = record_ts(sec, frac);
         out.data = data_ + begin_ + record_header_;
         // libpcap hands out no more than the snaplen of a longer record.
@@ -250,15 +239,13 @@ private:
     // next one starts, so the walk would otherwise wait on memory once per
     // record; the analysis reads more of each packet than its first line, and
     // fetching only the header lines measured slower). The last byte of the
-    // batch is touched before anything is counted, so pages the file lost
-    // are found (shrank()) before their zeros go out as packets; an all-zero
-    // header is left to next(), which checks the file's size once per window.
+    // batch is checked against the file (cut_at_intact_end) before anything
+    // is counted, so bytes the file lost do not go out as packets.
     size_t buffered_records(PacketView* out, size_t n, size_t max) {
         const size_t from = n;
         Walk w = walk(out, n, max);
-        if (w.n != from && window_.mapped()) {
-            touch(data_ + w.end - 1);
-            if (shrank()) w = walk(out, from, max);  // end_ is now the file's new end
+        if (w.n != from && window_.mapped() && cut_at_intact_end(window_.offset() + w.end)) {
+            w = walk(out, from, max);  // up to the file's new end
         }
         if (w.n != from) {   // the first packet of a batch comes from next(): packets >= 1 here
             stats_.packets += w.n - from;
@@ -293,7 +280,6 @@ private:
             std::memcpy(f, h, sizeof f);
             const uint32_t caplen = f[2];
             if (caplen > max_caplen_ || end - b - rh < caplen) break;
-            if (mapped && (f[0] | f[1] | f[2] | f[3]) == 0) break;
             PacketView& o = out[n];
             o.ts_ns = record_ts(f[0], f[1]);
             o.data = h + rh;
@@ -380,6 +366,7 @@ private:
     bool map_next(size_t n) {
         const uint64_t known_end = offset_ + (end_ - begin_);
         const uint64_t size = file_size_now();
+        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_to_ = size;   // shrank under it
         if (size <= known_end) {
             eof_ = true;
             return false;
@@ -393,9 +380,7 @@ private:
             if (::lseek(fd_, static_cast<off_t>(offset_), SEEK_SET) < 0) read_errno_ = errno;
             return false;
         }
-        faults_seen_ = 0;
         prefetched_ = 0;
-        zero_checked_ = false;
         data_ = window_.data();
         begin_ = static_cast<size_t>(offset_ - base);
         end_ = static_cast<size_t>(len);
@@ -404,32 +389,19 @@ private:
         return false;
     }
 
-    // True when the window lost pages since the last look: the file shrank
-    // under it. Nothing past its new end is read (end_ is cut there); if it
-    // has grown again since, nothing more at all (the lost pages read as
-    // zeros, and where they are is not known).
-    bool shrank() {
-        const uint32_t faults = window_.faults();
-        if (faults == faults_seen_) return false;
-        faults_seen_ = faults;
-        if (!cut_to_file_size()) {
-            shrunk_to_ = file_size_now();
-            end_ = begin_;
-            eof_ = true;
-        }
-        return true;
-    }
-
-    // When the file now ends before the window does, cuts the window there
-    // (nothing more is read) and returns true.
-    bool cut_to_file_size() {
-        const uint64_t size = file_size_now();
-        if (size >= window_.offset() + window_.size()) return false;
-        shrunk_to_ = size;
-        const uint64_t trusted = size > window_.offset() ? size - window_.offset() : 0;
-        end_ = std::max<size_t>(begin_, static_cast<size_t>(std::min<uint64_t>(end_, trusted)));
+    // Mapped: when the file no longer holds the window's bytes up to end_
+    // (it shrank while being read; MappedWindow::intact_end), cuts end_ at
+    // what it still holds -- nothing past it is read -- and returns whether
+    // that cuts into [.., upto), the file offset where the bytes in use end.
+    bool cut_at_intact_end(uint64_t upto) {
+        const uint64_t intact = window_.intact_end(upto);
+        const uint64_t window_end = window_.offset() + end_;
+        if (intact >= window_end) return false;
+        shrunk_to_ = window_.file_size();
+        const uint64_t keep = intact > window_.offset() ? intact - window_.offset() : 0;
+        end_ = std::max<size_t>(begin_, static_cast<size_t>(keep));
         eof_ = true;
-        return true;
+        return intact < upto;
     }
 
     uint64_t file_size_now() const {
@@ -437,13 +409,6 @@ private:
         return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     }
 
-    static bool zero_header(const uint8_t* h) {
-        uint32_t f[4];
-        std::memcpy(f, h, sizeof f);
-        return (f[0] | f[1] | f[2] | f[3]) == 0;
-    }
-
-    static void touch(const uint8_t* p) { (void)*static_cast<const volatile uint8_t*>(p); }
 
     void use_buffer() {
         buf_ = std::make_unique_for_overwrite<uint8_t[]>(cap_);
@@ -473,9 +438,7 @@ private:
     size_t cap_;
     size_t map_window_ = 0;           // mapping: bytes per window (a page multiple); 0 when reading
     MappedWindow window_;
-    uint32_t faults_seen_ = 0;        // window_.faults() at the last look
     size_t prefetched_ = 0;           // walk(): window bytes before this are being fetched already
-    bool zero_checked_ = false;       // an all-zero record header in this window made next() check the size
     std::optional<uint64_t> shrunk_to_;  // the file's size when it was found to have shrunk
     const uint8_t* data_ = nullptr;   // buf_ or the window
     size_t begin_ = 0, end_ = 0;      // unread bytes are data_[begin_, end_)

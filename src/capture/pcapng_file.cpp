@@ -262,6 +262,7 @@ private:
             return n;
         }
         const uint64_t size = file_size_now();
+        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_to_ = size;   // shrank under it
         if (at >= size) return 0;
         const uint64_t base = at & ~static_cast<uint64_t>(MappedWindow::page_size() - 1);
         const uint64_t len = std::min<uint64_t>(std::max<uint64_t>(map_window_, at - base + n), size - base);
@@ -270,7 +271,6 @@ private:
             if (std::fseek(file_, static_cast<long>(cursor_), SEEK_SET) != 0) std::clearerr(file_);
             return 0;
         }
-        faults_seen_ = 0;
         prefetched_ = 0;
         p = window_.data() + (at - base);
         return static_cast<size_t>(std::min<uint64_t>(n, len - (at - base)));
@@ -288,10 +288,8 @@ private:
     // missing.
     bool shrank() {
         if (map_window_ == 0 || !window_.mapped()) return false;
-        const uint64_t size = file_size_now();
-        if (size >= window_.offset() + window_.size() && window_.faults() == faults_seen_) return false;
-        faults_seen_ = window_.faults();
-        shrunk_to_ = size;
+        if (window_.intact_end(UINT64_MAX) >= window_.offset() + window_.size()) return false;
+        shrunk_to_ = window_.file_size();
         return true;
     }
 
@@ -379,10 +377,16 @@ private:
             why = stats_.damage->message;
             return false;
         }
-        // Reading the trailer touches the block's last page: a page the file
-        // lost is found here, before the block is used.
+        // Before the block is used: the file still holds it (it did not
+        // shrink under the window; MappedWindow::intact_end).
+        if (map_window_ != 0 && window_.intact_end(pos_ + len) < pos_ + len) {
+            shrunk_to_ = window_.file_size();
+            set_damage("truncated_record", "file ends inside a block" + shrink_note());
+            why = stats_.damage->message;
+            return false;
+        }
         const uint32_t trailer = load32(block_ + len - 4, swap);
-        if ((trailer != len || (window_.mapped() && window_.faults() != faults_seen_)) && block_cut_by_shrink()) {
+        if (trailer != len && block_cut_by_shrink()) {
             why = stats_.damage->message;
             return false;
         }
@@ -578,7 +582,6 @@ private:
     MappedWindow window_;
     uint64_t cursor_ = 0;                  // mapped: file offset of the next byte read()
     uint64_t prefetched_ = 0;              // mapped: file bytes before this are being fetched already
-    uint32_t faults_seen_ = 0;             // window_.faults() when last looked at
     std::optional<uint64_t> shrunk_to_;    // the file's size when found to have shrunk
     std::vector<Interface> interfaces_;    // of the current section
     uint64_t pos_ = 0;                     // offset of the next block
