@@ -19,6 +19,12 @@
 
 namespace pcaplens {
 
+// The readers' damage note when a page vanished from a window though the
+// file did not shrink.
+inline constexpr const char* kPageLostNote =
+    "; part of the file could not be read through its mapping (an I/O error, or the file was cut and written again "
+    "while it was being read)";
+
 class MappedWindow {
 public:
     MappedWindow() = default;

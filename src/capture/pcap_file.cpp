@@ -397,11 +397,24 @@ private:
         const uint64_t intact = window_.intact_end(upto);
         const uint64_t window_end = window_.offset() + end_;
         if (intact >= window_end) return false;
-        shrunk_to_ = window_.file_size();
+        note_shrink();
         const uint64_t keep = intact > window_.offset() ? intact - window_.offset() : 0;
         end_ = std::max<size_t>(begin_, static_cast<size_t>(keep));
         eof_ = true;
         return intact < upto;
+    }
+
+    // The window lost bytes: the file shrank, or (its size unchanged) a page
+    // could not be read through the mapping -- an I/O error, or the file was
+    // cut and written again while it was read.
+    void note_shrink() {
+        shrunk_to_ = window_.file_size();
+        page_lost_ = *shrunk_to_ >= window_.offset() + window_.size();
+    }
+
+    std::string shrink_note() const {
+        if (page_lost_) return kPageLostNote;
+        return "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read";
     }
 
     uint64_t file_size_now() const {
@@ -426,7 +439,7 @@ private:
         d.kind = message.find("truncated") != std::string::npos ? "truncated_record" : "bad_record_header";
         if (shrunk_to_) {
             d.kind = "truncated_record";
-            message += "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read";
+            message += shrink_note();
         }
         d.message = std::move(message);
         stats_.damage = std::move(d);
@@ -440,6 +453,7 @@ private:
     MappedWindow window_;
     size_t prefetched_ = 0;           // walk(): window bytes before this are being fetched already
     std::optional<uint64_t> shrunk_to_;  // the file's size when it was found to have shrunk
+    bool page_lost_ = false;             // ... or a page vanished though the file did not shrink
     const uint8_t* data_ = nullptr;   // buf_ or the window
     size_t begin_ = 0, end_ = 0;      // unread bytes are data_[begin_, end_)
     bool eof_ = false;

@@ -276,6 +276,14 @@ private:
         return static_cast<size_t>(std::min<uint64_t>(n, len - (at - base)));
     }
 
+    // The window lost bytes: the file shrank, or (its size unchanged) a page
+    // could not be read through the mapping -- an I/O error, or the file was
+    // cut and written again while it was read.
+    void note_shrink() {
+        shrunk_to_ = window_.file_size();
+        page_lost_ = *shrunk_to_ >= window_.offset() + window_.size();
+    }
+
     uint64_t file_size_now() const {
         struct stat st {};
         return ::fstat(fileno(file_), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -289,7 +297,7 @@ private:
     bool shrank() {
         if (map_window_ == 0 || !window_.mapped()) return false;
         if (window_.intact_end(UINT64_MAX) >= window_.offset() + window_.size()) return false;
-        shrunk_to_ = window_.file_size();
+        note_shrink();
         return true;
     }
 
@@ -326,7 +334,9 @@ private:
             set_damage("truncated_record", std::string("file ends inside ") + what + shrink_note());
     }
     std::string shrink_note() const {
-        return shrunk_to_ ? "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read" : "";
+        if (!shrunk_to_) return "";
+        if (page_lost_) return kPageLostNote;
+        return "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read";
     }
     // A block that reads wrong from a window whose file shrank under it is
     // the file's end, not a bad block.
@@ -380,7 +390,7 @@ private:
         // Before the block is used: the file still holds it (it did not
         // shrink under the window; MappedWindow::intact_end).
         if (map_window_ != 0 && window_.intact_end(pos_ + len) < pos_ + len) {
-            shrunk_to_ = window_.file_size();
+            note_shrink();
             set_damage("truncated_record", "file ends inside a block" + shrink_note());
             why = stats_.damage->message;
             return false;
@@ -583,6 +593,7 @@ private:
     uint64_t cursor_ = 0;                  // mapped: file offset of the next byte read()
     uint64_t prefetched_ = 0;              // mapped: file bytes before this are being fetched already
     std::optional<uint64_t> shrunk_to_;    // the file's size when found to have shrunk
+    bool page_lost_ = false;               // ... or a page vanished though the file did not shrink
     std::vector<Interface> interfaces_;    // of the current section
     uint64_t pos_ = 0;                     // offset of the next block
     uint32_t block_type_ = 0;
