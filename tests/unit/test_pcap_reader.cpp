@@ -584,7 +584,14 @@ TEST_CASE("pcap reader: after an all-zero record, a shrinking file's zero-filled
     }
 }
 
-TEST_CASE("pcap reader: a SIGBUS sent to the process (kill) still ends it once a mapped window exists") {
+namespace {
+
+// Runs `then` in a child process that has mapped a one-packet capture (which
+// installs the SIGBUS handler) and read it; returns the signal that ended the
+// child, or 0 when it exited. The child is quiet: doctest's handlers and a
+// sanitizer's report are not the test's output.
+template <class Then>
+int signal_after_mapping(Then then) {
     tw::PcapWriter w(tw::linktype::ethernet);
     w.add(kT0, frame_n(0, 10));
     TempFile capture;
@@ -595,54 +602,44 @@ TEST_CASE("pcap reader: a SIGBUS sent to the process (kill) still ends it once a
         std::signal(SIGABRT, SIG_DFL);
         const int devnull = ::open("/dev/null", O_WRONLY);
         if (devnull >= 0) ::dup2(devnull, 2);
-        auto reader = ours_mapped(path, kPcapMapWindow);   // installs the handler
+        auto reader = ours_mapped(path, kPcapMapWindow);
         PacketView v;
         if (!reader->next(v)) ::_exit(3);
-        ::kill(::getpid(), SIGBUS);
-        ::_exit(0);   // it was swallowed
+        then();
+        ::_exit(0);
     }
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFSIGNALED(status));
+    return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+// A fatal SIGBUS ends the process with SIGBUS; under AddressSanitizer, whose
+// handler was there first, with its report and SIGABRT.
+void check_fatal_sigbus(int sig) {
 #if defined(__SANITIZE_ADDRESS__)
-    CHECK((WTERMSIG(status) == SIGABRT || WTERMSIG(status) == SIGBUS));   // AddressSanitizer's handler came first
+    CHECK((sig == SIGABRT || sig == SIGBUS));
 #else
-    CHECK(WTERMSIG(status) == SIGBUS);
+    CHECK(sig == SIGBUS);
 #endif
+}
+
+}  // namespace
+
+TEST_CASE("pcap reader: a SIGBUS sent to the process (kill) still ends it once a mapped window exists") {
+    check_fatal_sigbus(signal_after_mapping([] { ::kill(::getpid(), SIGBUS); }));   // was swallowed
 }
 
 TEST_CASE("pcap reader: a SIGBUS outside every mapped window still ends the process") {
     // The handler the mapped reader installs takes only faults in its own
     // windows; any other stays fatal, as it would have been.
-    tw::PcapWriter w(tw::linktype::ethernet);
-    w.add(kT0, frame_n(0, 10));
-    TempFile capture, other;
-    const std::string& path = capture.write(w.bytes());
+    TempFile other;
     const std::string& other_path = other.write(Bytes(3 * 4096, 7));
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        // Quietly: doctest's handlers and a sanitizer's report are not the test's output.
-        std::signal(SIGABRT, SIG_DFL);
-        const int devnull = ::open("/dev/null", O_WRONLY);
-        if (devnull >= 0) ::dup2(devnull, 2);
-        auto reader = ours_mapped(path, kPcapMapWindow);   // installs the handler
-        PacketView v;
-        if (!reader->next(v)) ::_exit(3);
+    check_fatal_sigbus(signal_after_mapping([&] {
         const int fd = ::open(other_path.c_str(), O_RDONLY);
         void* m = ::mmap(nullptr, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED) ::_exit(4);
         if (::ftruncate(::open(other_path.c_str(), O_RDWR), 0) != 0) ::_exit(5);
         const volatile uint8_t* p = static_cast<const uint8_t*>(m);
         (void)p[2 * 4096];   // beyond the end now: SIGBUS
-        ::_exit(0);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFSIGNALED(status));
-#if defined(__SANITIZE_ADDRESS__)
-    CHECK(WTERMSIG(status) == SIGABRT);   // the handler before ours was AddressSanitizer's: report, then abort
-#else
-    CHECK(WTERMSIG(status) == SIGBUS);
-#endif
+    }));
 }
