@@ -20,14 +20,12 @@ constexpr int kSlots = 256;
 struct Slot {
     std::atomic<bool> used{false};
     std::atomic<uintptr_t> begin{0}, end{0};
-    std::atomic<uint32_t> faults{0};
     std::atomic<uintptr_t> first_fault{UINTPTR_MAX};   // lowest vanished page
 };
 Slot g_slots[kSlots];
 struct sigaction g_previous;
 uintptr_t g_page = 4096;  // set before the handler is installed (sysconf is not async-signal-safe)
-static_assert(std::atomic<uintptr_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
-              "the SIGBUS handler needs lock-free atomics");
+static_assert(std::atomic<uintptr_t>::is_always_lock_free, "the SIGBUS handler needs lock-free atomics");
 
 void on_sigbus(int sig, siginfo_t* info, void* context) {
     const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
@@ -41,7 +39,6 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
                      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
                 break;
             }
-            s.faults.fetch_add(1, std::memory_order_relaxed);
             uintptr_t lowest = s.first_fault.load(std::memory_order_relaxed);
             while (page < lowest && !s.first_fault.compare_exchange_weak(lowest, page, std::memory_order_relaxed)) {
             }
@@ -114,7 +111,6 @@ bool MappedWindow::map(int fd, uint64_t offset, size_t len) {
     // is cached).
     (void)posix_fadvise(fd, static_cast<off_t>(offset + len), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
     Slot& s = g_slots[slot];
-    s.faults.store(0, std::memory_order_relaxed);
     s.first_fault.store(UINTPTR_MAX, std::memory_order_relaxed);
     s.end.store(reinterpret_cast<uintptr_t>(p) + len, std::memory_order_release);
     s.begin.store(reinterpret_cast<uintptr_t>(p), std::memory_order_release);
@@ -124,7 +120,15 @@ bool MappedWindow::map(int fd, uint64_t offset, size_t len) {
     slot_ = slot;
     fd_ = fd;
     size_checked_ = false;
+    fetched_ = 0;
     return true;
+}
+
+bool MappedWindow::map_from(int fd, uint64_t at, size_t n, size_t window, uint64_t size) {
+    const uint64_t page = page_size();
+    const uint64_t base = at / page * page;
+    const uint64_t len = std::min<uint64_t>(std::max<uint64_t>((window + page - 1) / page * page, at - base + n), size - base);
+    return map(fd, base, static_cast<size_t>(len));
 }
 
 uint64_t MappedWindow::intact_end(uint64_t upto) {
@@ -137,12 +141,11 @@ uint64_t MappedWindow::intact_end(uint64_t upto) {
     (void)*static_cast<const volatile uint8_t*>(data_ + size_ - 1);
     const uintptr_t lost = g_slots[slot_].first_fault.load(std::memory_order_relaxed);
     if (lost == UINTPTR_MAX && upto != UINT64_MAX) {
-        if (size_checked_ || upto <= end - std::min<uint64_t>(end - offset_, (end - 1) % page_size() + 1)) return end;
+        const uint64_t last_page = (end - 1) / page_size() * page_size();   // >= offset_: it is page-aligned
+        if (size_checked_ || upto <= last_page) return end;
         size_checked_ = true;
     }
-    struct stat st {};
-    const uint64_t size = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    uint64_t intact = std::min(end, size);
+    uint64_t intact = std::min(end, file_size(fd_));
     if (lost != UINTPTR_MAX) intact = std::min<uint64_t>(intact, offset_ + (lost - reinterpret_cast<uintptr_t>(data_)));
     return intact;
 }
@@ -159,13 +162,23 @@ void MappedWindow::unmap() {
     slot_ = -1;
 }
 
-uint32_t MappedWindow::faults() const {
-    return slot_ < 0 ? 0 : g_slots[slot_].faults.load(std::memory_order_relaxed);
+FileShrink MappedWindow::shrink() const {
+    const uint64_t size = file_size(fd_);
+    return FileShrink{size, size >= offset_ + size_};
 }
 
-uint64_t MappedWindow::file_size() const {
+uint64_t file_size(int fd) {
     struct stat st {};
-    return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::string FileShrink::note() const {
+    if (!size) return "";
+    if (page_lost) {
+        return "; part of the file could not be read through its mapping (an I/O error, or the file was cut and "
+               "written again while it was being read)";
+    }
+    return "; the file shrank to " + std::to_string(*size) + " bytes while it was being read";
 }
 
 }  // namespace pcaplens

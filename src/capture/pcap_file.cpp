@@ -103,10 +103,7 @@ public:
         struct stat st {};
         if (::fstat(fd_, &st) == 0) {
             stats_.file_size = static_cast<uint64_t>(st.st_size);
-            if (S_ISREG(st.st_mode) && map_window != 0) {
-                const size_t page = MappedWindow::page_size();
-                map_window_ = (map_window + page - 1) / page * page;
-            }
+            if (S_ISREG(st.st_mode)) map_window_ = map_window;
         }
         if (map_window_ == 0) use_buffer();
     }
@@ -159,7 +156,7 @@ public:
         if (done_) return false;
         if (!fill(record_header_)) {
             const size_t got = end_ - begin_;
-            if (read_errno_ == 0 && got == 0 && !shrunk_to_) {  // clean end at a record boundary
+            if (read_errno_ == 0 && got == 0 && !shrunk_) {  // clean end at a record boundary
                 done_ = true;
                 return false;
             }
@@ -234,11 +231,8 @@ private:
     // then deals with it. Fills out[n, max); returns the new n.
     //
     // From a mapped window the records come from memory, not from a buffer
-    // just read into cache: every line up to kPrefetchAhead bytes ahead is
-    // fetched while these are handed out (a record's header says where the
-    // next one starts, so the walk would otherwise wait on memory once per
-    // record; the analysis reads more of each packet than its first line, and
-    // fetching only the header lines measured slower). The last byte of the
+    // just read into cache: the lines ahead are fetched as the walk goes
+    // (MappedWindow::fetch_ahead). The last byte of the
     // batch is checked against the file (cut_at_intact_end) before anything
     // is counted, so bytes the file lost do not go out as packets.
     size_t buffered_records(PacketView* out, size_t n, size_t max) {
@@ -264,7 +258,6 @@ private:
         int64_t last_ts;
     };
     Walk walk(PacketView* out, size_t n, size_t max) {
-        constexpr size_t kPrefetchAhead = 2048;   // 1, 2, 4 KiB measured alike; 8 KiB and up slower
         const uint8_t* const buf = data_;
         const bool mapped = window_.mapped();
         const size_t end = end_, rh = record_header_;
@@ -272,10 +265,7 @@ private:
         Walk w{n, b, 0, 0, stats_.last_ts_ns};
         for (; n < max && end - b >= rh; ++n) {
             const uint8_t* h = buf + b;
-            if (mapped) {
-                const size_t to = std::min(b + kPrefetchAhead, end);
-                for (; prefetched_ < to; prefetched_ += 64) __builtin_prefetch(buf + prefetched_);
-            }
+            if (mapped) window_.fetch_ahead(b);
             uint32_t f[4];   // sec, fraction, caplen, len
             std::memcpy(f, h, sizeof f);
             const uint32_t caplen = f[2];
@@ -365,25 +355,22 @@ private:
     // ready for reading from offset_ on.
     bool map_next(size_t n) {
         const uint64_t known_end = offset_ + (end_ - begin_);
-        const uint64_t size = file_size_now();
-        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_to_ = size;   // shrank under it
+        const uint64_t size = file_size(fd_);
+        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_ = FileShrink{size};   // shrank under it
         if (size <= known_end) {
             eof_ = true;
             return false;
         }
-        const uint64_t base = offset_ & ~static_cast<uint64_t>(MappedWindow::page_size() - 1);
-        const uint64_t len = std::min<uint64_t>(std::max<uint64_t>(map_window_, offset_ - base + n), size - base);
-        if (!window_.map(fd_, base, static_cast<size_t>(len))) {
+        if (!window_.map_from(fd_, offset_, n, map_window_, size)) {
             map_window_ = 0;
             use_buffer();
             begin_ = end_ = 0;
             if (::lseek(fd_, static_cast<off_t>(offset_), SEEK_SET) < 0) read_errno_ = errno;
             return false;
         }
-        prefetched_ = 0;
         data_ = window_.data();
-        begin_ = static_cast<size_t>(offset_ - base);
-        end_ = static_cast<size_t>(len);
+        begin_ = static_cast<size_t>(offset_ - window_.offset());
+        end_ = window_.size();
         if (end_ - begin_ >= n) return true;
         eof_ = true;
         return false;
@@ -397,31 +384,12 @@ private:
         const uint64_t intact = window_.intact_end(upto);
         const uint64_t window_end = window_.offset() + end_;
         if (intact >= window_end) return false;
-        note_shrink();
+        shrunk_ = window_.shrink();
         const uint64_t keep = intact > window_.offset() ? intact - window_.offset() : 0;
         end_ = std::max<size_t>(begin_, static_cast<size_t>(keep));
         eof_ = true;
         return intact < upto;
     }
-
-    // The window lost bytes: the file shrank, or (its size unchanged) a page
-    // could not be read through the mapping -- an I/O error, or the file was
-    // cut and written again while it was read.
-    void note_shrink() {
-        shrunk_to_ = window_.file_size();
-        page_lost_ = *shrunk_to_ >= window_.offset() + window_.size();
-    }
-
-    std::string shrink_note() const {
-        if (page_lost_) return kPageLostNote;
-        return "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read";
-    }
-
-    uint64_t file_size_now() const {
-        struct stat st {};
-        return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    }
-
 
     void use_buffer() {
         buf_ = std::make_unique_for_overwrite<uint8_t[]>(cap_);
@@ -437,9 +405,9 @@ private:
         d.packet = stats_.packets + 1;
         d.offset = offset_;
         d.kind = message.find("truncated") != std::string::npos ? "truncated_record" : "bad_record_header";
-        if (shrunk_to_) {
+        if (shrunk_) {
             d.kind = "truncated_record";
-            message += shrink_note();
+            message += shrunk_.note();
         }
         d.message = std::move(message);
         stats_.damage = std::move(d);
@@ -449,11 +417,9 @@ private:
     int fd_;
     std::unique_ptr<uint8_t[]> buf_;  // reading: the bytes read
     size_t cap_;
-    size_t map_window_ = 0;           // mapping: bytes per window (a page multiple); 0 when reading
+    size_t map_window_ = 0;           // mapping: bytes per window (MappedWindow::map_from); 0 when reading
     MappedWindow window_;
-    size_t prefetched_ = 0;           // walk(): window bytes before this are being fetched already
-    std::optional<uint64_t> shrunk_to_;  // the file's size when it was found to have shrunk
-    bool page_lost_ = false;             // ... or a page vanished though the file did not shrink
+    FileShrink shrunk_;               // mapping: the window stopped holding the file
     const uint8_t* data_ = nullptr;   // buf_ or the window
     size_t begin_ = 0, end_ = 0;      // unread bytes are data_[begin_, end_)
     bool eof_ = false;

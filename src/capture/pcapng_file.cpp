@@ -172,18 +172,15 @@ public:
     }
     // From a mapped window: the packet blocks that follow, as long as each
     // is wholly in the window (so no view handed out in this batch moves),
-    // fetching the lines 2 KiB ahead as the pcap reader does. Any other
+    // fetching the lines ahead (MappedWindow::fetch_ahead). Any other
     // block ends the batch.
     size_t next_batch(PacketView* out, size_t max) override {
-        constexpr size_t kPrefetchAhead = 2048;
         size_t n = 0;
         if (max == 0 || !next(out[n])) return 0;
         ++n;
         while (n < max && packet_block_in_window() && next(out[n])) {
             ++n;
-            const uint64_t to = std::min(pos_ + kPrefetchAhead, window_.offset() + window_.size());
-            if (prefetched_ < pos_) prefetched_ = pos_;
-            for (; prefetched_ < to; prefetched_ += 64) __builtin_prefetch(window_.data() + (prefetched_ - window_.offset()));
+            window_.fetch_ahead(static_cast<size_t>(pos_ - window_.offset()));
         }
         return n;
     }
@@ -212,10 +209,7 @@ private:
         struct stat st {};
         if (::fstat(fileno(file_), &st) == 0) {
             if (st.st_size > 0) stats_.file_size = static_cast<uint64_t>(st.st_size);
-            if (S_ISREG(st.st_mode) && map_window != 0) {
-                const size_t page = MappedWindow::page_size();
-                map_window_ = (map_window + page - 1) / page * page;
-            }
+            if (S_ISREG(st.st_mode)) map_window_ = map_window;
         }
 
         // The first block must be a readable Section Header Block; anything
@@ -261,43 +255,26 @@ private:
             p = window_.data() + (at - wbeg);
             return n;
         }
-        const uint64_t size = file_size_now();
-        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_to_ = size;   // shrank under it
+        const uint64_t size = file_size(fileno(file_));
+        if (window_.mapped() && size < window_.offset() + window_.size()) shrunk_ = FileShrink{size};   // shrank under it
         if (at >= size) return 0;
-        const uint64_t base = at & ~static_cast<uint64_t>(MappedWindow::page_size() - 1);
-        const uint64_t len = std::min<uint64_t>(std::max<uint64_t>(map_window_, at - base + n), size - base);
-        if (!window_.map(fileno(file_), base, static_cast<size_t>(len))) {
+        if (!window_.map_from(fileno(file_), at, n, map_window_, size)) {
             map_window_ = 0;
             if (std::fseek(file_, static_cast<long>(cursor_), SEEK_SET) != 0) std::clearerr(file_);
             return 0;
         }
-        prefetched_ = 0;
-        p = window_.data() + (at - base);
-        return static_cast<size_t>(std::min<uint64_t>(n, len - (at - base)));
+        p = window_.data() + (at - window_.offset());
+        return static_cast<size_t>(std::min<uint64_t>(n, window_.offset() + window_.size() - at));
     }
 
-    // The window lost bytes: the file shrank, or (its size unchanged) a page
-    // could not be read through the mapping -- an I/O error, or the file was
-    // cut and written again while it was read.
-    void note_shrink() {
-        shrunk_to_ = window_.file_size();
-        page_lost_ = *shrunk_to_ >= window_.offset() + window_.size();
-    }
-
-    uint64_t file_size_now() const {
-        struct stat st {};
-        return ::fstat(fileno(file_), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    }
-
-    // Mapped: whether the file now ends before the window does, or a page of
-    // it went missing -- it shrank while being read (vanished pages read as
-    // zeros, see MappedWindow); a window never reaches past the file's size
-    // when it is mapped. Looked at when a block reads wrong or a page went
-    // missing.
-    bool shrank() {
+    // Mapped: whether the window no longer holds the file's bytes up to
+    // `upto` (UINT64_MAX: its whole length, the file's size asked now) --
+    // the file shrank under it, or a page vanished (MappedWindow::intact_end).
+    bool shrank(uint64_t upto = UINT64_MAX) {
         if (map_window_ == 0 || !window_.mapped()) return false;
-        if (window_.intact_end(UINT64_MAX) >= window_.offset() + window_.size()) return false;
-        note_shrink();
+        const uint64_t needed = upto == UINT64_MAX ? window_.offset() + window_.size() : upto;
+        if (window_.intact_end(upto) >= needed) return false;
+        shrunk_ = window_.shrink();
         return true;
     }
 
@@ -331,18 +308,14 @@ private:
         if (map_window_ == 0 && std::ferror(file_))
             set_damage("read_error", std::string("read error in ") + what + ": " + std::strerror(errno));
         else
-            set_damage("truncated_record", std::string("file ends inside ") + what + shrink_note());
-    }
-    std::string shrink_note() const {
-        if (!shrunk_to_) return "";
-        if (page_lost_) return kPageLostNote;
-        return "; the file shrank to " + std::to_string(*shrunk_to_) + " bytes while it was being read";
+            set_damage("truncated_record", std::string("file ends inside ") + what + shrunk_.note());
     }
     // A block that reads wrong from a window whose file shrank under it is
-    // the file's end, not a bad block.
-    bool block_cut_by_shrink() {
-        if (!shrank()) return false;
-        set_damage("truncated_record", "file ends inside a block" + shrink_note());
+    // the file's end, not a bad block; so is one the window no longer holds
+    // up to `upto`.
+    bool block_cut_by_shrink(uint64_t upto = UINT64_MAX) {
+        if (!shrank(upto)) return false;
+        set_damage("truncated_record", "file ends inside a block" + shrunk_.note());
         return true;
     }
 
@@ -387,11 +360,8 @@ private:
             why = stats_.damage->message;
             return false;
         }
-        // Before the block is used: the file still holds it (it did not
-        // shrink under the window; MappedWindow::intact_end).
-        if (map_window_ != 0 && window_.intact_end(pos_ + len) < pos_ + len) {
-            note_shrink();
-            set_damage("truncated_record", "file ends inside a block" + shrink_note());
+        // Before the block is used: the file still holds it.
+        if (block_cut_by_shrink(pos_ + len)) {
             why = stats_.damage->message;
             return false;
         }
@@ -588,12 +558,10 @@ private:
     int last_linktype_ = 0;                // last one added to stats_.link_types
     std::vector<uint8_t> buf_;             // the current block, when read through file_
     const uint8_t* block_ = nullptr;       // the current block: in buf_ or the window
-    size_t map_window_ = 0;                // mapped: bytes per window (a page multiple); 0: reading file_
+    size_t map_window_ = 0;                // mapped: bytes per window (MappedWindow::map_from); 0: reading file_
     MappedWindow window_;
     uint64_t cursor_ = 0;                  // mapped: file offset of the next byte read()
-    uint64_t prefetched_ = 0;              // mapped: file bytes before this are being fetched already
-    std::optional<uint64_t> shrunk_to_;    // the file's size when found to have shrunk
-    bool page_lost_ = false;               // ... or a page vanished though the file did not shrink
+    FileShrink shrunk_;                    // mapped: the window stopped holding the file
     std::vector<Interface> interfaces_;    // of the current section
     uint64_t pos_ = 0;                     // offset of the next block
     uint32_t block_type_ = 0;
