@@ -82,16 +82,20 @@ ReadResult read_one(const std::string& path, size_t window, bool batched) {
     return res;
 }
 
-void check_same(const ReadResult& a, const ReadResult& b) {
-    REQUIRE(a.pkts.size() == b.pkts.size());
-    for (size_t i = 0; i < a.pkts.size(); ++i) {
+void check_packets(const std::vector<Pkt>& got, const std::vector<Pkt>& want) {
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
         CAPTURE(i);
-        CHECK(a.pkts[i].ts_ns == b.pkts[i].ts_ns);
-        CHECK(a.pkts[i].caplen == b.pkts[i].caplen);
-        CHECK(a.pkts[i].wirelen == b.pkts[i].wirelen);
-        CHECK(a.pkts[i].linktype == b.pkts[i].linktype);
-        CHECK(a.pkts[i].data == b.pkts[i].data);
+        CHECK(got[i].ts_ns == want[i].ts_ns);
+        CHECK(got[i].caplen == want[i].caplen);
+        CHECK(got[i].wirelen == want[i].wirelen);
+        CHECK(got[i].linktype == want[i].linktype);
+        CHECK(got[i].data == want[i].data);
     }
+}
+
+void check_same(const ReadResult& a, const ReadResult& b) {
+    check_packets(a.pkts, b.pkts);
     CHECK(a.stats.packets == b.stats.packets);
     CHECK(a.stats.bytes == b.stats.bytes);
     CHECK(a.stats.link_types == b.stats.link_types);
@@ -221,18 +225,6 @@ TwoIfaceFile two_iface_file(bool be) {
                 {kT0 + 2 * kNs + 1, 1, 1514, linktype::ethernet, c},
                 {kT0 + 3 * kNs + 999'999'000, 64, 100, linktype::raw, Bytes(d.begin(), d.begin() + 64)}};
     return f;
-}
-
-void check_packets(const std::vector<Pkt>& got, const std::vector<Pkt>& want) {
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-        CAPTURE(i);
-        CHECK(got[i].ts_ns == want[i].ts_ns);
-        CHECK(got[i].caplen == want[i].caplen);
-        CHECK(got[i].wirelen == want[i].wirelen);
-        CHECK(got[i].linktype == want[i].linktype);
-        CHECK(got[i].data == want[i].data);
-    }
 }
 
 }  // namespace
