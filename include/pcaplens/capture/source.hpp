@@ -68,10 +68,10 @@ struct UsageError : std::runtime_error {
 // Opens `path` (pcap in either resolution and byte order, or pcapng);
 // throws InputError when it cannot be read at all. Every packet is returned;
 // filtering happens in the source so frame numbers stay the file's own.
-// Classic pcap regular files are mapped into memory a window of this many
+// Regular pcap and pcapng files are mapped into memory a window of this many
 // bytes at a time: no copy of the file's bytes at all (on the 1 GB bench
-// trace, read(2)'s copy was most of the kernel time), and only the lines the
-// analysis reads are fetched. The window's pages count in the resident set.
+// trace, read(2)'s copy was most of the kernel time). The window's pages
+// count in the resident set; files being merged share it.
 inline constexpr size_t kPcapMapWindow = size_t{16} << 20;
 // Regular pcap and pcapng files are mapped `map_window` bytes at a time (0:
 // read into a buffer instead); see open_pcap_file.
