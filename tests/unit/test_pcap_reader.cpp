@@ -643,3 +643,33 @@ TEST_CASE("pcap reader: a SIGBUS outside every mapped window still ends the proc
         (void)p[2 * 4096];   // beyond the end now: SIGBUS
     }));
 }
+
+TEST_CASE("pcap reader: more files open at once than there are window slots are all read") {
+    // 256 windows can be live (the SIGBUS handler's table). A pcap file that
+    // finds none free at open is read by libpcap (open_pcap_file's fallback
+    // for a header it does not take); the pcapng reader reads through stdio
+    // (test_pcapng_reader.cpp). Either way: the same packets.
+    tw::PcapWriter w(tw::linktype::ethernet);
+    std::vector<Bytes> frames;
+    for (int i = 0; i < 20; ++i) {
+        frames.push_back(frame_n(i, static_cast<size_t>(100 + i * 50)));
+        w.add(kT0 + i * 1000, frames.back());
+    }
+    TempFile f;
+    const std::string& path = f.write(w.bytes());
+    std::vector<std::unique_ptr<FileReader>> readers;
+    PacketView v;
+    for (int i = 0; i < 300; ++i) {   // all open, each with its first window mapped (or not)
+        readers.push_back(ours_mapped(path, kPcapMapWindow));
+        REQUIRE(readers.back()->next(v));
+        CHECK(Bytes(v.data, v.data + v.caplen) == frames[0]);
+    }
+    for (auto& r : readers) {
+        for (size_t i = 1; i < frames.size(); ++i) {
+            REQUIRE(r->next(v));
+            CHECK(Bytes(v.data, v.data + v.caplen) == frames[i]);
+        }
+        CHECK_FALSE(r->next(v));
+        CHECK_FALSE(r->stats().damage.has_value());
+    }
+}

@@ -673,3 +673,32 @@ TEST_CASE("pcapng reader: a mapped file that shrinks while it is read is damage 
         }
     }
 }
+
+TEST_CASE("pcapng reader: more files open at once than there are window slots read through stdio") {
+    // 256 windows can be live (the SIGBUS handler's table); a reader that
+    // finds none free reads its file through stdio from where it was.
+    PcapngWriter w(false);
+    w.add_interface(linktype::ethernet, 9);
+    std::vector<Bytes> sent;
+    for (int i = 0; i < 20; ++i) {
+        sent.push_back(payload(static_cast<size_t>(100 + i * 50), static_cast<uint8_t>(i)));
+        w.add(0, kT0 + i, sent.back());
+    }
+    TempFile tmp(w.bytes());
+    std::vector<std::unique_ptr<FileReader>> readers;
+    PacketView p;
+    for (int i = 0; i < 300; ++i) {   // all open at once
+        readers.push_back(open_pcapng_file(tmp.path, kPcapMapWindow));
+        REQUIRE(readers.back()->next(p));
+        CHECK(Bytes(p.data, p.data + p.caplen) == sent[0]);
+    }
+    for (auto& r : readers) {
+        for (size_t i = 1; i < sent.size(); ++i) {
+            REQUIRE(r->next(p));
+            CHECK(Bytes(p.data, p.data + p.caplen) == sent[i]);
+        }
+        CHECK_FALSE(r->next(p));
+        CHECK_FALSE(r->stats().damage.has_value());
+        CHECK(r->position() == w.bytes().size());
+    }
+}
