@@ -30,7 +30,7 @@ struct AnalysisConfig {
     // heap_in_use_bytes; tests substitute their own probe) after every
     // memory_check_connections new connections, memory_check_packets
     // packets or memory_check_bytes captured bytes, whichever comes first:
-    // the measurement walks the allocator's free lists, too slow for every
+    // with glibc the measurement walks the free lists, too slow for every
     // packet. The byte count bounds what a few large packets can add between
     // two measurements (a 64 KiB segment of pipelined requests is ~3,000
     // kept transactions, ~1.5 MB).
