@@ -1497,6 +1497,54 @@ TEST_CASE("IpAddress::str: dotted quads written by hand match inet_ntop for ever
     CHECK(none.str().empty());
 }
 
+TEST_CASE("IpAddress::str: IPv6 written by hand matches inet_ntop (zero runs, ties, embedded IPv4, group widths)") {
+    // Every pattern of zero and non-zero groups (256), each with group
+    // values of every hex width, plus the IPv4-compatible and -mapped
+    // prefixes with their near misses, plus random addresses.
+    auto check = [](const std::array<uint16_t, 8>& w) {
+        pcaplens::IpAddress a;
+        a.family = 6;
+        for (size_t i = 0; i < 8; ++i) {
+            a.bytes[2 * i] = static_cast<uint8_t>(w[i] >> 8);
+            a.bytes[2 * i + 1] = static_cast<uint8_t>(w[i]);
+        }
+        char ref[INET6_ADDRSTRLEN];
+        REQUIRE(inet_ntop(AF_INET6, a.bytes.data(), ref, sizeof ref) != nullptr);
+        CHECK(a.str() == ref);
+        std::string appended = "x";
+        a.append_to(appended);
+        CHECK(appended == std::string("x") + ref);
+    };
+    const uint16_t widths[] = {0x1, 0xa, 0x2f, 0x100, 0xabc, 0x1000, 0xffff, 0x0fed};
+    size_t checked = 0;
+    for (unsigned mask = 0; mask < 256; ++mask) {
+        for (size_t v = 0; v < std::size(widths); ++v) {
+            std::array<uint16_t, 8> w{};
+            for (size_t i = 0; i < 8; ++i) w[i] = (mask >> i & 1) ? widths[(v + i) % std::size(widths)] : 0;
+            check(w);
+            ++checked;
+        }
+    }
+    for (uint16_t five : {0x0000, 0xffff, 0xfffe, 0x0001}) {
+        for (uint16_t four : {0x0000, 0x0001}) {
+            for (uint16_t six : {0x0000, 0x0001, 0xc0a8}) {
+                for (uint16_t seven : {0x0000, 0x0001, 0x0a01}) check({0, 0, 0, 0, four, five, six, seven});
+            }
+        }
+    }
+    std::mt19937 rng(6);
+    for (int k = 0; k < 20000; ++k) {
+        std::array<uint16_t, 8> w{};
+        for (auto& x : w) x = (rng() % 3 == 0) ? 0 : static_cast<uint16_t>(rng() >> (rng() % 16));
+        check(w);
+    }
+    CHECK(checked == 2048);
+    pcaplens::IpAddress loopback;
+    loopback.family = 6;
+    loopback.bytes[15] = 1;
+    CHECK(loopback.str() == "::1");
+}
+
 TEST_CASE("decode: TCP options NOP,NOP,timestamps fast path agrees with the general parser") {
     // The common 12-byte block takes a shortcut; the same option in another
     // layout goes through the general loop. Both must give the same result.
