@@ -34,6 +34,10 @@ struct Analysis::Impl final : ConnectionObserver {
     std::string last_method;                        // a key of sum.http.by_method
     uint64_t* last_method_count = nullptr;
     uint64_t mem_checked_packets = 0, mem_checked_connections = 0, mem_checked_bytes = 0;  // counts at the last heap measurement
+    // Packets before the packet or connection trigger can next be reached
+    // (a packet makes at most one connection): until then only the byte
+    // trigger is compared, not all three.
+    uint64_t mem_countdown = 1;
     std::vector<int64_t> last_ts_per_file;
     // Finished, waiting for lower ids: what the sink rendered of it ahead of
     // its turn (ReportSink::render), or else the record.
@@ -308,14 +312,18 @@ struct Analysis::Impl final : ConnectionObserver {
 
     void maybe_check_memory(const PacketView& pkt) {
         if (cfg.max_memory_bytes == 0) return;
+        if (--mem_countdown != 0 && sum.bytes - mem_checked_bytes < cfg.memory_check_bytes) return;
         const uint64_t conns = tcp.counters().connections;
-        if (sum.packets - mem_checked_packets < cfg.memory_check_packets && conns - mem_checked_connections < cfg.memory_check_connections &&
-            sum.bytes - mem_checked_bytes < cfg.memory_check_bytes) {
+        const uint64_t packets_left = cfg.memory_check_packets - std::min(cfg.memory_check_packets, sum.packets - mem_checked_packets);
+        const uint64_t conns_left = cfg.memory_check_connections - std::min(cfg.memory_check_connections, conns - mem_checked_connections);
+        if (packets_left != 0 && conns_left != 0 && sum.bytes - mem_checked_bytes < cfg.memory_check_bytes) {
+            mem_countdown = std::min(packets_left, conns_left);
             return;
         }
         mem_checked_packets = sum.packets;
         mem_checked_connections = conns;
         mem_checked_bytes = sum.bytes;
+        mem_countdown = std::max<uint64_t>(1, std::min(cfg.memory_check_packets, cfg.memory_check_connections));
         if (heap_in_use() <= cfg.max_memory_bytes) return;  // always set: the config's probe or heap_in_use_bytes
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();

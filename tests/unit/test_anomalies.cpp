@@ -18,7 +18,9 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -716,6 +718,111 @@ TEST_CASE("memory cap: the heap is measured after every N new connections") {
     CHECK(r.conns.size() == 10);
     CHECK(at_packets.size() == 2);
     CHECK(r.sum().evicted_memory == 0);
+}
+
+namespace {
+// Hands the analysis one packet per batch, so that a heap probe can tell
+// which packet the analysis has just taken.
+class OneByOne final : public pcaplens::PacketSource {
+public:
+    explicit OneByOne(pcaplens::PacketSource& s) : s_(s) {}
+    bool next(pcaplens::PacketView& out) override {
+        if (!s_.next(out)) return false;
+        ++handed;
+        return true;
+    }
+    size_t next_batch(pcaplens::PacketView* out, size_t) override { return next(*out) ? 1 : 0; }
+    std::vector<pcaplens::FileStats> file_stats() const override { return s_.file_stats(); }
+    uint64_t packets_seen() const override { return s_.packets_seen(); }
+    uint64_t packets_filtered_out() const override { return s_.packets_filtered_out(); }
+    uint64_t handed = 0;
+
+private:
+    pcaplens::PacketSource& s_;
+};
+}  // namespace
+
+TEST_CASE("memory cap: the heap is measured at the first packet that reaches any of the three triggers") {
+    // Irregular traffic -- runs of SYNs (one new connection each), UDP of
+    // varied sizes, SYN retransmissions (no new connection) -- against
+    // small triggers; the packets measured after must be exactly those a
+    // direct reading of the rule gives: the first packet at which packets,
+    // new connections or captured bytes since the last measurement reach
+    // their trigger.
+    TempDir tmp;
+    pt::PcapWriter w(pt::linktype::ethernet);
+    std::vector<std::pair<uint64_t, bool>> packets;   // caplen, makes a connection
+    std::mt19937 rng(16);
+    int64_t t = kT0;
+    uint16_t next_port = 20000;
+    for (int i = 0; i < 3000; ++i) {
+        t += kMs;
+        pt::Bytes frame;
+        bool makes = false;
+        const unsigned kind = rng() % 10;
+        if (kind < 3) {   // a new connection's SYN
+            pt::TcpSpec syn;
+            syn.sport = next_port++;
+            syn.flags = pt::tcpflag::SYN;
+            syn.seq = 1000;
+            pt::Ipv4Spec ip;
+            frame = pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4,
+                                 pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst)));
+            makes = true;
+        } else if (kind < 4 && next_port > 20000) {   // the latest SYN again: no new connection
+            pt::TcpSpec syn;
+            syn.sport = static_cast<uint16_t>(next_port - 1);
+            syn.flags = pt::tcpflag::SYN;
+            syn.seq = 1000;
+            pt::Ipv4Spec ip;
+            frame = pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4,
+                                 pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst)));
+        } else {
+            frame = udp_frame(static_cast<uint16_t>(i), rng() % 1400);
+        }
+        packets.emplace_back(frame.size(), makes);
+        w.add(t, frame);
+    }
+    for (const auto& [every_packets, every_connections, every_bytes] :
+         std::vector<std::tuple<uint64_t, uint64_t, uint64_t>>{{37, 5, 30000}, {64, 11, 5000}, {1, 1000, 1 << 30}, {1000, 1, 1 << 30},
+                                                              {1 << 30, 1 << 30, 700}, {0, 4, 1 << 20}}) {
+        CAPTURE(every_packets);
+        CAPTURE(every_connections);
+        CAPTURE(every_bytes);
+        std::vector<uint64_t> expected;
+        uint64_t p = 0, c = 0, b = 0, lp = 0, lc = 0, lb = 0;
+        for (const auto& [len, makes] : packets) {
+            ++p;
+            b += len;
+            c += makes ? 1 : 0;
+            if (p - lp >= every_packets || c - lc >= every_connections || b - lb >= every_bytes) {
+                expected.push_back(p);
+                lp = p;
+                lc = c;
+                lb = b;
+            }
+        }
+        pcaplens::AnalysisConfig cfg;
+        cfg.memory_check_packets = every_packets;
+        cfg.memory_check_connections = every_connections;
+        cfg.memory_check_bytes = every_bytes;
+        const std::string path = tmp.write("mixed.pcap", w.bytes());
+        pcaplens::MergedFileSource files({path}, "");
+        OneByOne src(files);
+        std::vector<uint64_t> measured;
+        cfg.heap_in_use = [&] {
+            measured.push_back(src.handed);
+            return uint64_t{0};
+        };
+        Sink sink;
+        pcaplens::Analysis a(cfg, sink);
+        pcaplens::RunInfo run;
+        run.inputs = {path};
+        a.run(src, run);
+        CHECK(src.handed == packets.size());
+        CHECK(measured.size() > 2);
+        CHECK(measured == expected);
+    }
 }
 
 TEST_CASE("memory cap: the heap is measured after every N captured bytes, so a few large packets cannot outgrow it") {
