@@ -323,7 +323,7 @@ struct Analysis::Impl final : ConnectionObserver {
         mem_checked_packets = sum.packets;
         mem_checked_connections = conns;
         mem_checked_bytes = sum.bytes;
-        mem_countdown = std::max<uint64_t>(1, std::min(cfg.memory_check_packets, cfg.memory_check_connections));
+        mem_countdown = 1;   // the next packet sets it from the counts just taken
         if (heap_in_use() <= cfg.max_memory_bytes) return;  // always set: the config's probe or heap_in_use_bytes
         tcp.shed(pkt, "memory cap (" + std::to_string(cfg.max_memory_bytes >> 20) + " MiB of heap)");
         emit_ready();

@@ -752,6 +752,14 @@ TEST_CASE("memory cap: the heap is measured at the first packet that reaches any
     TempDir tmp;
     pt::PcapWriter w(pt::linktype::ethernet);
     std::vector<std::pair<uint64_t, bool>> packets;   // caplen, makes a connection
+    auto syn_frame = [](uint16_t sport) {
+        pt::TcpSpec syn;
+        syn.sport = sport;
+        syn.flags = pt::tcpflag::SYN;
+        syn.seq = 1000;
+        pt::Ipv4Spec ip;
+        return pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4, pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst)));
+    };
     std::mt19937 rng(16);
     int64_t t = kT0;
     uint16_t next_port = 20000;
@@ -761,22 +769,10 @@ TEST_CASE("memory cap: the heap is measured at the first packet that reaches any
         bool makes = false;
         const unsigned kind = rng() % 10;
         if (kind < 3) {   // a new connection's SYN
-            pt::TcpSpec syn;
-            syn.sport = next_port++;
-            syn.flags = pt::tcpflag::SYN;
-            syn.seq = 1000;
-            pt::Ipv4Spec ip;
-            frame = pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4,
-                                 pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst)));
+            frame = syn_frame(next_port++);
             makes = true;
         } else if (kind < 4 && next_port > 20000) {   // the latest SYN again: no new connection
-            pt::TcpSpec syn;
-            syn.sport = static_cast<uint16_t>(next_port - 1);
-            syn.flags = pt::tcpflag::SYN;
-            syn.seq = 1000;
-            pt::Ipv4Spec ip;
-            frame = pt::ethernet(pt::kServerMac, pt::kClientMac, pt::ethertype::ipv4,
-                                 pt::ipv4(ip, pt::tcp_segment(syn, ip.src, ip.dst)));
+            frame = syn_frame(static_cast<uint16_t>(next_port - 1));
         } else {
             frame = udp_frame(static_cast<uint16_t>(i), rng() % 1400);
         }
