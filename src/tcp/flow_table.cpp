@@ -1,8 +1,6 @@
 // The flow table: 4-tuple -> live connection, port reuse, idle eviction,
 // the connection cap, and TIME_WAIT tombstones for reuse detection.
 #include <algorithm>
-#include <deque>
-#include <unordered_map>
 
 #include "connection_impl.hpp"
 #include "flow_index.hpp"
@@ -10,16 +8,25 @@
 namespace pcaplens {
 
 struct TcpAnalyzer::Impl {
+    // What a connection that ended in TIME_WAIT leaves behind: a new SYN on
+    // its 4-tuple before time_wait_end is reported as reuse. In an
+    // open-addressing index keyed like the flow table (the hash of a new
+    // connection's key is already at hand) and in a list by (re)insertion
+    // for expiry; one heap object each, no per-use queue entry.
     struct Tombstone {
+        ConnKey key;
+        uint64_t key_hash = 0;
         int64_t time_wait_end = 0;
         uint64_t connection = 0;
         Role side = Role::client;
+        Tombstone* lru_prev = nullptr;
+        Tombstone* lru_next = nullptr;
     };
 
     Impl(const TcpConfig& c, ConnectionObserver& o)
         // The hash seed varies per table (ASLR'd address): lookup cost must not
         // be steerable by a crafted capture. Output never depends on it.
-        : cfg(c), obs(o), seed(reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ULL), tombs(64, ConnKeyHash{seed}) {
+        : cfg(c), obs(o), seed(reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ULL), tombs(64) {
         budget.max_total = cfg.max_buffered_total;
         budget.max_per_direction = cfg.max_buffered_per_direction;
     }
@@ -30,6 +37,7 @@ struct TcpAnalyzer::Impl {
                 l->remove(c);
                 delete c;
             }
+        while (!tomb_order.empty()) forget_oldest_tomb();
     }
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
@@ -44,8 +52,8 @@ struct TcpAnalyzer::Impl {
     FlowIndex<Connection> table;
     IntrusiveList<Connection> active;   // by last activity
     IntrusiveList<Connection> closing;  // closed connections lingering for stragglers
-    std::unordered_map<ConnKey, Tombstone, ConnKeyHash> tombs;
-    std::deque<std::pair<ConnKey, int64_t>> tomb_order;
+    FlowIndex<Tombstone> tombs;             // owns the tombstones, like `table`
+    IntrusiveList<Tombstone> tomb_order;    // by (re)insertion
     uint64_t next_id = 1;
     int64_t now = INT64_MIN;
 
@@ -61,16 +69,7 @@ struct TcpAnalyzer::Impl {
     // a TIME_WAIT tombstone could be matched against.
     void finish(Connection& c, bool evicted, bool at_end = false) {
         c.finish(now, evicted);
-        if (c.facts.time_wait && !at_end && tombs.size() < cfg.max_connections) {
-            const auto& tw = *c.facts.time_wait;
-            tombs[c.key] = Tombstone{tw.end_ns, c.facts.id, tw.side};
-            // Bounded like the table: a 4-tuple reused again and again keeps
-            // one tombstone but queued an entry per use, and with the clock
-            // standing still (one timestamp for all) none ever left.
-            if (tomb_order.size() >= cfg.max_connections) forget_oldest_tomb();
-            tomb_order.emplace_back(c.key, tw.end_ns);
-            counters.tombstones_queued = tomb_order.size();
-        }
+        if (c.facts.time_wait && !at_end) remember_time_wait(c);
         (c.in_closing_list ? closing : active).remove(&c);
         table.erase(&c, c.key_hash);
         std::unique_ptr<Connection> owned(&c);
@@ -84,17 +83,38 @@ struct TcpAnalyzer::Impl {
             ++counters.evicted_idle;
             finish(*active.front(), true);
         }
-        while (!tomb_order.empty() && tomb_order.front().second <= t) forget_oldest_tomb();
+        while (!tomb_order.empty() && tomb_order.front()->time_wait_end <= t) forget_oldest_tomb();
         counters.tombstones_queued = tomb_order.size();
     }
 
-    // Drops the oldest TIME_WAIT queue entry, and its tombstone unless a
-    // later close of the same 4-tuple renewed it.
-    void forget_oldest_tomb() {
-        auto it = tombs.find(tomb_order.front().first);
-        if (it != tombs.end() && it->second.time_wait_end <= tomb_order.front().second) tombs.erase(it);
-        tomb_order.pop_front();
+    // A later close of the same 4-tuple renews its tombstone (and moves it
+    // to the back of the expiry order). At most max_connections are kept:
+    // beyond that a close leaves none.
+    void remember_time_wait(const Connection& c) {
+        const auto& tw = *c.facts.time_wait;
+        Tombstone* t = tombs.find(c.key, c.key_hash);
+        if (t != nullptr) {
+            tomb_order.remove(t);
+        } else {
+            if (tombs.size() >= cfg.max_connections) return;
+            t = new Tombstone;
+            t->key = c.key;
+            t->key_hash = c.key_hash;
+            tombs.insert(t, t->key_hash);
+        }
+        t->time_wait_end = tw.end_ns;
+        t->connection = c.facts.id;
+        t->side = tw.side;
+        tomb_order.push_back(t);
+        counters.tombstones_queued = tomb_order.size();
     }
+
+    void forget_tomb(Tombstone* t) {
+        tomb_order.remove(t);
+        tombs.erase(t, t->key_hash);
+        delete t;
+    }
+    void forget_oldest_tomb() { forget_tomb(tomb_order.front()); }
 
     // Finishes the least recently active connection (lingering closed ones
     // first) with a resource_cap finding: "<cap_what> reached; ...".
@@ -157,13 +177,12 @@ struct TcpAnalyzer::Impl {
         ++counters.connections;
         counters.peak_open = std::max<uint64_t>(counters.peak_open, ++counters.open_now);
         c.on_segment(pkt, seg);
-        auto tomb = tombs.find(key);
-        if (tomb != tombs.end()) {
-            if (seg.has(tcpflag::SYN) && !seg.has(tcpflag::ACK) && pkt.ts_ns < tomb->second.time_wait_end) {
-                c.note_time_wait_reuse(pkt, tomb->second.connection, role_name(tomb->second.side),
-                                       tomb->second.time_wait_end - pkt.ts_ns);
+        if (Tombstone* tomb = tombs.find(key, hash)) {
+            if (seg.has(tcpflag::SYN) && !seg.has(tcpflag::ACK) && pkt.ts_ns < tomb->time_wait_end) {
+                c.note_time_wait_reuse(pkt, tomb->connection, role_name(tomb->side), tomb->time_wait_end - pkt.ts_ns);
             }
-            tombs.erase(tomb);
+            forget_tomb(tomb);
+            counters.tombstones_queued = tomb_order.size();
         }
         touch(c);
     }
