@@ -156,14 +156,23 @@ JsonWriter& JsonWriter::null() {
 }
 JsonWriter& JsonWriter::timestamp(int64_t ns) {
     comma();
-    char buf[32];
-    char* p = buf;
     const bool neg = ns < 0;
     const uint64_t a = neg ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
-    if (neg) *p++ = '-';
-    p = std::to_chars(p, buf + 21, a / 1000000000ull).ptr;
-    *p++ = '.';
-    p = write_digits(p, static_cast<uint32_t>(a % 1000000000ull), 9);
+    const uint64_t sec = a / 1000000000ull;
+    // A connection's timestamps mostly share their second: its digits are
+    // formatted once and copied after that.
+    if (ts_len_ == 0 || sec != ts_sec_ || neg != ts_neg_) {
+        char* p = ts_text_;
+        if (neg) *p++ = '-';
+        p = std::to_chars(p, ts_text_ + 21, sec).ptr;
+        *p++ = '.';
+        ts_len_ = static_cast<uint8_t>(p - ts_text_);
+        ts_sec_ = sec;
+        ts_neg_ = neg;
+    }
+    char buf[32];
+    std::memcpy(buf, ts_text_, sizeof ts_text_);
+    char* p = write_digits(buf + ts_len_, static_cast<uint32_t>(a % 1000000000ull), 9);
     out_.append_short(buf, static_cast<size_t>(p - buf));
     return *this;
 }

@@ -76,6 +76,39 @@ TEST_CASE("json escape: every byte value at every position of a plain run") {
     CHECK(mismatches == 0);
 }
 
+TEST_CASE("json writer: a run of timestamps through one writer, sharing and changing their second, matches printf") {
+    // timestamp() keeps the text of the latest second: every switch --
+    // same second, next second, back again, the sign flipping around 0
+    // (-0.5 s and 0.5 s share the second 0), far jumps -- must still
+    // print exactly what printf does.
+    std::mt19937_64 rng(7);
+    std::vector<int64_t> ts = {500000000, -500000000, -500000000, 500000000, 0, -1, 1, 999999999, 1000000000,
+                               1999999999, 1000000000, INT64_MIN, INT64_MAX, INT64_MAX - 1, 1700000000123456789LL};
+    int64_t t = 1764000000LL * 1000000000LL;
+    for (int i = 0; i < 3000; ++i) {
+        const uint64_t r = rng();
+        if (r % 7 == 0) t = static_cast<int64_t>(rng()) >> (rng() % 64);
+        else t += static_cast<int64_t>(r % 400000000) - 100000000;
+        ts.push_back(t);
+    }
+    JsonBuffer out;
+    pcaplens::JsonWriter w(out);
+    w.begin_array();
+    std::string expect = "[";
+    for (size_t i = 0; i < ts.size(); ++i) {
+        w.timestamp(ts[i]);
+        const int64_t v = ts[i];
+        const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s%s%llu.%09llu", i ? "," : "", v < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ull),
+                      static_cast<unsigned long long>(mag % 1000000000ull));
+        expect += buf;
+    }
+    w.end_array();
+    expect += "]";
+    CHECK(out.view() == expect);
+}
+
 TEST_CASE("json writer: numbers, reals and timestamps match printf's digits exactly") {
     // The writer uses std::to_chars; printf is the reference it must equal.
     std::mt19937_64 rng(99);

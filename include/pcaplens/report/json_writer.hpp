@@ -121,6 +121,11 @@ private:
     JsonBuffer& out_;
     std::vector<char> first_;  // per open container: no element written yet
     bool after_key_ = false;
+    // timestamp(): the text of the latest whole second, sign and '.' included.
+    bool ts_neg_ = false;
+    uint8_t ts_len_ = 0;       // 0: none yet
+    uint64_t ts_sec_ = 0;
+    char ts_text_[22];
 };
 
 // Appends `s` to `out` as a JSON string body (no quotes): escapes, and
