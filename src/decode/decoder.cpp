@@ -44,8 +44,13 @@ char* append_dotted_quad(char* p, const uint8_t* b) {
 // are zero (IPv4-compatible) or ::ffff:0:0/96 (IPv4-mapped) ends in a dotted
 // quad. A unit test compares it with inet_ntop.
 void IpAddress::append_to(std::string& out) const {
-    char buf[INET6_ADDRSTRLEN];
-    char* p = buf;
+    char buf[kMaxText];
+    out.append(buf, static_cast<size_t>(format(buf) - buf));
+}
+
+static_assert(IpAddress::kMaxText == INET6_ADDRSTRLEN - 1);
+
+char* IpAddress::format(char* p) const {
     if (family == 4) {
         p = append_dotted_quad(p, bytes.data());
     } else if (family == 6) {
@@ -77,7 +82,7 @@ void IpAddress::append_to(std::string& out) const {
         }
         if (best >= 0 && best + best_len == 8) *p++ = ':';
     }
-    out.append(buf, static_cast<size_t>(p - buf));
+    return p;
 }
 
 std::optional<IpAddress> parse_ip_address(std::string_view text) {

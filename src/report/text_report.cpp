@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <charconv>
 #include <cstdarg>
+#include <cstring>
 #include <ctime>
 
 #include "pcaplens/decode/decoder.hpp"
@@ -121,6 +122,67 @@ void append_ms(std::string& out, double v) {
     if (v < 1) append_fixed_unit(out, v, 3, " ms");
     else if (v < 1000) append_fixed_unit(out, v, 1, " ms");
     else append_fixed_unit(out, v / 1000, 2, " s");
+}
+
+// A connection's one line, built in a fixed buffer: every append is an
+// inline copy, where std::string's is a library call (~25 per line; the
+// line is -q's whole per-connection output). The longest line possible is
+// ~360 bytes (two IPv6 endpoints, every optional part); put() cuts at the
+// capacity rather than overflow.
+class LineBuf {
+public:
+    void put(const char* s, size_t n) {
+        n = std::min(n, sizeof buf_ - n_);
+        std::memcpy(buf_ + n_, s, n);
+        n_ += n;
+    }
+    void put(std::string_view s) { put(s.data(), s.size()); }
+    void put(char c) {
+        if (n_ < sizeof buf_) buf_[n_++] = c;
+    }
+    void pad(size_t n) {
+        while (n-- > 0) put(' ');
+    }
+    // Room for `n` bytes written in place (at at()), then committed with
+    // done(end); at() is null when they would not fit.
+    char* at(size_t n) { return n <= sizeof buf_ - n_ ? buf_ + n_ : nullptr; }
+    void done(const char* end) { n_ = static_cast<size_t>(end - buf_); }
+    size_t size() const { return n_; }
+    const char* data() const { return buf_; }
+
+private:
+    char buf_[512];
+    size_t n_ = 0;
+};
+
+void put_number(LineBuf& out, uint64_t n) {
+    if (char* p = out.at(20)) out.done(std::to_chars(p, p + 20, n).ptr);
+}
+void put_fixed_unit(LineBuf& out, double v, int decimals, std::string_view unit) {
+    char buf[410];
+    const char* end = format_fixed(v, decimals, buf, buf + sizeof buf);
+    out.put(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
+    out.put(unit);
+}
+void put_ms(LineBuf& out, double v) {   // append_ms()
+    if (v < 1) put_fixed_unit(out, v, 3, " ms");
+    else if (v < 1000) put_fixed_unit(out, v, 1, " ms");
+    else put_fixed_unit(out, v / 1000, 2, " s");
+}
+void put_bytes(LineBuf& out, uint64_t n) {   // append_bytes()
+    if (n < 1000) {
+        put_number(out, n);
+        out.put(" B");
+    } else if (n < 1000000) {
+        put_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
+    } else if (n < 1000000000) {
+        put_fixed_unit(out, static_cast<double>(n) / 1e6, 1, " MB");
+    } else {
+        put_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
+    }
+}
+void put_endpoint(LineBuf& out, const Endpoint& e) {
+    if (char* p = out.at(Endpoint::kMaxText)) out.done(e.format(p));
 }
 std::string ms(double v) {
     std::string s;
@@ -294,46 +356,45 @@ private:
         const TcpConnectionFacts& t = rec.tcp;
         const auto rtt = t.handshake.rtt_ms();
         const char* col = t.close.kind == CloseKind::fin ? green() : (t.close.kind == CloseKind::open || t.close.kind == CloseKind::half_closed) ? "" : red();
-        // Built by appending, without temporary strings (one line per
-        // connection, the text mode's main output):
         // "  #<id padded to 4> <client> -> <server>  <duration>  rtt ..."
-        std::string& l = line_;
-        l += "  #";
+        LineBuf l;
+        l.put("  #");
         const size_t id_at = l.size();
-        append_number(l, t.id);
-        if (l.size() - id_at < 4) l.append(4 - (l.size() - id_at), ' ');
-        l += ' ';
-        t.client.append_to(l);
-        l += " -> ";
-        t.server.append_to(l);
-        l += "  ";
-        append_ms(l, static_cast<double>(t.last_ts - t.first_ts) / 1e6);
-        l += "  rtt ";
-        if (rtt) append_ms(l, *rtt);
-        else l += '-';
-        l += "  up ";
-        append_bytes(l, t.dir[0].payload_bytes);
-        l += "  down ";
-        append_bytes(l, t.dir[1].payload_bytes);
-        l += "  ";
-        l += col;
-        l += close_kind_name(t.close.kind);
+        put_number(l, t.id);
+        if (l.size() - id_at < 4) l.pad(4 - (l.size() - id_at));
+        l.put(' ');
+        put_endpoint(l, t.client);
+        l.put(" -> ");
+        put_endpoint(l, t.server);
+        l.put("  ");
+        put_ms(l, static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+        l.put("  rtt ");
+        if (rtt) put_ms(l, *rtt);
+        else l.put('-');
+        l.put("  up ");
+        put_bytes(l, t.dir[0].payload_bytes);
+        l.put("  down ");
+        put_bytes(l, t.dir[1].payload_bytes);
+        l.put("  ");
+        l.put(col);
+        l.put(close_kind_name(t.close.kind));
         if (t.close.initiator == CloseInitiator::simultaneous) {
-            l += " (simultaneous)";
+            l.put(" (simultaneous)");
         } else if (t.close.initiator != CloseInitiator::none) {
-            l += " by ";
-            l += close_initiator_name(t.close.initiator);
+            l.put(" by ");
+            l.put(close_initiator_name(t.close.initiator));
         }
-        l += reset();
-        if (t.midstream) l += t.roles_inferred ? "  midstream (roles inferred)" : "  midstream";
+        l.put(reset());
+        if (t.midstream) l.put(t.roles_inferred ? "  midstream (roles inferred)" : "  midstream");
         if (rec.http_total) {
-            l += "  http ";
-            append_number(l, rec.http_total);
+            l.put("  http ");
+            put_number(l, rec.http_total);
         }
         if (t.anomalies_total) {
-            l += "  anomalies ";
-            append_number(l, t.anomalies_total);
+            l.put("  anomalies ");
+            put_number(l, t.anomalies_total);
         }
+        line_.append(l.data(), l.size());
     }
 
     // The line built so far, cut to the width, with its newline; line_ is emptied.
@@ -350,6 +411,12 @@ private:
         return l;
     }
     void end_line() {
+        if (opt_.width == 0) {   // written from line_ itself, without take_line()'s copy
+            line_ += '\n';
+            std::fwrite(line_.data(), 1, line_.size(), out_);
+            line_.clear();
+            return;
+        }
         const std::string l = take_line();
         std::fwrite(l.data(), 1, l.size(), out_);
     }

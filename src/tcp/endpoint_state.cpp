@@ -16,11 +16,16 @@ std::string Endpoint::str() const {
 // The text report writes two per connection: appended in place, without
 // temporary strings.
 void Endpoint::append_to(std::string& out) const {
-    if (ip.family == 6) out += '[';
-    ip.append_to(out);
-    if (ip.family == 6) out += ']';
-    char buf[8] = {':'};   // ":65535"
-    out.append(buf, static_cast<size_t>(std::to_chars(buf + 1, buf + sizeof buf, port).ptr - buf));
+    char buf[kMaxText];
+    out.append(buf, static_cast<size_t>(format(buf) - buf));
+}
+
+char* Endpoint::format(char* p) const {
+    if (ip.family == 6) *p++ = '[';
+    p = ip.format(p);
+    if (ip.family == 6) *p++ = ']';
+    *p++ = ':';
+    return std::to_chars(p, p + 5, port).ptr;
 }
 
 const char* state_name(TcpState s) {

@@ -22,6 +22,9 @@ struct IpAddress {
     auto operator<=>(const IpAddress&) const = default;
     std::string str() const;  // dotted quad or RFC 5952 text
     void append_to(std::string& out) const;   // str() appended to `out`
+    // str() written at `out` (room for kMaxText bytes); returns its end.
+    static constexpr size_t kMaxText = 45;    // INET6_ADDRSTRLEN - 1
+    char* format(char* out) const;
 };
 // Parses "10.0.0.1", "2001:db8::1" or "[2001:db8::1]"; nullopt otherwise.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
