@@ -26,40 +26,75 @@ std::string format_ts(int64_t ns) {
 }
 
 namespace {
+// Text built in a fixed buffer: every append is an inline copy, where
+// std::string's is a library call (~25 per connection line, which is -q's
+// whole per-connection output). The longest line possible is ~360 bytes
+// (two IPv6 endpoints, every optional part); put() cuts at the capacity
+// rather than overflow.
+class LineBuf {
+public:
+    void put(const char* s, size_t n) {
+        n = std::min(n, sizeof buf_ - n_);
+        if (n == 0) return;   // memcpy's pointers must not be null, even for 0 bytes
+        std::memcpy(buf_ + n_, s, n);
+        n_ += n;
+    }
+    void put(std::string_view s) { put(s.data(), s.size()); }
+    void put(char c) {
+        if (n_ < sizeof buf_) buf_[n_++] = c;
+    }
+    void pad(size_t n) {
+        while (n-- > 0) put(' ');
+    }
+    // Room for `n` bytes written in place (at at()), then committed with
+    // done(end); at() is null when they would not fit.
+    char* at(size_t n) { return n <= sizeof buf_ - n_ ? buf_ + n_ : nullptr; }
+    void done(const char* end) { n_ = static_cast<size_t>(end - buf_); }
+    size_t size() const { return n_; }
+    const char* data() const { return buf_; }
+
+private:
+    char buf_[512];
+    size_t n_ = 0;
+};
+
+void put_number(LineBuf& out, uint64_t n) {
+    if (char* p = out.at(20)) out.done(std::to_chars(p, p + 20, n).ptr);
+}
 // "<v with `decimals` digits><unit>", the digits printf's %.Nf gives
-// without the format machinery: the text report formats several of these
-// per connection.
-void append_fixed_unit(std::string& out, double v, int decimals, std::string_view unit) {
+// without the format machinery.
+void put_fixed_unit(LineBuf& out, double v, int decimals, std::string_view unit) {
     char buf[410];
     const char* end = format_fixed(v, decimals, buf, buf + sizeof buf);
-    out.append(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
-    out += unit;
+    out.put(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
+    out.put(unit);
 }
-
-void append_number(std::string& out, uint64_t n) {
-    char buf[24];
-    out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+void put_ms(LineBuf& out, double v) {
+    if (v < 1) put_fixed_unit(out, v, 3, " ms");
+    else if (v < 1000) put_fixed_unit(out, v, 1, " ms");
+    else put_fixed_unit(out, v / 1000, 2, " s");
 }
-
-// format_bytes() appended to `out`.
-void append_bytes(std::string& out, uint64_t n) {
+void put_bytes(LineBuf& out, uint64_t n) {   // format_bytes()
     if (n < 1000) {
-        append_number(out, n);
-        out += " B";
+        put_number(out, n);
+        out.put(" B");
     } else if (n < 1000000) {
-        append_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
+        put_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
     } else if (n < 1000000000) {
-        append_fixed_unit(out, static_cast<double>(n) / 1e6, 1, " MB");
+        put_fixed_unit(out, static_cast<double>(n) / 1e6, 1, " MB");
     } else {
-        append_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
+        put_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
     }
+}
+void put_endpoint(LineBuf& out, const Endpoint& e) {
+    if (char* p = out.at(Endpoint::kMaxText)) out.done(e.format(p));
 }
 }  // namespace
 
 std::string format_bytes(uint64_t n) {
-    std::string s;
-    append_bytes(s, n);
-    return s;
+    LineBuf b;
+    put_bytes(b, n);
+    return std::string(b.data(), b.size());
 }
 
 std::string printable(std::string_view s) {
@@ -118,76 +153,10 @@ std::string fit_width(const std::string& line, unsigned width, const std::string
 
 namespace {
 
-void append_ms(std::string& out, double v) {
-    if (v < 1) append_fixed_unit(out, v, 3, " ms");
-    else if (v < 1000) append_fixed_unit(out, v, 1, " ms");
-    else append_fixed_unit(out, v / 1000, 2, " s");
-}
-
-// A connection's one line, built in a fixed buffer: every append is an
-// inline copy, where std::string's is a library call (~25 per line; the
-// line is -q's whole per-connection output). The longest line possible is
-// ~360 bytes (two IPv6 endpoints, every optional part); put() cuts at the
-// capacity rather than overflow.
-class LineBuf {
-public:
-    void put(const char* s, size_t n) {
-        n = std::min(n, sizeof buf_ - n_);
-        std::memcpy(buf_ + n_, s, n);
-        n_ += n;
-    }
-    void put(std::string_view s) { put(s.data(), s.size()); }
-    void put(char c) {
-        if (n_ < sizeof buf_) buf_[n_++] = c;
-    }
-    void pad(size_t n) {
-        while (n-- > 0) put(' ');
-    }
-    // Room for `n` bytes written in place (at at()), then committed with
-    // done(end); at() is null when they would not fit.
-    char* at(size_t n) { return n <= sizeof buf_ - n_ ? buf_ + n_ : nullptr; }
-    void done(const char* end) { n_ = static_cast<size_t>(end - buf_); }
-    size_t size() const { return n_; }
-    const char* data() const { return buf_; }
-
-private:
-    char buf_[512];
-    size_t n_ = 0;
-};
-
-void put_number(LineBuf& out, uint64_t n) {
-    if (char* p = out.at(20)) out.done(std::to_chars(p, p + 20, n).ptr);
-}
-void put_fixed_unit(LineBuf& out, double v, int decimals, std::string_view unit) {
-    char buf[410];
-    const char* end = format_fixed(v, decimals, buf, buf + sizeof buf);
-    out.put(buf, end != nullptr ? static_cast<size_t>(end - buf) : 0);
-    out.put(unit);
-}
-void put_ms(LineBuf& out, double v) {   // append_ms()
-    if (v < 1) put_fixed_unit(out, v, 3, " ms");
-    else if (v < 1000) put_fixed_unit(out, v, 1, " ms");
-    else put_fixed_unit(out, v / 1000, 2, " s");
-}
-void put_bytes(LineBuf& out, uint64_t n) {   // append_bytes()
-    if (n < 1000) {
-        put_number(out, n);
-        out.put(" B");
-    } else if (n < 1000000) {
-        put_fixed_unit(out, static_cast<double>(n) / 1e3, 1, " kB");
-    } else if (n < 1000000000) {
-        put_fixed_unit(out, static_cast<double>(n) / 1e6, 1, " MB");
-    } else {
-        put_fixed_unit(out, static_cast<double>(n) / 1e9, 2, " GB");
-    }
-}
-void put_endpoint(LineBuf& out, const Endpoint& e) {
-    if (char* p = out.at(Endpoint::kMaxText)) out.done(e.format(p));
-}
 std::string ms(double v) {
-    std::string s;
-    append_ms(s, v);
-    return s;
+    LineBuf b;
+    put_ms(b, v);
+    return std::string(b.data(), b.size());
 }
 
 class TextReporter final : public ReportSink {
