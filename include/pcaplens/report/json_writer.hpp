@@ -125,7 +125,7 @@ private:
     bool ts_neg_ = false;
     uint8_t ts_len_ = 0;       // 0: none yet
     uint64_t ts_sec_ = 0;
-    char ts_text_[22];
+    char ts_text_[22] = {};
 };
 
 // Appends `s` to `out` as a JSON string body (no quotes): escapes, and
