@@ -76,10 +76,6 @@ inline uint64_t hash_key(const ConnKey& k, uint64_t seed) {
     const uint64_t h = mum(k.a0 ^ seed, k.b0 ^ 0xe7037ed1a0b428dbULL) ^ mum(k.a1 ^ 0x8ebc6af09c88c6e3ULL, k.b1 ^ seed);
     return mum(h ^ k.ports_family, seed ^ 0x589965cc75374cc3ULL);
 }
-struct ConnKeyHash {
-    uint64_t seed = 0;
-    size_t operator()(const ConnKey& k) const noexcept { return static_cast<size_t>(hash_key(k, seed)); }
-};
 ConnKey make_key(const TcpSegment& s);
 
 class Connection final : public ReassemblySink {

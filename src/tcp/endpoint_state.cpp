@@ -8,16 +8,8 @@
 namespace pcaplens {
 
 std::string Endpoint::str() const {
-    std::string s;
-    append_to(s);
-    return s;
-}
-
-// The text report writes two per connection: appended in place, without
-// temporary strings.
-void Endpoint::append_to(std::string& out) const {
     char buf[kMaxText];
-    out.append(buf, static_cast<size_t>(format(buf) - buf));
+    return std::string(buf, format(buf));
 }
 
 char* Endpoint::format(char* p) const {

@@ -20,8 +20,8 @@ struct Endpoint {
     IpAddress ip;
     uint16_t port = 0;
     std::string str() const;  // "10.0.0.1:80", "[2001:db8::1]:80"
-    void append_to(std::string& out) const;   // str() appended to `out`
-    // str() written at `out` (room for kMaxText bytes); returns its end.
+    // str() written at `out` (room for kMaxText bytes), without a string;
+    // returns its end. The text report writes two per connection line.
     static constexpr size_t kMaxText = IpAddress::kMaxText + 8;   // "[", "]:65535"
     char* format(char* out) const;
 };
