@@ -429,11 +429,14 @@ Analysis::Analysis(const AnalysisConfig& cfg, ReportSink& sink) : impl_(std::mak
 Analysis::~Analysis() = default;
 
 // Packets are taken from the source in batches of up to kBatch and handled
-// in three passes: decode them all, start loading the flow-index slot of each
-// TCP one, then the connection behind each slot, and only then process them
-// one by one in order. With thousands of live connections their state is not
-// in cache; the passes overlap the memory fetches of a batch instead of
-// paying them one after another. The passes before the last change nothing
+// in passes: decode them all, start loading the flow-index slot of each TCP
+// one, then the connection behind each slot, then (for a segment with
+// payload) its stream consumer's state -- the HTTP stream and the parser of
+// that direction, two allocations away -- and only then process them one by
+// one in order. With thousands of live connections their state is not in
+// cache; the passes overlap the memory fetches of a batch instead of paying
+// them one after another (the consumer pass: 4 GB trace, 7 alternating
+// rounds, 2.28 -> 2.20 s). The passes before the last change nothing
 // but the decoder, which sees the packets in the same order either way; a
 // packet rebuilt from IP fragments ends its pass early, as the decoder's
 // buffer holding it is reused by the next decode.
@@ -479,6 +482,9 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
             }
             for (size_t k = begin; k < end; ++k) {
                 if (decoded[k].proto == L4Proto::tcp) im.tcp.prefetch_connection(flow[k]);
+            }
+            for (size_t k = begin; k < end; ++k) {
+                if (decoded[k].proto == L4Proto::tcp) im.tcp.prefetch_consumer(flow[k], decoded[k].tcp);
             }
             for (size_t k = begin; k < end; ++k) {
                 const PacketView& pkt = pkts[k];

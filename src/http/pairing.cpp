@@ -871,6 +871,14 @@ void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t
     if (impl_) impl_->data(dir, data, len, ts_ns, frame);
 }
 
+StreamConsumer::Hot HttpStream::hot() const {
+    if (!impl_) return Hot{this, nullptr, {0, 0}};
+    const char* base = reinterpret_cast<const char*>(impl_.get());
+    auto at = [base](const http::MessageParser& p) { return static_cast<uint16_t>(reinterpret_cast<const char*>(&p) - base); };
+    static_assert(sizeof(Impl) <= UINT16_MAX);
+    return Hot{this, base, {at(impl_->req), at(impl_->resp)}};
+}
+
 void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) {
     if (impl_) impl_->gap(dir, len, ts_ns);
 }

@@ -98,6 +98,16 @@ public:
     int64_t last_active = 0;
     TcpConnectionFacts facts;
     std::unique_ptr<StreamConsumer> consumer;
+    StreamConsumer::Hot consumer_hot;  // consumer->hot(), refreshed after each on_end()
+    // Starts loading what the consumer reads for a segment with payload
+    // from this direction (the connection's own lines are loaded by now).
+    void prefetch_consumer(const TcpSegment& seg) const {
+        if (consumer_hot.object == nullptr) return;
+        __builtin_prefetch(consumer_hot.object);
+        if (consumer_hot.state == nullptr) return;
+        __builtin_prefetch(consumer_hot.state);
+        __builtin_prefetch(consumer_hot.state + consumer_hot.dir_state[static_cast<size_t>(role_of(seg))]);
+    }
     void note_time_wait_reuse(const PacketView& pkt, uint64_t previous, const char* side, int64_t remaining_ns);
     bool finished = false;
     bool cap_evicted = false;          // evicted by the connection cap, not for idleness

@@ -212,6 +212,10 @@ FlowLookup TcpAnalyzer::prefetch_index(const TcpSegment& seg) const {
 void TcpAnalyzer::prefetch_connection(const FlowLookup& flow) const {
     if (const Connection* c = impl_->table.peek(flow.hash)) c->prefetch();
 }
+void TcpAnalyzer::prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const {
+    if (seg.captured_len == 0) return;
+    if (const Connection* c = impl_->table.peek(flow.hash)) c->prefetch_consumer(seg);
+}
 TcpAnalyzer::TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer) : impl_(std::make_unique<Impl>(cfg, observer)) {}
 TcpAnalyzer::~TcpAnalyzer() = default;
 void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg) {

@@ -151,6 +151,27 @@ TEST_CASE("HttpStream after both directions ended: results kept, later bytes ign
     CHECK(h.take_transactions().empty());   // taken once
 }
 
+TEST_CASE("HttpStream::hot(): the parsing state and each direction's parser while parsing, the shell alone after") {
+    HttpStream h(HttpConfig{}, 7);
+    const StreamConsumer& consumer = h;
+    StreamConsumer::Hot hot = consumer.hot();
+    CHECK(hot.object == &h);
+    REQUIRE(hot.state != nullptr);
+    // Two parsers at distinct offsets inside the state, past its head.
+    CHECK(hot.dir_state[0] > 0);
+    CHECK(hot.dir_state[1] > hot.dir_state[0]);
+    const std::string req = kGet;
+    h.on_data(StreamDir::client_to_server, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 1000, 1);
+    CHECK(consumer.hot().state == hot.state);   // the state does not move while parsing
+    h.on_end(StreamDir::client_to_server, EndReason::fin, 2000);
+    CHECK(consumer.hot().state == hot.state);   // one direction still open
+    h.on_end(StreamDir::server_to_client, EndReason::fin, 3000);
+    hot = consumer.hot();
+    CHECK(hot.object == &h);
+    CHECK(hot.state == nullptr);                // freed: nothing to load for a straggler
+    CHECK(h.transactions_total() == 1);
+}
+
 TEST_CASE("keep-alive: sequential requests on one connection, none pipelined") {
     const auto r = run({C(get("/1")), S(ok("a")), C(get("/2")), S(ok("bb")), C(get("/3")), S(ok("ccc")), EndC(), EndS()});
     INFO(kinds(r));

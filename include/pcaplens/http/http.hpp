@@ -161,6 +161,7 @@ public:
     void on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t ts_ns, uint64_t frame) override;
     void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) override;
     void on_end(StreamDir dir, EndReason why, int64_t ts_ns) override;
+    Hot hot() const override;
 
     bool is_http() const;
     uint64_t transactions_total() const;       // including those beyond max_transactions

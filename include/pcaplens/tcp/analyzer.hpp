@@ -77,9 +77,12 @@ public:
     // Cache hints for a batch of decoded packets (see Analysis::run): start
     // loading the index slot of this segment's flow (returns the lookup for
     // the second step and for process()), later the connection that slot
-    // points at. They change no state; skipping them changes nothing but speed.
+    // points at, then what its stream consumer reads for this segment's
+    // payload (nothing for a segment without). They change no state;
+    // skipping them changes nothing but speed.
     FlowLookup prefetch_index(const TcpSegment& seg) const;
     void prefetch_connection(const FlowLookup& flow) const;
+    void prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const;
     // process() with the lookup prefetch_index() returned for this segment.
     void process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow);
     // Evict what has been idle or lingering too long as of `now`.

@@ -24,6 +24,17 @@ public:
     virtual void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) = 0;
     // No more bytes will come in `dir`. Called once per direction.
     virtual void on_end(StreamDir dir, EndReason why, int64_t ts_ns) = 0;
+    // Where the state the next on_data() reads lives, so the caller can
+    // start loading it a few packets ahead: the object itself (its vtable
+    // pointer), and the head of a separately allocated state with the offset
+    // in it of each direction's own state. Asked when the consumer is made
+    // and after each on_end() (which may free that state); a hint only.
+    struct Hot {
+        const void* object = nullptr;
+        const char* state = nullptr;     // null: none beyond the object
+        uint16_t dir_state[2] = {0, 0};  // by StreamDir
+    };
+    virtual Hot hot() const { return Hot{this, nullptr, {0, 0}}; }
 };
 
 }  // namespace pcaplens
