@@ -121,7 +121,28 @@ bool MappedWindow::map(int fd, uint64_t offset, size_t len) {
     fd_ = fd;
     size_checked_ = false;
     fetched_ = 0;
+    populated_ = 0;
     return true;
+}
+
+// The kernel maps a file's pages on the first touch of each 64 KiB
+// (fault-around): ~16,000 page faults per GB of capture, and a prefetch
+// into a page not mapped yet is dropped. Asking for the page-table entries a
+// MiB at a time, just ahead of the walk, takes one call per MiB instead
+// (MADV_POPULATE_READ, Linux 5.14; elsewhere the call fails and faults do
+// the work as before). Not the whole window at once (MAP_POPULATE): that
+// reads a file not in the page cache a window at a time with nothing else
+// in flight. A page the file no longer has fails the call (no SIGBUS); the
+// access that follows meets it as before.
+void MappedWindow::populate_ahead(size_t to) {
+    constexpr size_t kChunk = size_t{1} << 20;
+    const size_t from = populated_;   // page-aligned: 0, or where the last call ended
+    const size_t page = page_size();
+    const size_t want = std::max(to, from + kChunk);
+    populated_ = std::min((want + page - 1) / page * page, size_);
+#ifdef MADV_POPULATE_READ
+    (void)madvise(const_cast<uint8_t*>(data_) + from, populated_ - from, MADV_POPULATE_READ);
+#endif
 }
 
 bool MappedWindow::map_from(int fd, uint64_t at, size_t n, size_t window, uint64_t size) {

@@ -67,6 +67,7 @@ public:
         constexpr size_t kFetchAhead = 2048;
         const size_t to = std::min(at + kFetchAhead, size_);
         if (fetched_ < at) fetched_ = at;
+        if (to > populated_) populate_ahead(to);
         for (; fetched_ < to; fetched_ += 64) __builtin_prefetch(data_ + fetched_);
     }
     // The file offset up to which the window still holds the file's own
@@ -92,6 +93,8 @@ private:
     int fd_ = -1;
     bool size_checked_ = false;   // intact_end() asked the size for the last page
     size_t fetched_ = 0;          // fetch_ahead(): window bytes before this are being fetched
+    size_t populated_ = 0;        // window bytes before this were asked for page-table entries
+    void populate_ahead(size_t to);   // up to at least `to`, a MiB ahead
 };
 
 }  // namespace pcaplens

@@ -24,6 +24,7 @@
 
 #include "pcaplens/capture/source.hpp"
 #include "pcaplens/decode/decoder.hpp"
+#include "capture/mapped_window.hpp"
 #include "support/packet_writer.hpp"
 
 using namespace pcaplens;
@@ -466,6 +467,55 @@ TEST_CASE("pcap reader: a batch holds only records already in the buffer, all st
         // Big buffers hold many records: fewer batches than packets.
         if (buffer >= 4096) CHECK(batches < frames.size());
     }
+}
+
+namespace {
+// Whether the page holding `p` has a page-table entry (/proc/self/pagemap
+// bit 63; readable without privileges, which only hide the frame numbers).
+// nullopt when pagemap cannot be read.
+std::optional<bool> page_present(const void* p) {
+    const int fd = ::open("/proc/self/pagemap", O_RDONLY);
+    if (fd < 0) return std::nullopt;
+    uint64_t entry = 0;
+    const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const auto at = static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / page * sizeof entry);
+    const bool ok = ::pread(fd, &entry, sizeof entry, at) == static_cast<ssize_t>(sizeof entry);
+    ::close(fd);
+    if (!ok) return std::nullopt;
+    return (entry >> 63) != 0;
+}
+}  // namespace
+
+TEST_CASE("mapped window: fetching ahead asks for the page-table entries a MiB ahead, before any access") {
+    // Without it the kernel maps the file's pages at the first touch of each
+    // 64 KiB (a page fault each), and a prefetch into a page not mapped yet
+    // is dropped.
+    tw::PcapWriter w(tw::linktype::ethernet);
+    for (int i = 0; i < 3'000; ++i) w.add(kT0 + i * 1000, frame_n(i, 1446));   // ~4.4 MiB
+    TempFile f;
+    const std::string& path = f.write(w.bytes());
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    const uint64_t size = std::filesystem::file_size(path);
+    MappedWindow win;
+    REQUIRE(win.map_from(fd, 0, 1, size_t{4} << 20, size));
+    const size_t page = MappedWindow::page_size();
+    const auto present = [&](size_t off) { return page_present(win.data() + off); };
+    const std::optional<bool> first = present(0);
+    if (!first) {
+        MESSAGE("/proc/self/pagemap unreadable: skipped");
+    } else {
+        CHECK_FALSE(*first);                      // nothing touched yet
+        win.fetch_ahead(0);
+        CHECK(present(0) == true);
+        CHECK(present((size_t{1} << 20) - page) == true);   // the whole first MiB
+        CHECK(present((size_t{3} << 20)) == false);         // not the window
+        win.fetch_ahead((size_t{1} << 20) - 1024);          // the walk nears the MiB's end: the next one
+        CHECK(present((size_t{2} << 20) - page) == true);
+        CHECK(present((size_t{3} << 20)) == false);
+    }
+    win.unmap();
+    ::close(fd);
 }
 
 namespace {
