@@ -30,10 +30,11 @@ inline bool seg_in_window(uint32_t seq, uint32_t left, uint32_t right) {
 inline Role other(Role r) { return r == Role::client ? Role::server : Role::client; }
 inline int idx(Role r) { return static_cast<int>(r); }
 
+inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
+
 // jemalloc's size class (see Side): a field more moves every connection to
 // the 1,536-byte class.
 static_assert(sizeof(Connection) <= 1280, "Connection outgrew jemalloc's 1,280-byte class");
-inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
 
 // First bytes that look like an HTTP request line ("GET ", "POST ", ...).
 bool looks_like_request(const uint8_t* p, uint32_t n) {
