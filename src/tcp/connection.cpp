@@ -29,7 +29,6 @@ inline bool seg_in_window(uint32_t seq, uint32_t left, uint32_t right) {
 }
 inline Role other(Role r) { return r == Role::client ? Role::server : Role::client; }
 inline int idx(Role r) { return static_cast<int>(r); }
-
 inline FlowDir flow_dir(Role from) { return from == Role::client ? FlowDir::client_to_server : FlowDir::server_to_client; }
 
 // jemalloc's size class (see Side): a field more moves every connection to
