@@ -941,6 +941,10 @@ void HttpStream::release_parsing_state() {
         results_.tallied = true;
     } else {
         results_.transactions = std::move(impl_->txs);
+        // Grown by doubling; the transactions now wait out the connection's
+        // linger and its turn in the report: held exactly, not with up to
+        // half their room spare.
+        results_.transactions.shrink_to_fit();
     }
     results_.findings = std::move(impl_->findings);
     results_.total = impl_->total;

@@ -172,6 +172,26 @@ TEST_CASE("HttpStream::hot(): the parsing state and each direction's parser whil
     CHECK(h.transactions_total() == 1);
 }
 
+TEST_CASE("HttpStream: kept transactions are held without spare room once both directions ended") {
+    // Five transactions grow the vector 2 -> 4 -> 8; a closed connection
+    // lingers and waits for its turn in the report holding exactly five.
+    HttpStream h(HttpConfig{}, 7);
+    const auto feed = [&h](StreamDir d, const std::string& s, int64_t ts) {
+        h.on_data(d, reinterpret_cast<const uint8_t*>(s.data()), s.size(), ts, 1);
+    };
+    for (int i = 0; i < 5; ++i) {
+        feed(StreamDir::client_to_server, get(path(static_cast<size_t>(i))), 1000 + i * 10);
+        feed(StreamDir::server_to_client, ok("x"), 1005 + i * 10);
+    }
+    h.on_end(StreamDir::client_to_server, EndReason::fin, 2000);
+    h.on_end(StreamDir::server_to_client, EndReason::fin, 2001);
+    const auto txs = h.take_transactions();
+    REQUIRE(txs.size() == 5);
+    CHECK(txs.capacity() == 5);
+    CHECK(txs[4].uri() == "/4");
+    CHECK(txs[4].status == 200);
+}
+
 TEST_CASE("keep-alive: sequential requests on one connection, none pipelined") {
     const auto r = run({C(get("/1")), S(ok("a")), C(get("/2")), S(ok("bb")), C(get("/3")), S(ok("ccc")), EndC(), EndS()});
     INFO(kinds(r));
