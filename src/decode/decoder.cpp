@@ -12,9 +12,8 @@
 namespace pcaplens {
 
 std::string IpAddress::str() const {
-    std::string s;
-    append_to(s);
-    return s;
+    char buf[kMaxText];
+    return std::string(buf, format(buf));
 }
 
 namespace {
@@ -43,11 +42,6 @@ char* append_dotted_quad(char* p, const uint8_t* b) {
 // lowercase hex without leading zeros, and an address whose first 96 bits
 // are zero (IPv4-compatible) or ::ffff:0:0/96 (IPv4-mapped) ends in a dotted
 // quad. A unit test compares it with inet_ntop.
-void IpAddress::append_to(std::string& out) const {
-    char buf[kMaxText];
-    out.append(buf, static_cast<size_t>(format(buf) - buf));
-}
-
 static_assert(IpAddress::kMaxText == INET6_ADDRSTRLEN - 1);
 
 char* IpAddress::format(char* p) const {

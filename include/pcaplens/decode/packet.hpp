@@ -21,7 +21,6 @@ struct IpAddress {
     }
     auto operator<=>(const IpAddress&) const = default;
     std::string str() const;  // dotted quad or RFC 5952 text
-    void append_to(std::string& out) const;   // str() appended to `out`
     // str() written at `out` (room for kMaxText bytes); returns its end.
     static constexpr size_t kMaxText = 45;    // INET6_ADDRSTRLEN - 1
     char* format(char* out) const;
