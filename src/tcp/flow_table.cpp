@@ -209,12 +209,12 @@ FlowLookup TcpAnalyzer::prefetch_index(const TcpSegment& seg) const {
     impl_->table.prefetch(flow.hash);
     return flow;
 }
-void TcpAnalyzer::prefetch_connection(const FlowLookup& flow) const {
-    if (const Connection* c = impl_->table.peek(flow.hash)) c->prefetch();
+void TcpAnalyzer::prefetch_connection(FlowLookup& flow) const {
+    flow.hint = impl_->table.peek(flow.hash);
+    if (flow.hint != nullptr) flow.hint->prefetch();
 }
 void TcpAnalyzer::prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const {
-    if (seg.captured_len == 0) return;
-    if (const Connection* c = impl_->table.peek(flow.hash)) c->prefetch_consumer(seg);
+    if (seg.captured_len != 0 && flow.hint != nullptr) flow.hint->prefetch_consumer(seg);
 }
 TcpAnalyzer::TcpAnalyzer(const TcpConfig& cfg, ConnectionObserver& observer) : impl_(std::make_unique<Impl>(cfg, observer)) {}
 TcpAnalyzer::~TcpAnalyzer() = default;

@@ -59,11 +59,17 @@ struct ConnKey {
     uint64_t ports_family = 0;  // pa << 32 | pb << 16 | family
     bool operator==(const ConnKey&) const = default;
 };
+class Connection;   // the flow table's own; opaque here
+
 // What the flow table looks a segment up by: its flow's key and that key's
-// hash in this table (TcpAnalyzer::prefetch_index computes both once).
+// hash in this table (TcpAnalyzer::prefetch_index computes both once), and
+// the connection prefetch_connection() found at that hash, for
+// prefetch_consumer() (a hint, valid until the next process(); process()
+// looks the key up itself).
 struct FlowLookup {
     ConnKey key;
     uint64_t hash = 0;
+    const Connection* hint = nullptr;
 };
 
 class TcpAnalyzer {
@@ -81,7 +87,7 @@ public:
     // payload (nothing for a segment without). They change no state;
     // skipping them changes nothing but speed.
     FlowLookup prefetch_index(const TcpSegment& seg) const;
-    void prefetch_connection(const FlowLookup& flow) const;
+    void prefetch_connection(FlowLookup& flow) const;
     void prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const;
     // process() with the lookup prefetch_index() returned for this segment.
     void process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow);
