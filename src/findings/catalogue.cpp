@@ -111,7 +111,7 @@ const std::vector<CatalogueEntry>& table() {
          "A keep-alive probe: 0 or 1 byte at next sequence - 1, after data or at the ISN of a connection that never carried any (RFC 9293 3.8.4). Counted, never a retransmission.",
          "tcp.analysis.keep_alive", "(none)", "stream.pkt_* (keepalive)", "tests/unit/test_anomalies.cpp: fires/near miss: keepalive"},
         {K::overlap_conflict, "overlap_conflict", L::tcp, S::error,
-         "A segment overlapping bytes already captured with different content. Policy: the first copy wins.",
+         "A segment overlapping bytes already captured with different content. Policy: the first copy wins. Not compared once the connection is closed (both FINs acknowledged, so every byte is).",
          "tcp.analysis.reused_ports / (overlap with different data)", "TCP_ack_underflow_or_misorder / rexmit_inconsistency", "stream.reassembly_overlap_different_data", "tests/unit/test_anomalies.cpp: fires/near miss: overlap_conflict"},
         {K::segment_outside_window, "segment_outside_window", L::tcp, S::warning,
          "A segment the receiving end would not accept (RFC 9293 3.10.7): data beyond the receiver's last advertised window; a RST outside the receiver's window (or, to an end in SYN-SENT, one without ACK or not acknowledging the SYN); an ACK to an end in SYN-SENT that does not acknowledge its SYN (an earlier connection's, answered by a RST). Such a RST or ACK changes no state.",

@@ -203,6 +203,19 @@ bool Connection::closed() const {
     return side_[0].fin_sent && side_[1].fin_sent && side_[0].fin_acked && side_[1].fin_acked;
 }
 
+// A closed connection lingers (close_linger, 5 s by default) for packets
+// still on their way: on the 1 GB bench trace ~8,000 at once, a third of the
+// heap. Its samples of delivered data (768 bytes, both directions) are no
+// longer worth keeping. Both FINs acknowledged means every byte either way is
+// (the ACK is cumulative); after an accepted RST no data is taken at all
+// (handle_data stops first). A later copy of acknowledged bytes is one no
+// receiver takes, so it is counted as a retransmission and no longer
+// compared: Zeek, by default, compares only unacknowledged data
+// (tcp_max_old_segments = 0). -q on the 1 GB trace: peak RSS 68.9 -> 59.8 MB.
+void Connection::release_closed_state() {
+    for (Side& s : side_) s.reasm.forget_delivered();
+}
+
 bool Connection::accepts_new_syn(const TcpSegment& seg) const {
     if (!seg.has(tcpflag::SYN) || seg.has(tcpflag::ACK)) return false;
     if (rst_seen_ || (side_[0].fin_sent && side_[1].fin_sent)) return true;

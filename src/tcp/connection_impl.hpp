@@ -88,6 +88,7 @@ public:
 
     Role role_of(const TcpSegment& seg) const;
     bool closed() const;               // nothing more is expected (RST, both FINs acked, refused)
+    void release_closed_state();       // once closed(): frees what no later packet can use (see there)
     bool accepts_new_syn(const TcpSegment& seg) const;  // a bare SYN that starts a new connection
     // Flow-table fields first: the lookup of every packet reads them.
     ConnKey key;

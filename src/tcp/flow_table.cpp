@@ -59,6 +59,7 @@ struct TcpAnalyzer::Impl {
 
     void touch(Connection& c) {
         const bool closed = c.closed();
+        if (closed && !c.in_closing_list) c.release_closed_state();   // it starts lingering
         (c.in_closing_list ? closing : active).remove(&c);
         (closed ? closing : active).push_back(&c);
         c.in_closing_list = closed;

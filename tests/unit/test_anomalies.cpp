@@ -1633,6 +1633,40 @@ TEST_CASE("near miss: overlap_conflict") {
     CHECK(all(f) == "retransmission@5 open_at_end@5");
 }
 
+TEST_CASE("fires: overlap_conflict -- closing, not yet closed") {
+    // The server's FIN is not acknowledged yet: the connection is not closed
+    // and a differing copy of the client's request is still compared.
+    Tcp h;
+    auto d = conv();
+    handshake(d);                                                   // 1-3
+    d.client_data("GET / HTTP/1.1\r\nHost: x\r\n\r\n");              // 4
+    d.server_data("HTTP/1.1 204 No Content\r\n\r\n");              // 5
+    d.client_ack();                                                 // 6
+    d.client_fin();                                                 // 7
+    d.server_fin();                                                 // 8
+    d.packet(true, 1001, d.client_ack_no(), wf::PSH | wf::ACK, text("GET / HTTP/1.1\r\nHost: y\r\n\r\n"));  // 9
+    h.feed(d);
+    h.finish();
+    CHECK(all(h.only()) == "spurious_retransmission@9 overlap_conflict@9");
+}
+
+TEST_CASE("near miss: overlap_conflict -- a copy after the close") {
+    // Both FINs acknowledged: so is every byte, and a later copy is one no
+    // receiver takes. It is a (spurious) retransmission, no longer compared
+    // with what was delivered (Zeek's default too: tcp_max_old_segments = 0):
+    // the samples it would be compared with were freed when the connection
+    // started lingering.
+    Tcp h;
+    auto c = closed_by_client();                                    // 1-9
+    c.packet(true, 1001, c.client_ack_no(), wf::PSH | wf::ACK, text("GET / HTTP/1.1\r\nHost: y\r\n\r\n"));  // 10
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(all(f) == "spurious_retransmission@10");
+    CHECK(hits(f, AnomalyKind::overlap_conflict) == "");
+    CHECK(f.dir[C].retransmissions == 1);
+}
+
 TEST_CASE("fires: segment_outside_window") {
     Tcp h;
     auto c = conv();

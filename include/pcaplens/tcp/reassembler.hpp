@@ -90,6 +90,13 @@ public:
     uint64_t buffered_bytes() const { return buffered_; }
     uint64_t highest_seen() const { return highest_; }  // end offset of the furthest byte seen
     bool has_buffered() const { return !chunks_.empty(); }
+    // Frees the samples of delivered data that later copies are compared
+    // with (overlap_conflict): for a connection whose every byte is
+    // acknowledged and that is closed (Connection::release_closed_state).
+    void forget_delivered() {
+        history_.reset();
+        history_next_ = 0;
+    }
 
 private:
     struct Chunk {
