@@ -129,8 +129,9 @@ void server_ack(pt::TcpConversation& c, uint32_t ack, uint16_t window = 65535) {
     c.packet(false, 5001, ack, wf::ACK, {}, window);
 }
 
-// Frames 1-9: request/response closed by the client; its TIME_WAIT starts at 9.
-pt::TcpConversation closed_by_client() {
+// Frames 1-8: request/response, the client's FIN and the server's FIN (not
+// acknowledged yet).
+pt::TcpConversation closing_by_client() {
     auto c = conv();
     handshake(c);
     c.client_data("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -138,6 +139,12 @@ pt::TcpConversation closed_by_client() {
     c.client_ack();
     c.client_fin();
     c.server_fin();
+    return c;
+}
+
+// Frames 1-9: request/response closed by the client; its TIME_WAIT starts at 9.
+pt::TcpConversation closed_by_client() {
+    auto c = closing_by_client();
     c.client_ack();
     return c;
 }
@@ -1637,15 +1644,9 @@ TEST_CASE("fires: overlap_conflict -- closing, not yet closed") {
     // The server's FIN is not acknowledged yet: the connection is not closed
     // and a differing copy of the client's request is still compared.
     Tcp h;
-    auto d = conv();
-    handshake(d);                                                   // 1-3
-    d.client_data("GET / HTTP/1.1\r\nHost: x\r\n\r\n");              // 4
-    d.server_data("HTTP/1.1 204 No Content\r\n\r\n");              // 5
-    d.client_ack();                                                 // 6
-    d.client_fin();                                                 // 7
-    d.server_fin();                                                 // 8
-    d.packet(true, 1001, d.client_ack_no(), wf::PSH | wf::ACK, text("GET / HTTP/1.1\r\nHost: y\r\n\r\n"));  // 9
-    h.feed(d);
+    auto c = closing_by_client();                                   // 1-8
+    c.packet(true, 1001, c.client_ack_no(), wf::PSH | wf::ACK, text("GET / HTTP/1.1\r\nHost: y\r\n\r\n"));  // 9
+    h.feed(c);
     h.finish();
     CHECK(all(h.only()) == "spurious_retransmission@9 overlap_conflict@9");
 }
