@@ -410,8 +410,9 @@ struct HttpStream::Impl final : http::ParserSink {
         }
         det_failed[idx(role)] = true;
         if (role == Role::request && rejected != nullptr && rejected->line_like && det == Det::undecided) {
-            rejected_state().pending_line = true;
-            rejected_first->line = *rejected;
+            RejectedFirst& r = rejected_state();
+            r.pending_line = true;
+            r.line = *rejected;
         }
         if (role == Role::response && rejected != nullptr && rejected->line_like) {
             if (det == Det::http) {
