@@ -888,7 +888,7 @@ void HttpStream::on_data(StreamDir dir, const uint8_t* data, size_t len, int64_t
 }
 
 StreamConsumer::Hot HttpStream::hot() const {
-    if (!impl_) return Hot{this, nullptr, {0, 0}};
+    if (!impl_) return StreamConsumer::hot();   // parsing state freed: the object alone
     const char* base = reinterpret_cast<const char*>(impl_.get());
     auto at = [base](const http::MessageParser& p) { return static_cast<uint16_t>(reinterpret_cast<const char*>(&p) - base); };
     static_assert(sizeof(Impl) <= UINT16_MAX);
