@@ -4,29 +4,15 @@
 
 #include "connection_impl.hpp"
 #include "flow_index.hpp"
+#include "time_wait_table.hpp"
 
 namespace pcaplens {
 
 struct TcpAnalyzer::Impl {
-    // What a connection that ended in TIME_WAIT leaves behind: a new SYN on
-    // its 4-tuple before time_wait_end is reported as reuse. In an
-    // open-addressing index keyed like the flow table (the hash of a new
-    // connection's key is already at hand) and in a list by (re)insertion
-    // for expiry; one heap object each, no per-use queue entry.
-    struct Tombstone {
-        ConnKey key;
-        uint64_t key_hash = 0;
-        int64_t time_wait_end = 0;
-        uint64_t connection = 0;
-        Role side = Role::client;
-        Tombstone* lru_prev = nullptr;
-        Tombstone* lru_next = nullptr;
-    };
-
     Impl(const TcpConfig& c, ConnectionObserver& o)
         // The hash seed varies per table (ASLR'd address): lookup cost must not
         // be steerable by a crafted capture. Output never depends on it.
-        : cfg(c), obs(o), seed(reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ULL), tombs(64) {
+        : cfg(c), obs(o), seed(reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ULL), time_wait(cfg.max_connections, 2 * cfg.msl_ns / 8, seed) {
         budget.max_total = cfg.max_buffered_total;
         budget.max_per_direction = cfg.max_buffered_per_direction;
     }
@@ -37,7 +23,6 @@ struct TcpAnalyzer::Impl {
                 l->remove(c);
                 delete c;
             }
-        while (!tomb_order.empty()) forget_oldest_tomb();
     }
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
@@ -52,8 +37,7 @@ struct TcpAnalyzer::Impl {
     FlowIndex<Connection> table;
     IntrusiveList<Connection> active;   // by last activity
     IntrusiveList<Connection> closing;  // closed connections lingering for stragglers
-    FlowIndex<Tombstone> tombs;             // owns the tombstones, like `table`
-    IntrusiveList<Tombstone> tomb_order;    // by (re)insertion
+    TimeWaitTable time_wait;                // TIME_WAIT tombstones, for reuse detection
     uint64_t next_id = 1;
     int64_t now = INT64_MIN;
 
@@ -84,38 +68,17 @@ struct TcpAnalyzer::Impl {
             ++counters.evicted_idle;
             finish(*active.front(), true);
         }
-        while (!tomb_order.empty() && tomb_order.front()->time_wait_end <= t) forget_oldest_tomb();
-        counters.tombstones_queued = tomb_order.size();
+        time_wait.expire(t);
+        counters.tombstones_queued = time_wait.size();
     }
 
-    // A later close of the same 4-tuple renews its tombstone (and moves it
-    // to the back of the expiry order). At most max_connections are kept:
-    // beyond that a close leaves none.
+    // A later close of the same 4-tuple renews its tombstone. At most
+    // max_connections are kept: beyond that a close leaves none.
     void remember_time_wait(const Connection& c) {
         const auto& tw = *c.facts.time_wait;
-        Tombstone* t = tombs.find(c.key, c.key_hash);
-        if (t != nullptr) {
-            tomb_order.remove(t);
-        } else {
-            if (tombs.size() >= cfg.max_connections) return;
-            t = new Tombstone;
-            t->key = c.key;
-            t->key_hash = c.key_hash;
-            tombs.insert(t, t->key_hash);
-        }
-        t->time_wait_end = tw.end_ns;
-        t->connection = c.facts.id;
-        t->side = tw.side;
-        tomb_order.push_back(t);
-        counters.tombstones_queued = tomb_order.size();
+        time_wait.remember(c.key, c.key_hash, {c.facts.id, tw.side, tw.end_ns});
+        counters.tombstones_queued = time_wait.size();
     }
-
-    void forget_tomb(Tombstone* t) {
-        tomb_order.remove(t);
-        tombs.erase(t, t->key_hash);
-        delete t;
-    }
-    void forget_oldest_tomb() { forget_tomb(tomb_order.front()); }
 
     // Finishes the least recently active connection (lingering closed ones
     // first) with a resource_cap finding: "<cap_what> reached; ...".
@@ -178,12 +141,11 @@ struct TcpAnalyzer::Impl {
         ++counters.connections;
         counters.peak_open = std::max<uint64_t>(counters.peak_open, ++counters.open_now);
         c.on_segment(pkt, seg);
-        if (Tombstone* tomb = tombs.find(key, hash)) {
-            if (seg.has(tcpflag::SYN) && !seg.has(tcpflag::ACK) && pkt.ts_ns < tomb->time_wait_end) {
-                c.note_time_wait_reuse(pkt, tomb->connection, role_name(tomb->side), tomb->time_wait_end - pkt.ts_ns);
+        if (const auto tomb = time_wait.take(key, hash)) {
+            if (seg.has(tcpflag::SYN) && !seg.has(tcpflag::ACK) && pkt.ts_ns < tomb->end_ns) {
+                c.note_time_wait_reuse(pkt, tomb->connection, role_name(tomb->side), tomb->end_ns - pkt.ts_ns);
             }
-            forget_tomb(tomb);
-            counters.tombstones_queued = tomb_order.size();
+            counters.tombstones_queued = time_wait.size();
         }
         touch(c);
     }

@@ -47,7 +47,7 @@ struct TcpCounters {
     uint64_t evicted_cap = 0;
     uint64_t evicted_memory = 0;       // finished early because the memory cap was reached
     uint64_t reassembly_cap_hits = 0;
-    uint64_t tombstones_queued = 0;    // TIME_WAIT reuse entries waiting to expire (at most max_connections)
+    uint64_t tombstones_queued = 0;    // TIME_WAIT tombstones held, ended ones until the next sweep (at most max_connections)
 };
 
 // A flow's 4-tuple in canonical endpoint order, packed into words so that
