@@ -244,9 +244,12 @@ def report(path):
         for tool, r in ratios_vs(med, trace, "tcptrace", ("pcaplens-text", "pcaplens-json")):
             out.append(f"| >= 3x tcptrace ({tool}) | {trace} | {r:.2f}x | {verdict(r >= 3)} |")
     rss = {}
+    per_mode = {}
     for trace, (size, _) in traces.items():
-        vals = [med[(trace, t)]["rss"] for t in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson")
-                if med.get((trace, t)) and med.get((trace, t)) != "absent"]
+        for t in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson"):
+            if med.get((trace, t)) and med.get((trace, t)) != "absent":
+                per_mode[(trace, t)] = med[(trace, t)]["rss"]
+        vals = [r for (tr, _), r in per_mode.items() if tr == trace]
         if vals:
             rss[trace] = (size, max(vals))
     one_g = [(t, s, r) for t, (s, r) in rss.items() if 0.9 * gib <= s <= 1.5 * gib]
@@ -254,11 +257,16 @@ def report(path):
         out.append(f"| peak RSS <= 256 MB on 1 GB (worst pcaplens mode) | {t} | {r:,.1f} MB | {verdict(r <= 256)} |")
     big = [(t, s, r) for t, (s, r) in rss.items() if s >= 3 * gib]
     if one_g and big:
+        # The issue: "the same (+-10%) on 4 GB". Worst mode against worst
+        # mode, each mode's own growth beside it.
         base_t, _, base_r = one_g[0]
         for t, s, r in big:
             grow = r / base_r
-            out.append(f"| peak RSS flat 1 GB -> {t} (<= 1.25x) | {base_t} -> {t} | {base_r:,.1f} -> {r:,.1f} MB ({grow:.2f}x) | "
-                       f"{verdict(grow <= 1.25 and r <= 256)} |")
+            modes = ", ".join(f"{m.removeprefix('pcaplens-')} {per_mode[(t, m)] / per_mode[(base_t, m)]:.2f}x"
+                              for m in ("pcaplens-text", "pcaplens-json", "pcaplens-ndjson")
+                              if (t, m) in per_mode and (base_t, m) in per_mode)
+            out.append(f"| peak RSS flat 1 GB -> {t} (within 1.10x) | {base_t} -> {t} | {base_r:,.1f} -> {r:,.1f} MB ({grow:.2f}x; "
+                       f"{modes}) | {verdict(grow <= 1.10 and r <= 256)} |")
     elif one_g:
         out.append("| peak RSS flat to 4 GB | (no >= 3 GB trace in this run) | - | not measured |")
     print("\n".join(out))
