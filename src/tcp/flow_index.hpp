@@ -14,6 +14,23 @@
 
 namespace pcaplens {
 
+// Backward-shift deletion in a linear-probing table of 2^n slots: empties
+// slot `hole`, moving later members of its probe run into the hole unless
+// their home slot lies in (hole, j]. No tombstone markers, so probe runs
+// never lengthen with churn. `empty(slot)` and `home(slot)` read a slot.
+template <class Slot, class Empty, class Home>
+void backward_shift_erase(std::vector<Slot>& slots, size_t mask, size_t hole, Empty empty, Home home) {
+    for (size_t j = (hole + 1) & mask; !empty(slots[j]); j = (j + 1) & mask) {
+        const size_t h = home(slots[j]) & mask;
+        const bool stays = (hole <= j) ? (hole < h && h <= j) : (hole < h || h <= j);
+        if (!stays) {
+            slots[hole] = slots[j];
+            hole = j;
+        }
+    }
+    slots[hole] = Slot{};
+}
+
 // T has a `key` member comparable with ==.
 template <class T>
 class FlowIndex {
@@ -54,18 +71,7 @@ public:
             if (slots_[i].item == nullptr) return;
             if (slots_[i].item == item) break;
         }
-        // Backward-shift deletion: move later members of the probe run into
-        // the hole when their home slot does not lie in (hole, j].
-        size_t hole = i;
-        for (size_t j = (hole + 1) & mask_; slots_[j].item != nullptr; j = (j + 1) & mask_) {
-            const size_t home = slots_[j].hash & mask_;
-            const bool stays = (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
-            if (!stays) {
-                slots_[hole] = slots_[j];
-                hole = j;
-            }
-        }
-        slots_[hole] = Slot{};
+        backward_shift_erase(slots_, mask_, i, [](const Slot& s) { return s.item == nullptr; }, [](const Slot& s) { return s.hash; });
         --size_;
     }
 

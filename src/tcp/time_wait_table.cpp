@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "flow_index.hpp"
+
 namespace pcaplens {
 
 namespace {
@@ -37,20 +39,9 @@ void TombstoneStore<Codec>::index_place(uint32_t hash, uint32_t pos) {
     index_[i] = Slot{hash, pos};
 }
 
-// Backward-shift deletion, as in FlowIndex: later members of the probe run
-// move into the hole unless their home lies in (hole, j].
 template <class Codec>
 void TombstoneStore<Codec>::erase_slot(size_t i) {
-    size_t hole = i;
-    for (size_t j = (hole + 1) & mask_; index_[j].pos != kEmpty; j = (j + 1) & mask_) {
-        const size_t home = index_[j].hash & mask_;
-        const bool stays = (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (!stays) {
-            index_[hole] = index_[j];
-            hole = j;
-        }
-    }
-    index_[hole] = Slot{};
+    backward_shift_erase(index_, mask_, i, [](const Slot& s) { return s.pos == kEmpty; }, [](const Slot& s) { return size_t{s.hash}; });
 }
 
 // The slots' 32 bits of hash are all a home needs while the index has at
