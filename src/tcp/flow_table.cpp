@@ -1,6 +1,7 @@
 // The flow table: 4-tuple -> live connection, port reuse, idle eviction,
 // the connection cap, and TIME_WAIT tombstones for reuse detection.
 #include <algorithm>
+#include <utility>
 
 #include "connection_impl.hpp"
 #include "flow_index.hpp"
@@ -40,6 +41,36 @@ struct TcpAnalyzer::Impl {
     TimeWaitTable time_wait;                // TIME_WAIT tombstones, for reuse detection
     uint64_t next_id = 1;
     int64_t now = INT64_MIN;
+    // A timestamp more than a day past the clock moves it only when the
+    // next one agrees: one corrupt timestamp (a bit flip in the seconds, a
+    // pcapng block with a wild one) would otherwise finish every live
+    // connection as idle and split it in two. A real pause in the capture
+    // is confirmed by its second packet.
+    static constexpr int64_t kClockLeap = 86'400'000'000'000LL;
+    bool leap_held = false;
+    // The connection the held packet touched: stamped with the old clock, so
+    // when the leap is confirmed it is touched again at the new one (else
+    // the first packet after a real pause would be evicted by its second).
+    Connection* leap_conn = nullptr;
+
+    // Returns true when `t` is held. Timestamps are clamped to
+    // +-(2^62-1) ns, so t - now cannot overflow.
+    bool advance_clock(int64_t t) {
+        const bool leap = now != INT64_MIN && t > now && t - now > kClockLeap;
+        if (leap && !leap_held) {
+            leap_held = true;
+            ++counters.clock_leaps_held;
+            return true;
+        }
+        leap_held = false;
+        Connection* held = std::exchange(leap_conn, nullptr);
+        if (t > now) {
+            now = t;
+            if (leap && held != nullptr) touch(*held);
+            expire(now);
+        }
+        return false;
+    }
 
     void touch(Connection& c) {
         const bool closed = c.closed();
@@ -53,6 +84,7 @@ struct TcpAnalyzer::Impl {
     // `at_end`: the end of the input (finish_all): no packet will come that
     // a TIME_WAIT tombstone could be matched against.
     void finish(Connection& c, bool evicted, bool at_end = false) {
+        if (&c == leap_conn) leap_conn = nullptr;
         c.finish(now, evicted);
         if (c.facts.time_wait && !at_end) remember_time_wait(c);
         (c.in_closing_list ? closing : active).remove(&c);
@@ -117,15 +149,13 @@ struct TcpAnalyzer::Impl {
 
     void process(const PacketView& pkt, const TcpSegment& seg, const ConnKey& key, uint64_t hash) {
         ++counters.segments;
-        if (pkt.ts_ns > now) {
-            now = pkt.ts_ns;
-            expire(now);
-        }
+        const bool clock_held = advance_clock(pkt.ts_ns);
         if (Connection* found = table.find(key, hash)) {
             Connection& c = *found;
             if (!c.accepts_new_syn(seg)) {
                 c.on_segment(pkt, seg);
                 touch(c);
+                if (clock_held) leap_conn = &c;
                 return;
             }
             finish(c, false);  // port reuse: the old connection is over
@@ -148,6 +178,7 @@ struct TcpAnalyzer::Impl {
             counters.tombstones_queued = time_wait.size();
         }
         touch(c);
+        if (clock_held) leap_conn = &c;
     }
 
     void finish_all() {
@@ -188,12 +219,7 @@ void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg) {
 void TcpAnalyzer::process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow) {
     impl_->process(pkt, seg, flow.key, flow.hash);
 }
-void TcpAnalyzer::expire(int64_t now_ns) {
-    if (now_ns > impl_->now) {
-        impl_->now = now_ns;
-        impl_->expire(now_ns);
-    }
-}
+void TcpAnalyzer::expire(int64_t now_ns) { impl_->advance_clock(now_ns); }
 void TcpAnalyzer::finish() { impl_->finish_all(); }
 uint64_t TcpAnalyzer::shed(const PacketView& pkt, const std::string& cap_what) { return impl_->shed(pkt, cap_what); }
 const TcpCounters& TcpAnalyzer::counters() const {

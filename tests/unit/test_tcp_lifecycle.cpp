@@ -1130,6 +1130,45 @@ TEST_CASE("tcp lifecycle: idle eviction") {
     CHECK(h.obs.finished.size() == 1);
 }
 
+TEST_CASE("tcp lifecycle: one timestamp more than a day ahead does not move the clock; two in a row do") {
+    TcpConfig cfg;
+    cfg.idle_timeout_ns = 10 * kSec;
+    Harness h(cfg);
+    auto a = conv(40001), b = conv(40002);
+    handshake(a);          // 1-3
+    a.client_data(kReq);   // 4
+    a.server_data(kResp);  // 5
+    a.client_data(kReq);   // 7: the next request, a second after frame 6
+    b.syn();
+    b.synack();
+    const auto& pa = a.packets();
+    for (size_t i = 0; i < 4; ++i) h.feed(pa[i].first, pa[i].second);   // 1-4
+    constexpr int64_t kMonth = 30 * 86'400 * kSec;
+    SUBCASE("a lone outlier (a corrupt timestamp): connection 1 goes on") {
+        h.feed(pa[3].first + kMonth, b.packets()[0].second);             // 5: b's SYN, stamped a month ahead
+        h.feed(pa[4].first, pa[4].second);                                // 6
+        h.feed(pa[4].first + kSec, pa[5].second);                         // 7
+        h.finish();
+        CHECK(h.an->counters().clock_leaps_held == 1);
+        CHECK(h.an->counters().evicted_idle == 0);
+        REQUIRE(h.obs.finished.size() == 2);
+        const auto& f = h.conn(1);
+        CHECK(f.close.kind == CloseKind::open);
+        CHECK_FALSE(f.midstream);
+        CHECK(f.dir[C].packets == 4);   // SYN, ACK and both requests: one connection, not split
+    }
+    SUBCASE("a second packet agrees (the capture resumed a month later): connection 1 was idle") {
+        h.feed(pa[3].first + kMonth, b.packets()[0].second);             // 5: held
+        h.feed(pa[3].first + kMonth + kSec, b.packets()[1].second);       // 6: agrees; the clock moves
+        CHECK(h.an->counters().clock_leaps_held == 1);
+        CHECK(h.an->counters().evicted_idle == 1);
+        REQUIRE(h.obs.finished.size() == 1);
+        CHECK(h.obs.finished[0].id == 1);
+        CHECK(h.obs.finished[0].close.kind == CloseKind::evicted);
+        h.finish();
+    }
+}
+
 TEST_CASE("tcp lifecycle: connection cap evicts the least recently active connection") {
     TcpConfig cfg;
     cfg.max_connections = 2;

@@ -47,6 +47,7 @@ struct TcpCounters {
     uint64_t evicted_cap = 0;
     uint64_t evicted_memory = 0;       // finished early because the memory cap was reached
     uint64_t reassembly_cap_hits = 0;
+    uint64_t clock_leaps_held = 0;     // timestamps > 1 day past the clock, held until the next one agreed (or did not)
     uint64_t tombstones_queued = 0;    // TIME_WAIT tombstones held, ended ones until the next sweep (at most max_connections)
 };
 
@@ -91,7 +92,8 @@ public:
     void prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const;
     // process() with the lookup prefetch_index() returned for this segment.
     void process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow);
-    // Evict what has been idle or lingering too long as of `now`.
+    // Evict what has been idle or lingering too long as of `now` (a leap of
+    // more than a day past the clock waits for the next timestamp to agree).
     void expire(int64_t now_ns);
     // The memory cap was reached: finish the least recently active eighth of
     // the tracked connections (at least one), each with a resource_cap
