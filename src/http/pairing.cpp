@@ -23,8 +23,11 @@
 //   headers): the server's answer pairs with it instead of shifting FIFO
 //   pairing, and its method frames the answer (HEAD: no body; 2xx to
 //   CONNECT: tunnel). Other rejected bytes are reported but not queued.
-//   Malformed status lines are reported only; the next response found pairs
-//   FIFO and is marked uncertain.
+//   A malformed status line that was an attempt at one ("HTTP/" read) takes
+//   the oldest outstanding request's place (has_response, no status, empty
+//   response_version, uncertain); the next response found pairs FIFO after
+//   it and is marked uncertain (resync). Other rejected server bytes are
+//   reported only.
 // - The header block after such a queued line (message_parser.cpp: a header
 //   field line or an empty line comes next) fills that same transaction:
 //   host, user_agent, Connection: close, and the request's end and body
@@ -790,7 +793,26 @@ struct HttpStream::Impl final : http::ParserSink {
             return line.line_like ? http::BadLineAction::salvage : http::BadLineAction::resync;
         }
         malformed_response(line);
+        if (line.line_like) answer_with_malformed(line);
         return http::BadLineAction::resync;
+    }
+
+    // A status-line attempt ("HTTP/" and then no valid status) is the
+    // server's answer to the oldest outstanding request, however broken: it
+    // takes that request's place, so the next response pairs with the next
+    // request instead of every later pairing shifting by one. Its head and
+    // body are not understood (the parser resynchronises at the next status
+    // line): status none, response_version empty, not complete, uncertain.
+    void answer_with_malformed(const http::RejectedLine& line) {
+        queue_partial_request();
+        if (outstanding.empty()) return;   // unsolicited: the finding says it all
+        HttpTransaction& x = tx(outstanding.front().tx);
+        outstanding.pop_front();
+        x.has_response = true;
+        x.status = 0;
+        x.response_ts = line.ts;
+        x.response_frame = line.frame;
+        x.uncertain = true;
     }
 
     // ------------------------------------------------------------ stream events

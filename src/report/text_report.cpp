@@ -403,6 +403,8 @@ private:
             if (x.status) {
                 add("%s%d%s %s, %s", x.status >= 500 ? red() : x.status >= 400 ? yellow() : "", x.status, reset(),
                     printable(x.reason()).c_str(), format_bytes(x.response_body_bytes).c_str());
+            } else if (x.response_version().empty()) {
+                add("(malformed status line)");
             } else {
                 add("(HTTP/0.9 response, no status line), %s", format_bytes(x.response_body_bytes).c_str());
             }

@@ -711,3 +711,34 @@ TEST_CASE("--follow onto a full device: exit 4 and a message, however short the 
     CHECK(err.status == 4);
     CHECK(err.out == "pcaplens: standard output: write error\n");
 }
+
+TEST_CASE("a broken status line answers its request: JSON status null with an empty response_version, text says so") {
+    namespace pt = pcaplens::testing;
+    auto bytes = [](const std::string& s) { return pt::Bytes(s.begin(), s.end()); };
+    pt::TcpConversation c("10.0.0.1", 40002, "10.0.0.2", 80);
+    c.syn();
+    c.synack();
+    c.ack();
+    c.client_data(bytes("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n"));
+    c.server_data(bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    c.server_data(bytes("HTTP/1.1 2x0 Huh\r\n\r\n"));
+    c.server_data(bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+    const std::string f = (e2e::temp_dir() / "broken-status.pcap").string();
+    c.write_pcap(f);
+    const auto j = e2e::pcaplens({"--format", "json", f});
+    REQUIRE(j.status == 0);
+    const auto doc = j.json();
+    REQUIRE(doc["connections"].size() == 1);
+    const auto& txs = doc["connections"][0]["http"];
+    REQUIRE(txs.size() == 3);
+    CHECK(txs[1]["uri"] == "/b");
+    CHECK(txs[1]["status"].is_null());
+    CHECK_FALSE(txs[1]["response_ts"].is_null());
+    CHECK(txs[1]["response_frame"] == 6);
+    CHECK(txs[2]["uri"] == "/c");
+    CHECK(txs[2]["status"] == 404);                 // not shifted onto /b
+    CHECK(doc["summary"]["http"]["requests_without_response"] == 0);
+    const auto t = e2e::pcaplens({f});
+    CHECK(t.out.find("GET /b -> (malformed status line)") != std::string::npos);
+    CHECK(t.out.find("GET /c -> 404") != std::string::npos);
+}

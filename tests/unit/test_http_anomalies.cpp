@@ -165,6 +165,11 @@ TEST_CASE("fires: http_malformed_response") {
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_malformed_response) == F{4});
     CHECK(find(r, AnomalyKind::http_malformed_response)->dir == FlowDir::server_to_client);
+    // It answered /b (frame 4): /b is not left without a response.
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].has_response);
+    CHECK(r.txs[1].response_frame == 4);
+    CHECK(frames(r, AnomalyKind::http_request_without_response) == kNone);
 }
 
 TEST_CASE("fires: http_malformed_response on the server's first line") {

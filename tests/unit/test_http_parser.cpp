@@ -666,9 +666,36 @@ TEST_CASE("malformed status line: reported, then resync") {
     INFO(kinds(r));
     CHECK(count(r, AnomalyKind::http_malformed_response) == 1);
     REQUIRE(r.txs.size() == 3);
-    CHECK(r.txs[1].status == 200);
+    // The broken status line answered the second request: the third pairs
+    // with the next status line, nothing is left without a response.
+    CHECK(r.txs[1].has_response);
+    CHECK(r.txs[1].status == 0);
+    CHECK(r.txs[1].response_version().empty());
+    CHECK_FALSE(r.txs[1].response_complete);
     CHECK(r.txs[1].uncertain);
-    CHECK(count(r, AnomalyKind::http_request_without_response) == 1);
+    CHECK(r.txs[2].status == 200);
+    CHECK(r.txs[2].uncertain);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+}
+
+TEST_CASE("malformed status line with no request outstanding: reported, pairs with nothing") {
+    const auto r = run({C(kGet), S(kOk0 + "HTTP/1.1 2x0 Huh\r\n\r\n"), C(kGet), S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                        EndC(), EndS()});
+    INFO(kinds(r));
+    CHECK(count(r, AnomalyKind::http_malformed_response) == 1);
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].status == 200);   // the second request's own answer, not taken by the broken line
+    CHECK(count(r, AnomalyKind::http_response_without_request) == 0);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
+}
+
+TEST_CASE("bytes that are no attempt at a status line do not answer a request") {
+    // Not "HTTP/": garbage between responses is reported (or skipped) but pairs with nothing.
+    const auto r = run({C(kGet + kGet), S(kOk0 + "garbage here\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[1].status == 200);
+    CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
 }
 
 TEST_CASE("long start lines: bounded by the header limit or rejected early") {
