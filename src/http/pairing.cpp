@@ -25,9 +25,11 @@
 //   CONNECT: tunnel). Other rejected bytes are reported but not queued.
 //   A malformed status line that was an attempt at one ("HTTP/" read) takes
 //   the oldest outstanding request's place (has_response, no status, empty
-//   response_version, uncertain); the next response found pairs FIFO after
-//   it and is marked uncertain (resync). Other rejected server bytes are
-//   reported only.
+//   response_version, uncertain; an Upgrade/CONNECT so answered is
+//   refused); the next response found pairs FIFO after it and is marked
+//   uncertain (resync). Other rejected server bytes are reported only, and
+//   lines skipped while resynchronising are not judged at all: two broken
+//   status lines in a row still shift the pairing by one.
 // - The header block after such a queued line (message_parser.cpp: a header
 //   field line or an empty line comes next) fills that same transaction:
 //   host, user_agent, Connection: close, and the request's end and body
@@ -420,6 +422,7 @@ struct HttpStream::Impl final : http::ParserSink {
         if (role == Role::response && rejected != nullptr && rejected->line_like) {
             if (det == Det::http) {
                 malformed_response(*rejected);
+                answer_with_malformed(*rejected);
             } else {
                 RejectedFirst& r = rejected_state();
                 r.pending_status = true;
@@ -695,16 +698,7 @@ struct HttpStream::Impl final : http::ParserSink {
             req.stop();
             return HeadAction::stop;
         }
-        if (paired && (p.connect || p.upgrade) && p.serial == upgrade_serial && h.status >= 200) {
-            upgrade_refused = true;
-            if (holding) {
-                holding = false;
-                add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, hold_ts, hold_frame,
-                    "client sent non-HTTP bytes '" + hold_line + "' but the server refused (" + status_text() + ")",
-                    h.frame);
-                req.resume_after_hold();
-            }
-        }
+        if (paired && (p.connect || p.upgrade) && p.serial == upgrade_serial && h.status >= 200) refuse_upgrade(status_text(), h.frame);
         if (h.raw) return HeadAction::normal;   // read until close whatever the request was
         const bool no_body = (paired && p.head) || h.status < 200 || h.status == 204 || h.status == 304;
         return no_body ? HeadAction::no_body : HeadAction::normal;
@@ -806,13 +800,35 @@ struct HttpStream::Impl final : http::ParserSink {
     void answer_with_malformed(const http::RejectedLine& line) {
         queue_partial_request();
         if (outstanding.empty()) return;   // unsolicited: the finding says it all
-        HttpTransaction& x = tx(outstanding.front().tx);
+        const Pending p = std::move(outstanding.front());
         outstanding.pop_front();
+        HttpTransaction& x = tx(p.tx);
         x.has_response = true;
         x.status = 0;
         x.response_ts = line.ts;
         x.response_frame = line.frame;
         x.uncertain = true;
+        // Not a switch: an Upgrade or CONNECT so answered was refused.
+        if ((p.connect || p.upgrade) && p.serial == upgrade_serial) refuse_upgrade("a malformed status line", line.frame);
+        // Its answer has begun, and its end will never be known: a request
+        // sent after this line was not pipelined behind it.
+        if (p.serial == req_serial) {
+            last_resp_done = true;
+            last_resp_done_seq = line.seq;
+        }
+        fold();
+    }
+
+    // The server answered the Upgrade/CONNECT request without switching:
+    // bytes the client sent meanwhile (held, waiting for the verdict) were
+    // not tunnel data; its side resumes at the next request line.
+    void refuse_upgrade(const std::string& answer, uint64_t frame) {
+        upgrade_refused = true;
+        if (!holding) return;
+        holding = false;
+        add(AnomalyKind::http_data_after_upgrade_failure, FlowDir::client_to_server, hold_ts, hold_frame,
+            "client sent non-HTTP bytes '" + hold_line + "' but the server refused (" + answer + ")", frame);
+        req.resume_after_hold();
     }
 
     // ------------------------------------------------------------ stream events

@@ -9,8 +9,9 @@ namespace pcaplens {
 
 namespace {
 constexpr size_t kMinIndex = 128;
-// Positions are 32-bit in the index: far beyond any cap in use.
-constexpr size_t kMaxEntries = size_t{UINT32_MAX} - 1;
+// Positions and homes are 32-bit in the index, so it may not pass 2^32
+// slots: at load 3/4 that is 3 x 2^30 entries, far beyond any cap in use.
+constexpr size_t kMaxEntries = size_t{3} << 30;
 }  // namespace
 
 template <class Codec>
@@ -78,7 +79,7 @@ void TombstoneStore<Codec>::sweep(int64_t now_ns) {
             ++pos;
             continue;
         }
-        remove_at(find_slot(e.key, hash_of(e.key)));   // the last entry moves to pos: look again
+        remove_at(slot_of_pos(static_cast<uint32_t>(pos)));   // the last entry moves to pos: look again
     }
 }
 
@@ -118,6 +119,13 @@ TimeWaitTable::TimeWaitTable(size_t max_entries, int64_t sweep_interval_ns, uint
     : max_entries_(max_entries), sweep_interval_ns_(std::max<int64_t>(sweep_interval_ns, 1)), narrow_(seed), wide_(seed) {}
 
 void TimeWaitTable::remember(const ConnKey& key, uint64_t hash, const Tombstone& t) {
+    // Full: ended ones may be waiting for the next sweep; one sweep out of
+    // turn per interval makes room for them (not one per close while full).
+    if (size() >= max_entries_ && now_ >= next_forced_sweep_) {
+        next_forced_sweep_ = now_ > INT64_MAX - sweep_interval_ns_ ? INT64_MAX : now_ + sweep_interval_ns_;
+        narrow_.sweep(now_);
+        wide_.sweep(now_);
+    }
     const bool can_add = size() < max_entries_;
     if (NarrowKeyCodec::fits(key)) narrow_.remember(NarrowKeyCodec::pack(key), hash, t, can_add);
     else wide_.remember(key, hash, t, can_add);

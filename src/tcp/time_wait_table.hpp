@@ -17,8 +17,8 @@
 // table sweeps out everything ended once per `sweep_interval` of capture
 // time (the flow table uses 2 MSL / 8: at most an eighth more entries than
 // exact expiry, and each entry is looked at ~8 times in its life). At most
-// `max_entries` are kept; when that many are, a new one is refused until
-// the next sweep makes room.
+// `max_entries` are kept; when that many are, the table sweeps out of turn
+// (at most once per interval) and, still full, refuses a new one.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -131,6 +131,7 @@ private:
     int64_t sweep_interval_ns_;
     int64_t now_ = INT64_MIN;
     int64_t next_sweep_ = INT64_MIN;
+    int64_t next_forced_sweep_ = INT64_MIN;   // when full (see remember)
     TombstoneStore<NarrowKeyCodec> narrow_;   // 32-byte entries
     TombstoneStore<WideKeyCodec> wide_;       // 56-byte entries
 };

@@ -182,6 +182,16 @@ TEST_CASE("fires: http_malformed_response on the server's first line") {
         REQUIRE(find(r, AnomalyKind::http_malformed_response) != nullptr);
         CHECK(find(r, AnomalyKind::http_malformed_response)->detail == "not a status line: 'HTTP/1.1 2000 OK'");
     }
+    SUBCASE("answering the first of two requests: the next response pairs with the second") {
+        const auto r = run({C(get("/a") + get("/b")), S("HTTP/1.1 2000 OK\r\n\r\n"), S(ok("b")), EndC(), EndS()});
+        INFO(all(r));
+        CHECK(frames(r, AnomalyKind::http_malformed_response) == F{2});
+        REQUIRE(r.txs.size() == 2);
+        CHECK(r.txs[0].has_response);
+        CHECK(r.txs[0].status == 0);
+        CHECK(r.txs[1].status == 200);
+        CHECK(frames(r, AnomalyKind::http_request_without_response) == kNone);
+    }
     SUBCASE("captured before the request: said once the request proves HTTP") {
         const auto r = run({S("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"), C(get("/a")), EndC(), EndS()});
         INFO(all(r));
@@ -683,6 +693,23 @@ TEST_CASE("fires: http_data_after_upgrade_failure") {
         CHECK(frames(r, AnomalyKind::http_data_after_upgrade_failure) == F{2});
         CHECK(find(r, AnomalyKind::http_data_after_upgrade_failure)->frame2 == 3);
     }
+}
+
+TEST_CASE("fires: http_data_after_upgrade_failure -- refused by a broken status line") {
+    // The broken answer to CONNECT is no switch: the held tunnel bytes are
+    // reported and the client's side resumes at its next request line.
+    const auto r = run({C(kConnect), C(kTls), S("HTTP/1.1 4O3 Forbidden\r\n\r\n"), C(get("/next")), S(ok("n")), EndC(),
+                        EndS()});
+    INFO(all(r));
+    CHECK(frames(r, AnomalyKind::http_malformed_response) == F{3});
+    CHECK(frames(r, AnomalyKind::http_data_after_upgrade_failure) == F{2});
+    REQUIRE(find(r, AnomalyKind::http_data_after_upgrade_failure) != nullptr);
+    CHECK(find(r, AnomalyKind::http_data_after_upgrade_failure)->frame2 == 3);
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].has_response);
+    CHECK(r.txs[0].status == 0);
+    CHECK(r.txs[1].uri() == "/next");
+    CHECK(r.txs[1].status == 200);
 }
 
 TEST_CASE("near miss: http_data_after_upgrade_failure") {

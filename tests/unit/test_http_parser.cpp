@@ -678,6 +678,15 @@ TEST_CASE("malformed status line: reported, then resync") {
     CHECK(count(r, AnomalyKind::http_request_without_response) == 0);
 }
 
+TEST_CASE("a request sent after a broken status line answered the one before is not pipelined") {
+    const auto r = run({C(kGet), S("HTTP/1.1 2x0 Huh\r\n\r\n"), C(kGet), S(kOk0), EndC(), EndS()});
+    INFO(kinds(r));
+    REQUIRE(r.txs.size() == 2);
+    CHECK(r.txs[0].status == 0);
+    CHECK_FALSE(r.txs[1].pipelined);
+    CHECK(r.txs[1].status == 200);
+}
+
 TEST_CASE("malformed status line with no request outstanding: reported, pairs with nothing") {
     const auto r = run({C(kGet), S(kOk0 + "HTTP/1.1 2x0 Huh\r\n\r\n"), C(kGet), S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
                         EndC(), EndS()});

@@ -5,6 +5,7 @@
 // a clock that sometimes stands still.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -43,14 +44,25 @@ bool same(const TimeWaitTable::Tombstone& a, const TimeWaitTable::Tombstone& b) 
 struct Model {
     size_t cap;
     int64_t interval;
+    int64_t now = INT64_MIN;
     int64_t next_sweep = INT64_MIN;
+    int64_t next_forced_sweep = INT64_MIN;
     std::map<uint32_t, TimeWaitTable::Tombstone> kept;
-    void expire(int64_t now) {
-        if (now < next_sweep || kept.empty()) return;
-        next_sweep = now + interval;
+    void sweep() {
         std::erase_if(kept, [&](const auto& kv) { return kv.second.end_ns <= now; });
     }
+    void expire(int64_t t) {
+        now = std::max(now, t);
+        if (now < next_sweep || kept.empty()) return;
+        next_sweep = now + interval;
+        sweep();
+    }
+    // Full: one sweep out of turn per interval.
     void remember(uint32_t k, const TimeWaitTable::Tombstone& t) {
+        if (kept.size() >= cap && now >= next_forced_sweep) {
+            next_forced_sweep = now + interval;
+            sweep();
+        }
         if (kept.count(k) != 0 || kept.size() < cap) kept[k] = t;
     }
 };
@@ -65,7 +77,7 @@ TEST_CASE("TimeWaitTable matches a model map under random operations") {
             std::mt19937_64 rng(keys * 7919 + cap);
             constexpr int64_t kInterval = 60;
             TimeWaitTable table(cap, kInterval, kSeed);
-            Model model{cap, kInterval, INT64_MIN, {}};
+            Model model{cap, kInterval, INT64_MIN, INT64_MIN, INT64_MIN, {}};
             int64_t now = 1'000'000;
             uint64_t next_id = 1;
             size_t peak = 0;
