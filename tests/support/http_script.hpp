@@ -2,6 +2,8 @@
 // the way the TCP layer feeds it (tests/unit/test_http_*.cpp). Event i is
 // frame i + 1 at (i + 1) * step_ns unless it names its own time.
 #pragma once
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -99,6 +101,13 @@ inline const Finding* find(const Result& r, AnomalyKind k) {
         if (f.kind == k) return &f;
     }
     return nullptr;
+}
+// The first finding of kind k; the test case stops (fails) when there is
+// none, instead of dereferencing a null pointer and crashing the run.
+inline const Finding& first(const Result& r, AnomalyKind k) {
+    const Finding* f = find(r, k);
+    REQUIRE_MESSAGE(f != nullptr, "no finding of this kind");
+    return *f;
 }
 
 }  // namespace pcaplens::testing::http_script

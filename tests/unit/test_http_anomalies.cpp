@@ -133,7 +133,7 @@ TEST_CASE("fires: http_malformed_request") {
                         S(status(400, "Bad Request")), EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_malformed_request) == F{3});
-    CHECK(find(r, AnomalyKind::http_malformed_request)->dir == FlowDir::client_to_server);
+    CHECK(first(r, AnomalyKind::http_malformed_request).dir == FlowDir::client_to_server);
     // Queued for its answer: the 400 pairs with it, nothing is left unpaired.
     CHECK(frames(r, AnomalyKind::http_response_without_request) == kNone);
     CHECK(frames(r, AnomalyKind::http_request_without_response) == kNone);
@@ -164,7 +164,7 @@ TEST_CASE("fires: http_malformed_response") {
                         EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_malformed_response) == F{4});
-    CHECK(find(r, AnomalyKind::http_malformed_response)->dir == FlowDir::server_to_client);
+    CHECK(first(r, AnomalyKind::http_malformed_response).dir == FlowDir::server_to_client);
     // It answered /b (frame 4): /b is not left without a response.
     REQUIRE(r.txs.size() == 2);
     CHECK(r.txs[1].has_response);
@@ -180,7 +180,7 @@ TEST_CASE("fires: http_malformed_response on the server's first line") {
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_malformed_response) == F{2});
         REQUIRE(find(r, AnomalyKind::http_malformed_response) != nullptr);
-        CHECK(find(r, AnomalyKind::http_malformed_response)->detail == "not a status line: 'HTTP/1.1 2000 OK'");
+        CHECK(first(r, AnomalyKind::http_malformed_response).detail == "not a status line: 'HTTP/1.1 2000 OK'");
     }
     SUBCASE("answering the first of two requests: the next response pairs with the second") {
         const auto r = run({C(get("/a") + get("/b")), S("HTTP/1.1 2000 OK\r\n\r\n"), S(ok("b")), EndC(), EndS()});
@@ -247,14 +247,14 @@ TEST_CASE("fires: http_malformed_header") {
                             EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_malformed_header) == F{3});
-        CHECK(find(r, AnomalyKind::http_malformed_header)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_malformed_header).dir == FlowDir::client_to_server);
     }
     SUBCASE("no colon, and an empty name, in a response") {
         const auto r = run({C(get("/a")), S(ok("a")), C(get("/b")),
                             S("HTTP/1.1 200 OK\r\nNoColonHere\r\n: empty\r\nContent-Length: 0\r\n\r\n"), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_malformed_header) == F({4, 4}));
-        CHECK(find(r, AnomalyKind::http_malformed_header)->dir == FlowDir::server_to_client);
+        CHECK(first(r, AnomalyKind::http_malformed_header).dir == FlowDir::server_to_client);
     }
 }
 
@@ -291,7 +291,7 @@ TEST_CASE("fires: http_header_too_large") {
         const auto r = run({C(get("/a")), S(ok("a")), C(kLine), C(fields_for_block(201)), EndC(), EndS()}, cfg);
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_header_too_large) == F{4});
-        CHECK(find(r, AnomalyKind::http_header_too_large)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_header_too_large).dir == FlowDir::client_to_server);
         REQUIRE(r.txs.size() == 2);
         CHECK(r.txs[1].uri() == "/big");   // the start line is still known
         CHECK_FALSE(r.txs[1].request_complete);
@@ -346,14 +346,14 @@ TEST_CASE("fires: http_bad_content_length") {
                             S(ok("b")), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_bad_content_length) == F{3});
-        CHECK(find(r, AnomalyKind::http_bad_content_length)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_bad_content_length).dir == FlowDir::client_to_server);
     }
     SUBCASE("not a number") {
         const auto r = run({C(get("/a")), S("HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n0123456789abcdef"), EndC(),
                             EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_bad_content_length) == F{2});
-        CHECK(find(r, AnomalyKind::http_bad_content_length)->dir == FlowDir::server_to_client);
+        CHECK(first(r, AnomalyKind::http_bad_content_length).dir == FlowDir::server_to_client);
     }
 }
 
@@ -383,7 +383,7 @@ TEST_CASE("fires: http_content_length_with_chunked") {
              S(ok("b")), EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_content_length_with_chunked) == F{3});
-    CHECK(find(r, AnomalyKind::http_content_length_with_chunked)->dir == FlowDir::client_to_server);
+    CHECK(first(r, AnomalyKind::http_content_length_with_chunked).dir == FlowDir::client_to_server);
     REQUIRE(r.txs.size() == 2);
     CHECK(r.txs[1].request_chunked);          // chunked wins
     CHECK(r.txs[1].request_body_bytes == 5);
@@ -401,7 +401,7 @@ TEST_CASE("fires: http_transfer_encoding_in_http10") {
                         S(ok("b")), EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_transfer_encoding_in_http10) == F{3});
-    CHECK(find(r, AnomalyKind::http_transfer_encoding_in_http10)->dir == FlowDir::client_to_server);
+    CHECK(first(r, AnomalyKind::http_transfer_encoding_in_http10).dir == FlowDir::client_to_server);
     CHECK(frames(r, AnomalyKind::http_content_length_with_chunked) == kNone);
     CHECK(frames(r, AnomalyKind::http_body_truncated) == kNone);
     REQUIRE(r.txs.size() >= 2);
@@ -435,7 +435,7 @@ TEST_CASE("fires: http_content_length_with_chunked: a response coding other than
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_content_length_with_chunked) == F{2});
     REQUIRE(find(r, AnomalyKind::http_content_length_with_chunked) != nullptr);
-    CHECK(find(r, AnomalyKind::http_content_length_with_chunked)->dir == FlowDir::server_to_client);
+    CHECK(first(r, AnomalyKind::http_content_length_with_chunked).dir == FlowDir::server_to_client);
     REQUIRE(r.txs.size() >= 1);
     CHECK(r.txs[0].response_body_bytes > 2);   // read until the close
 }
@@ -465,8 +465,8 @@ TEST_CASE("fires: http_header_truncated") {
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_header_truncated) == F{3});
         REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
-        CHECK(find(r, AnomalyKind::http_header_truncated)->dir == FlowDir::client_to_server);
-        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("'GET /b HTTP/1.1'") != std::string::npos);
+        CHECK(first(r, AnomalyKind::http_header_truncated).dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_header_truncated).detail.find("'GET /b HTTP/1.1'") != std::string::npos);
         REQUIRE(r.txs.size() == 2);
         CHECK(r.txs[1].uri() == "/b");
         CHECK_FALSE(r.txs[1].request_complete);
@@ -478,7 +478,7 @@ TEST_CASE("fires: http_header_truncated") {
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_header_truncated) == F{2});
         REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
-        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("ended by RST") != std::string::npos);
+        CHECK(first(r, AnomalyKind::http_header_truncated).detail.find("ended by RST") != std::string::npos);
         REQUIRE(r.txs.size() == 1);
         CHECK(r.txs[0].status == 502);
         CHECK_FALSE(r.txs[0].response_complete);
@@ -489,7 +489,7 @@ TEST_CASE("fires: http_header_truncated") {
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_header_truncated) == F{3});
         REQUIRE(find(r, AnomalyKind::http_header_truncated) != nullptr);
-        CHECK(find(r, AnomalyKind::http_header_truncated)->detail.find("request line ended by FIN after 10 bytes") !=
+        CHECK(first(r, AnomalyKind::http_header_truncated).detail.find("request line ended by FIN after 10 bytes") !=
               std::string::npos);
         CHECK(r.txs.size() == 1);   // no request line, no request
     }
@@ -524,7 +524,7 @@ TEST_CASE("fires: http_bad_chunk") {
         const auto r = run({C(get("/a")), S(kChunkedHead), S("5\r\nhello\r\n"), S("zz\r\nhi\r\n0\r\n\r\n"), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_bad_chunk) == F{4});
-        CHECK(find(r, AnomalyKind::http_bad_chunk)->dir == FlowDir::server_to_client);
+        CHECK(first(r, AnomalyKind::http_bad_chunk).dir == FlowDir::server_to_client);
         REQUIRE(r.txs.size() == 1);
         CHECK_FALSE(r.txs[0].response_complete);
     }
@@ -579,8 +579,8 @@ TEST_CASE("fires: http_body_truncated") {
                  EndC(EndReason::rst), EndS(EndReason::rst)});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_body_truncated) == F{2});
-        CHECK(find(r, AnomalyKind::http_body_truncated)->dir == FlowDir::client_to_server);
-        CHECK(find(r, AnomalyKind::http_body_truncated)->detail.find("before the last chunk") != std::string::npos);
+        CHECK(first(r, AnomalyKind::http_body_truncated).dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_body_truncated).detail.find("before the last chunk") != std::string::npos);
     }
     SUBCASE("chunked response cut after its last chunk, inside the trailer section: said as such") {
         const auto r = run({C(get("/a")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"), EndS(),
@@ -614,14 +614,14 @@ TEST_CASE("fires: http_request_after_close") {
                             S(ok("b")), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_request_after_close) == F{3});
-        CHECK(find(r, AnomalyKind::http_request_after_close)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_request_after_close).dir == FlowDir::client_to_server);
     }
     SUBCASE("the server announced close: frame2 names its response") {
         const auto r = run({C(get("/a")), S("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
                             C(get("/b")), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_request_after_close) == F{3});
-        CHECK(find(r, AnomalyKind::http_request_after_close)->frame2 == 2);
+        CHECK(first(r, AnomalyKind::http_request_after_close).frame2 == 2);
     }
 }
 
@@ -684,14 +684,14 @@ TEST_CASE("fires: http_data_after_upgrade_failure") {
         const auto r = run({C(get("/a")), S(ok("a")), C(kConnect), S(status(403, "Forbidden")), C(kTls), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_data_after_upgrade_failure) == F{5});
-        CHECK(find(r, AnomalyKind::http_data_after_upgrade_failure)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_data_after_upgrade_failure).dir == FlowDir::client_to_server);
         CHECK(frames(r, AnomalyKind::http_malformed_request) == kNone);
     }
     SUBCASE("tunnel bytes sent before the refusal arrived: frame2 names the refusal") {
         const auto r = run({C(kConnect), C(kTls), S(status(407, "Proxy Authentication Required")), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_data_after_upgrade_failure) == F{2});
-        CHECK(find(r, AnomalyKind::http_data_after_upgrade_failure)->frame2 == 3);
+        CHECK(first(r, AnomalyKind::http_data_after_upgrade_failure).frame2 == 3);
     }
 }
 
@@ -704,7 +704,7 @@ TEST_CASE("fires: http_data_after_upgrade_failure -- refused by a broken status 
     CHECK(frames(r, AnomalyKind::http_malformed_response) == F{3});
     CHECK(frames(r, AnomalyKind::http_data_after_upgrade_failure) == F{2});
     REQUIRE(find(r, AnomalyKind::http_data_after_upgrade_failure) != nullptr);
-    CHECK(find(r, AnomalyKind::http_data_after_upgrade_failure)->frame2 == 3);
+    CHECK(first(r, AnomalyKind::http_data_after_upgrade_failure).frame2 == 3);
     REQUIRE(r.txs.size() == 2);
     CHECK(r.txs[0].has_response);
     CHECK(r.txs[0].status == 0);
@@ -811,7 +811,7 @@ TEST_CASE("fires: http_gap") {
                             C(get("/b")), S(ok("b")), EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_gap) == F{4});
-        CHECK(find(r, AnomalyKind::http_gap)->dir == FlowDir::server_to_client);
+        CHECK(first(r, AnomalyKind::http_gap).dir == FlowDir::server_to_client);
         REQUIRE(r.txs.size() == 2);
         CHECK(r.txs[0].partial);
         CHECK(r.txs[0].response_complete);
@@ -823,7 +823,7 @@ TEST_CASE("fires: http_gap") {
                             EndC(), EndS()});
         INFO(all(r));
         CHECK(frames(r, AnomalyKind::http_gap) == F{5});
-        CHECK(find(r, AnomalyKind::http_gap)->dir == FlowDir::client_to_server);
+        CHECK(first(r, AnomalyKind::http_gap).dir == FlowDir::client_to_server);
         REQUIRE(r.txs.size() == 3);
         CHECK(r.txs[1].uri() == "/b");   // its request line was captured: it is still a request
         CHECK(r.txs[1].partial);
@@ -868,7 +868,7 @@ TEST_CASE("fires: http_obsolete_line_folding") {
                         S(ok("b")), EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_obsolete_line_folding) == F{3});
-    CHECK(find(r, AnomalyKind::http_obsolete_line_folding)->dir == FlowDir::client_to_server);
+    CHECK(first(r, AnomalyKind::http_obsolete_line_folding).dir == FlowDir::client_to_server);
     REQUIRE(r.txs.size() == 2);
     CHECK(r.txs[1].user_agent() == "agent/1 (folded)");   // unfolded with a space
 }
@@ -895,7 +895,7 @@ TEST_CASE("fires: http_bare_lf") {
                         C("GET /c HTTP/1.1\nHost: h\n\n"), S(ok("c")), EndC(), EndS()});
     INFO(all(r));
     CHECK(frames(r, AnomalyKind::http_bare_lf) == F{3});
-    CHECK(find(r, AnomalyKind::http_bare_lf)->dir == FlowDir::client_to_server);
+    CHECK(first(r, AnomalyKind::http_bare_lf).dir == FlowDir::client_to_server);
     CHECK(r.txs.size() == 3);
 }
 
