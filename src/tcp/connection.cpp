@@ -773,6 +773,42 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
     maybe_end_stream(from, pkt.ts_ns);
 }
 
+// The FINs in the order they happened, when the capture showed them the
+// other way round (see handle_fin): the peer, taken for the active closer
+// at its FIN's frame (FIN-WAIT-1), was the passive one -- CLOSE-WAIT and
+// LAST-ACK at that frame; this end, taken for its receiver (CLOSE-WAIT),
+// is back in ESTABLISHED and sends the first FIN now, already
+// acknowledged (FIN-WAIT-1, FIN-WAIT-2); its last ACK will take it to
+// TIME-WAIT and the peer to CLOSED.
+void Connection::replay_reordered_close(Role from, const PacketView& pkt) {
+    Side& s = side_[idx(from)];
+    Side& o = side_[idx(other(from))];
+    auto& mine = facts.states[idx(from)];
+    auto& theirs = facts.states[idx(other(from))];
+    auto set_row = [&](uint64_t frame, Role who, std::optional<TcpState> st) {
+        for (auto& row : facts.ladder) {
+            if (row.frame == frame) (who == Role::client ? row.client_state : row.server_state) = st;
+        }
+    };
+    if (o.state == TcpState::FIN_WAIT_1 && !theirs.empty() && theirs.back().state == TcpState::FIN_WAIT_1) {
+        StateChange& at_fin = theirs.back();
+        at_fin.state = TcpState::CLOSE_WAIT;
+        theirs.push_back(StateChange{TcpState::LAST_ACK, at_fin.ts_ns, at_fin.frame});
+        set_row(at_fin.frame, other(from), TcpState::LAST_ACK);
+        o.state = TcpState::LAST_ACK;
+    }
+    if (s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
+        set_row(mine.back().frame, from, std::nullopt);
+        mine.pop_back();
+        s.state = mine.empty() ? TcpState::ESTABLISHED : mine.back().state;
+    }
+    if (s.state == TcpState::ESTABLISHED || s.state == TcpState::SYN_RCVD) {
+        set_state(from, TcpState::FIN_WAIT_1, pkt.ts_ns, pkt.frame);
+        s.fin_acked = true;
+        set_state(from, TcpState::FIN_WAIT_2, pkt.ts_ns, pkt.frame);
+    }
+}
+
 void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg) {
     Side& s = side_[idx(from)];
     Side& o = side_[idx(other(from))];
@@ -801,10 +837,23 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
         add_finding(AnomalyKind::data_after_fin, pkt, from, std::to_string(cut) + " bytes captured beyond this FIN");
     }
     // Crossed FINs: this one was sent before the peer's FIN arrived.
-    const bool crossed = o.fin_sent && !(seg.has(tcpflag::ACK) && seq_geq(seg.ack, o.fin_seq + 1));
-    if (!first_fin_) first_fin_ = from;
-    else if (crossed) fin_crossed_ = true;
+    bool crossed = o.fin_sent && !(seg.has(tcpflag::ACK) && seq_geq(seg.ack, o.fin_seq + 1));
     auto& mine = facts.states[idx(from)];
+    if (!first_fin_) {
+        first_fin_ = from;
+        first_fin_had_ack_ = seg.has(tcpflag::ACK);
+        first_fin_ack_ = seg.ack;
+    } else if (crossed && *first_fin_ == other(from) && first_fin_had_ack_ && seq_geq(first_fin_ack_, fin_seq + 1)) {
+        // Not crossed but reordered by the capture: the peer's FIN, seen
+        // first, already acknowledged this one -- the peer had this FIN
+        // before it sent its own (RFC 9293 3.6: it went CLOSE-WAIT, then
+        // LAST-ACK), so this end closed first.
+        crossed = false;
+        first_fin_ = from;
+        replay_reordered_close(from, pkt);
+    } else if (crossed) {
+        fin_crossed_ = true;
+    }
     if (crossed && s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
         // We had assumed it received the peer's FIN first; it did not.
         for (auto& row : facts.ladder) {

@@ -149,6 +149,7 @@ private:
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
     void gap_from_ack(Role from, const PacketView& pkt, uint32_t ack);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
+    void replay_reordered_close(Role from, const PacketView& pkt);   // FINs seen in the wrong order (handle_fin)
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
     void maybe_end_stream(Role r, int64_t ts);
     void end_stream(Role r, EndReason why, int64_t ts);
@@ -164,11 +165,13 @@ private:
     bool consumer_made_ = false;
     bool roles_final_ = false;
     bool rst_seen_ = false;
+    uint32_t first_fin_ack_ = 0;     // the ACK the first FIN seen carried (first_fin_had_ack_)
     int64_t rst_ts_ = 0;
     uint64_t rst_frame_ = 0;
     Role rst_by_ = Role::client;
     bool refused_ = false;
     bool fin_crossed_ = false;
+    bool first_fin_had_ack_ = false;
     struct AltSynAck {  // a later SYN-ACK with a different ISN (at most kMaxAltSynAcks kept)
         uint32_t isn = 0;
         int64_t ts = 0;

@@ -2207,3 +2207,36 @@ TEST_CASE("tcp lifecycle: TIME_WAIT tombstones are bounded by the connection cap
     h.finish();
     CHECK(h.obs.finished.size() == 400);
 }
+
+TEST_CASE("tcp lifecycle: FINs the capture reordered -- the second one seen was acknowledged by the first -- are not a simultaneous close") {
+    TcpConfig cfg;
+    cfg.timeline = true;
+    Harness h(cfg);
+    auto c = conv();
+    handshake(c);    // 1-3
+    c.client_fin();  // sent first, captured second (frame 5)
+    c.server_fin();  // acknowledges the client's FIN, captured first (frame 4)
+    c.client_ack();  // 6
+    const auto& p = c.packets();
+    for (const size_t i : {0, 1, 2, 4, 3, 5}) h.feed(p[i].first, p[i].second);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.kind == CloseKind::fin);
+    CHECK(f.close.initiator == CloseInitiator::client);   // was: simultaneous
+    CHECK(f.close.frame == 5);
+    CHECK(states(f, C) == "SYN_SENT@1 ESTABLISHED@2 FIN_WAIT_1@5 FIN_WAIT_2@5 TIME_WAIT@6");   // was: ... CLOSING@5, never TIME_WAIT
+    CHECK(states(f, S) == "LISTEN@1 SYN_RCVD@2 ESTABLISHED@3 CLOSE_WAIT@4 LAST_ACK@4 CLOSED@6");  // was: FIN_WAIT_1@4 CLOSING@5 TIME_WAIT@6
+    REQUIRE(f.time_wait.has_value());
+    CHECK(f.time_wait->side == Role::client);
+    CHECK_FALSE(f.time_wait->both);
+    // The server's FIN acknowledged a FIN not captured yet: said, with its reason.
+    CHECK(anomalies(f) == "ack_unseen_segment@4");
+    // The ladder's state columns follow: frame 4 moved only the server (to LAST_ACK), frame 5 the client.
+    REQUIRE(f.ladder.size() == 6);
+    CHECK_FALSE(f.ladder[3].client_state.has_value());
+    REQUIRE(f.ladder[3].server_state.has_value());
+    CHECK(*f.ladder[3].server_state == TcpState::LAST_ACK);
+    REQUIRE(f.ladder[4].client_state.has_value());
+    CHECK(*f.ladder[4].client_state == TcpState::FIN_WAIT_2);
+}
+
