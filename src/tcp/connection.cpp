@@ -779,34 +779,41 @@ void Connection::handle_data(Role from, const PacketView& pkt, const TcpSegment&
 // LAST-ACK at that frame; this end, taken for its receiver (CLOSE-WAIT),
 // is back in ESTABLISHED and sends the first FIN now, already
 // acknowledged (FIN-WAIT-1, FIN-WAIT-2); its last ACK will take it to
-// TIME-WAIT and the peer to CLOSED.
-void Connection::replay_reordered_close(Role from, const PacketView& pkt) {
+// TIME-WAIT and the peer to CLOSED. False, changing nothing, when the
+// states are not the plain case's.
+bool Connection::replay_reordered_close(Role from, const PacketView& pkt) {
     Side& s = side_[idx(from)];
     Side& o = side_[idx(other(from))];
     auto& mine = facts.states[idx(from)];
     auto& theirs = facts.states[idx(other(from))];
+    // Only the plain case: the peer still in FIN-WAIT-1 from its FIN, this
+    // end taken for its receiver (CLOSE-WAIT) or not moved by it. Anything
+    // else (the peer's FIN already acknowledged, so this end's last ACK was
+    // seen before its FIN) keeps the old reading.
+    const bool peer_plain = o.state == TcpState::FIN_WAIT_1 && !theirs.empty() && theirs.back().state == TcpState::FIN_WAIT_1;
+    const bool mine_close_wait = s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT;
+    const TcpState before = mine_close_wait ? (mine.size() > 1 ? mine[mine.size() - 2].state : TcpState::ESTABLISHED) : s.state;
+    if (!peer_plain || (before != TcpState::ESTABLISHED && before != TcpState::SYN_RCVD)) return false;
     auto set_row = [&](uint64_t frame, Role who, std::optional<TcpState> st) {
         for (auto& row : facts.ladder) {
             if (row.frame == frame) (who == Role::client ? row.client_state : row.server_state) = st;
         }
     };
-    if (o.state == TcpState::FIN_WAIT_1 && !theirs.empty() && theirs.back().state == TcpState::FIN_WAIT_1) {
-        StateChange& at_fin = theirs.back();
-        at_fin.state = TcpState::CLOSE_WAIT;
-        theirs.push_back(StateChange{TcpState::LAST_ACK, at_fin.ts_ns, at_fin.frame});
-        set_row(at_fin.frame, other(from), TcpState::LAST_ACK);
-        o.state = TcpState::LAST_ACK;
-    }
-    if (s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
+    const int64_t fin_ts = theirs.back().ts_ns;
+    const uint64_t fin_frame = theirs.back().frame;
+    theirs.back().state = TcpState::CLOSE_WAIT;
+    theirs.push_back(StateChange{TcpState::LAST_ACK, fin_ts, fin_frame});
+    set_row(fin_frame, other(from), TcpState::LAST_ACK);
+    o.state = TcpState::LAST_ACK;
+    if (mine_close_wait) {
         set_row(mine.back().frame, from, std::nullopt);
         mine.pop_back();
-        s.state = mine.empty() ? TcpState::ESTABLISHED : mine.back().state;
+        s.state = before;
     }
-    if (s.state == TcpState::ESTABLISHED || s.state == TcpState::SYN_RCVD) {
-        set_state(from, TcpState::FIN_WAIT_1, pkt.ts_ns, pkt.frame);
-        s.fin_acked = true;
-        set_state(from, TcpState::FIN_WAIT_2, pkt.ts_ns, pkt.frame);
-    }
+    set_state(from, TcpState::FIN_WAIT_1, pkt.ts_ns, pkt.frame);
+    s.fin_acked = true;
+    set_state(from, TcpState::FIN_WAIT_2, pkt.ts_ns, pkt.frame);
+    return true;
 }
 
 void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg) {
@@ -843,14 +850,14 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
         first_fin_ = from;
         first_fin_had_ack_ = seg.has(tcpflag::ACK);
         first_fin_ack_ = seg.ack;
-    } else if (crossed && *first_fin_ == other(from) && first_fin_had_ack_ && seq_geq(first_fin_ack_, fin_seq + 1)) {
+    } else if (crossed && *first_fin_ == other(from) && first_fin_had_ack_ && first_fin_ack_ == fin_seq + 1 &&
+               replay_reordered_close(from, pkt)) {
         // Not crossed but reordered by the capture: the peer's FIN, seen
-        // first, already acknowledged this one -- the peer had this FIN
+        // first, acknowledged exactly this one -- the peer had this FIN
         // before it sent its own (RFC 9293 3.6: it went CLOSE-WAIT, then
         // LAST-ACK), so this end closed first.
         crossed = false;
         first_fin_ = from;
-        replay_reordered_close(from, pkt);
     } else if (crossed) {
         fin_crossed_ = true;
     }

@@ -149,7 +149,7 @@ private:
     void handle_data(Role from, const PacketView& pkt, const TcpSegment& seg);
     void gap_from_ack(Role from, const PacketView& pkt, uint32_t ack);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
-    void replay_reordered_close(Role from, const PacketView& pkt);   // FINs seen in the wrong order (handle_fin)
+    bool replay_reordered_close(Role from, const PacketView& pkt);   // FINs seen in the wrong order (handle_fin)
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
     void maybe_end_stream(Role r, int64_t ts);
     void end_stream(Role r, EndReason why, int64_t ts);

@@ -2218,7 +2218,9 @@ TEST_CASE("tcp lifecycle: FINs the capture reordered -- the second one seen was 
     c.server_fin();  // acknowledges the client's FIN, captured first (frame 4)
     c.client_ack();  // 6
     const auto& p = c.packets();
-    for (const size_t i : {0, 1, 2, 4, 3, 5}) h.feed(p[i].first, p[i].second);
+    // Stamped in capture order, as a capture point that reordered them would.
+    const size_t order[] = {0, 1, 2, 4, 3, 5};
+    for (size_t k = 0; k < 6; ++k) h.feed(p[k].first, p[order[k]].second);
     h.finish();
     const auto& f = h.only();
     CHECK(f.close.kind == CloseKind::fin);
@@ -2238,5 +2240,22 @@ TEST_CASE("tcp lifecycle: FINs the capture reordered -- the second one seen was 
     CHECK(*f.ladder[3].server_state == TcpState::LAST_ACK);
     REQUIRE(f.ladder[4].client_state.has_value());
     CHECK(*f.ladder[4].client_state == TcpState::FIN_WAIT_2);
+    CHECK_FALSE(f.ladder[4].server_state.has_value());
+}
+
+TEST_CASE("tcp lifecycle: a first FIN acknowledging more than the second FIN is no proof of reordering") {
+    // An ACK two beyond the client's FIN acknowledges what no correct peer
+    // could have received: the FINs keep their captured reading (crossed).
+    Harness h;
+    auto c = conv();
+    handshake(c);                                                          // 1-3
+    const uint32_t client_fin = c.client_seq();
+    c.packet(false, c.server_seq(), client_fin + 2, wf::FIN | wf::ACK);    // 4: server FIN, ACK one too far
+    c.packet(true, client_fin, c.server_seq(), wf::FIN | wf::ACK);         // 5: client FIN, not acking the server's
+    h.feed(c);
+    h.finish();
+    const auto& f = h.only();
+    CHECK(f.close.initiator == CloseInitiator::simultaneous);
+    CHECK(states(f, S).find("LAST_ACK") == std::string::npos);
 }
 
