@@ -790,26 +790,17 @@ bool Connection::replay_reordered_close(Role from, const PacketView& pkt) {
     // end taken for its receiver (CLOSE-WAIT) or not moved by it. Anything
     // else (the peer's FIN already acknowledged, so this end's last ACK was
     // seen before its FIN) keeps the old reading.
-    const bool peer_plain = o.state == TcpState::FIN_WAIT_1 && !theirs.empty() && theirs.back().state == TcpState::FIN_WAIT_1;
-    const bool mine_close_wait = s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT;
+    const bool peer_plain = last_state_is(other(from), TcpState::FIN_WAIT_1);
+    const bool mine_close_wait = last_state_is(from, TcpState::CLOSE_WAIT);
     const TcpState before = mine_close_wait ? (mine.size() > 1 ? mine[mine.size() - 2].state : TcpState::ESTABLISHED) : s.state;
     if (!peer_plain || (before != TcpState::ESTABLISHED && before != TcpState::SYN_RCVD)) return false;
-    auto set_row = [&](uint64_t frame, Role who, std::optional<TcpState> st) {
-        for (auto& row : facts.ladder) {
-            if (row.frame == frame) (who == Role::client ? row.client_state : row.server_state) = st;
-        }
-    };
     const int64_t fin_ts = theirs.back().ts_ns;
     const uint64_t fin_frame = theirs.back().frame;
     theirs.back().state = TcpState::CLOSE_WAIT;
     theirs.push_back(StateChange{TcpState::LAST_ACK, fin_ts, fin_frame});
-    set_row(fin_frame, other(from), TcpState::LAST_ACK);
+    set_ladder_state(fin_frame, other(from), TcpState::LAST_ACK);
     o.state = TcpState::LAST_ACK;
-    if (mine_close_wait) {
-        set_row(mine.back().frame, from, std::nullopt);
-        mine.pop_back();
-        s.state = before;
-    }
+    if (mine_close_wait) undo_last_state(from);
     set_state(from, TcpState::FIN_WAIT_1, pkt.ts_ns, pkt.frame);
     s.fin_acked = true;
     set_state(from, TcpState::FIN_WAIT_2, pkt.ts_ns, pkt.frame);
@@ -845,7 +836,6 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     }
     // Crossed FINs: this one was sent before the peer's FIN arrived.
     bool crossed = o.fin_sent && !(seg.has(tcpflag::ACK) && seq_geq(seg.ack, o.fin_seq + 1));
-    auto& mine = facts.states[idx(from)];
     if (!first_fin_) {
         first_fin_ = from;
         first_fin_had_ack_ = seg.has(tcpflag::ACK);
@@ -861,14 +851,8 @@ void Connection::handle_fin(Role from, const PacketView& pkt, const TcpSegment& 
     } else if (crossed) {
         fin_crossed_ = true;
     }
-    if (crossed && s.state == TcpState::CLOSE_WAIT && !mine.empty() && mine.back().state == TcpState::CLOSE_WAIT) {
-        // We had assumed it received the peer's FIN first; it did not.
-        for (auto& row : facts.ladder) {
-            if (row.frame == mine.back().frame) (from == Role::client ? row.client_state : row.server_state).reset();
-        }
-        mine.pop_back();
-        s.state = mine.empty() ? TcpState::ESTABLISHED : mine.back().state;
-    }
+    // We had assumed it received the peer's FIN first; it did not.
+    if (crossed && last_state_is(from, TcpState::CLOSE_WAIT)) undo_last_state(from);
     switch (s.state) {
         case TcpState::ESTABLISHED:
         case TcpState::SYN_RCVD:
@@ -978,11 +962,32 @@ void Connection::drop_implied_listen() {
     // nothing was listening (or nothing answered), so do not claim it.
     auto& v = facts.states[idx(Role::server)];
     if (!v.empty() && v.front().state == TcpState::LISTEN) {
-        for (auto& row : facts.ladder) {
-            if (row.frame == v.front().frame) row.server_state.reset();
-        }
+        set_ladder_state(v.front().frame, Role::server, std::nullopt);
         v.erase(v.begin());
     }
+}
+
+// The --timeline row of `frame` says `who` moved to `st` (nullopt: did not move).
+void Connection::set_ladder_state(uint64_t frame, Role who, std::optional<TcpState> st) {
+    for (auto& row : facts.ladder) {
+        if (row.frame == frame) (who == Role::client ? row.client_state : row.server_state) = st;
+    }
+}
+
+// `who` is in `st`, and its latest recorded change was the move there.
+bool Connection::last_state_is(Role who, TcpState st) const {
+    const auto& changes = facts.states[idx(who)];
+    return side_[idx(who)].state == st && !changes.empty() && changes.back().state == st;
+}
+
+// Takes back `who`'s latest recorded change (and its ladder column): an
+// assumption a later packet disproved. Back to the change before, or
+// ESTABLISHED when there is none.
+void Connection::undo_last_state(Role who) {
+    auto& changes = facts.states[idx(who)];
+    set_ladder_state(changes.back().frame, who, std::nullopt);
+    changes.pop_back();
+    side_[idx(who)].state = changes.empty() ? TcpState::ESTABLISHED : changes.back().state;
 }
 
 void Connection::ensure_consumer() {

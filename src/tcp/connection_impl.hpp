@@ -150,6 +150,9 @@ private:
     void gap_from_ack(Role from, const PacketView& pkt, uint32_t ack);
     void handle_fin(Role from, const PacketView& pkt, const TcpSegment& seg);
     bool replay_reordered_close(Role from, const PacketView& pkt);   // FINs seen in the wrong order (handle_fin)
+    void set_ladder_state(uint64_t frame, Role who, std::optional<TcpState> st);
+    bool last_state_is(Role who, TcpState st) const;
+    void undo_last_state(Role who);
     void handle_rst(Role from, const PacketView& pkt, const TcpSegment& seg);
     void maybe_end_stream(Role r, int64_t ts);
     void end_stream(Role r, EndReason why, int64_t ts);
