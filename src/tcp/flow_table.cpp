@@ -101,7 +101,6 @@ struct TcpAnalyzer::Impl {
             finish(*active.front(), true);
         }
         time_wait.expire(t);
-        counters.tombstones_queued = time_wait.size();
     }
 
     // A later close of the same 4-tuple renews its tombstone. At most
@@ -109,7 +108,6 @@ struct TcpAnalyzer::Impl {
     void remember_time_wait(const Connection& c) {
         const auto& tw = *c.facts.time_wait;
         time_wait.remember(c.key, c.key_hash, {c.facts.id, tw.side, tw.end_ns});
-        counters.tombstones_queued = time_wait.size();
     }
 
     // Finishes the least recently active connection (lingering closed ones
@@ -175,7 +173,6 @@ struct TcpAnalyzer::Impl {
             if (seg.has(tcpflag::SYN) && !seg.has(tcpflag::ACK) && pkt.ts_ns < tomb->end_ns) {
                 c.note_time_wait_reuse(pkt, tomb->connection, role_name(tomb->side), tomb->end_ns - pkt.ts_ns);
             }
-            counters.tombstones_queued = time_wait.size();
         }
         touch(c);
         if (clock_held) leap_conn = &c;
@@ -223,7 +220,9 @@ void TcpAnalyzer::expire(int64_t now_ns) { impl_->advance_clock(now_ns); }
 void TcpAnalyzer::finish() { impl_->finish_all(); }
 uint64_t TcpAnalyzer::shed(const PacketView& pkt, const std::string& cap_what) { return impl_->shed(pkt, cap_what); }
 const TcpCounters& TcpAnalyzer::counters() const {
+    // Counted where they live, copied when read.
     impl_->counters.reassembly_cap_hits = impl_->budget.cap_hits;
+    impl_->counters.tombstones_queued = impl_->time_wait.size();
     return impl_->counters;
 }
 uint64_t TcpAnalyzer::buffered_bytes() const { return impl_->budget.buffered; }

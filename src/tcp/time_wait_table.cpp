@@ -89,7 +89,6 @@ void TombstoneStore<Codec>::remember(const Stored& key, uint64_t hash, const Tom
     if (const size_t slot = find_slot(key, hash); slot != SIZE_MAX) {
         pos = index_[slot].pos;
     } else {
-        // (No sweep out of turn when full: a full table of live ones would sweep at every close.)
         if (!can_add || size_ >= kMaxEntries) return;
         if ((size_ + 1) * 4 > index_.size() * 3) grow_index();   // load factor <= 3/4
         if (size_ == blocks_.size() * kBlock) blocks_.push_back(std::make_unique<Entry[]>(kBlock));
@@ -121,11 +120,7 @@ TimeWaitTable::TimeWaitTable(size_t max_entries, int64_t sweep_interval_ns, uint
 void TimeWaitTable::remember(const ConnKey& key, uint64_t hash, const Tombstone& t) {
     // Full: ended ones may be waiting for the next sweep; one sweep out of
     // turn per interval makes room for them (not one per close while full).
-    if (size() >= max_entries_ && now_ >= next_forced_sweep_) {
-        next_forced_sweep_ = now_ > INT64_MAX - sweep_interval_ns_ ? INT64_MAX : now_ + sweep_interval_ns_;
-        narrow_.sweep(now_);
-        wide_.sweep(now_);
-    }
+    if (size() >= max_entries_ && now_ >= next_forced_sweep_) sweep(next_forced_sweep_);
     const bool can_add = size() < max_entries_;
     if (NarrowKeyCodec::fits(key)) narrow_.remember(NarrowKeyCodec::pack(key), hash, t, can_add);
     else wide_.remember(key, hash, t, can_add);
@@ -137,8 +132,13 @@ std::optional<Tombstone> TimeWaitTable::take(const ConnKey& key, uint64_t hash) 
 
 void TimeWaitTable::expire(int64_t now_ns) {
     now_ = std::max(now_, now_ns);
-    if (now_ < next_sweep_ || size() == 0) return;
-    next_sweep_ = now_ > INT64_MAX - sweep_interval_ns_ ? INT64_MAX : now_ + sweep_interval_ns_;
+    if (now_ >= next_sweep_ && size() > 0) sweep(next_sweep_);
+}
+
+// Both stores, at the clock; `next_due` (the regular or the out-of-turn
+// schedule) moves one interval on.
+void TimeWaitTable::sweep(int64_t& next_due) {
+    next_due = now_ > INT64_MAX - sweep_interval_ns_ ? INT64_MAX : now_ + sweep_interval_ns_;
     narrow_.sweep(now_);
     wide_.sweep(now_);
 }

@@ -127,6 +127,8 @@ public:
     static constexpr size_t kBlock = TombstoneStore<WideKeyCodec>::kBlock;
 
 private:
+    void sweep(int64_t& next_due);
+
     size_t max_entries_;
     int64_t sweep_interval_ns_;
     int64_t now_ = INT64_MIN;
