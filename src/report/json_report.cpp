@@ -21,8 +21,10 @@ const char* dir_name(FlowDir d) {
     }
 }
 
-void endpoint(JsonWriter& w, const Endpoint& e) {
-    w.begin_object().key("ip").str(e.ip.str()).key("port").num(static_cast<uint64_t>(e.port)).end_object();
+void endpoint(JsonRaw& r, const Endpoint& e) {
+    char ip[IpAddress::kMaxText];
+    const char* end = e.ip.format(ip);
+    r.put('{').first("ip").str(std::string_view(ip, static_cast<size_t>(end - ip))).key("port").num(static_cast<uint64_t>(e.port)).put('}');
 }
 
 // Key parameters are references to literals so the writer copies them
@@ -34,105 +36,89 @@ void opt_ts(JsonWriter& w, const char (&k)[N], bool present, int64_t ts) {
     else w.null();
 }
 
-template <size_t N>
-void opt_ms(JsonWriter& w, const char (&k)[N], const std::optional<double>& v) {
-    w.key(k);
-    if (v) w.real(*v, 3);
-    else w.null();
-}
-
-void options(JsonWriter& w, const NegotiatedOptions& o, bool present) {
+void options(JsonRaw& r, const NegotiatedOptions& o, bool present) {
     if (!present) {
-        w.null();
+        r.null();
         return;
     }
-    w.begin_object();
-    w.key("mss");
-    if (o.mss >= 0) w.num(static_cast<int64_t>(o.mss));
-    else w.null();
-    w.key("wscale");
-    if (o.wscale >= 0) w.num(static_cast<int64_t>(o.wscale));
-    else w.null();
-    w.key("sack_permitted").boolean(o.sack_permitted).key("timestamps").boolean(o.timestamps).end_object();
+    r.put('{').first("mss");
+    if (o.mss >= 0) r.num(static_cast<int64_t>(o.mss));
+    else r.null();
+    r.key("wscale");
+    if (o.wscale >= 0) r.num(static_cast<int64_t>(o.wscale));
+    else r.null();
+    r.key("sack_permitted").boolean(o.sack_permitted).key("timestamps").boolean(o.timestamps).put('}');
 }
 
 template <size_t N, class F>
-void per_dir(JsonWriter& w, const char (&k)[N], const TcpConnectionFacts& t, F get) {
-    w.key(k).begin_object().key("client_to_server").num(get(t.dir[0])).key("server_to_client").num(get(t.dir[1])).end_object();
+void per_dir(JsonRaw& r, const char (&k)[N], const TcpConnectionFacts& t, F get) {
+    r.key(k).lit("{\"client_to_server\":").num(get(t.dir[0])).lit(",\"server_to_client\":").num(get(t.dir[1])).put('}');
+}
+
+void finding_json(JsonRaw& r, const Finding& f) {
+    const CatalogueEntry& c = catalogue(f.kind);
+    r.put('{').first("kind").name(c.name).key("severity").name(severity_name(c.severity)).key("layer").name(layer_name(c.layer));
+    r.key("ts").timestamp_or_null(f.ts_ns != 0, f.ts_ns);
+    r.key("frame").num_or_null(f.frame != 0, f.frame);
+    if (f.frame2) r.key("related_frame").num(f.frame2);
+    if (f.connection) r.key("connection").num(f.connection);
+    r.key("direction").name(dir_name(f.dir));
+    if (f.rel_seq) r.key("rel_seq").num(static_cast<uint64_t>(*f.rel_seq));
+    if (f.rel_ack) r.key("rel_ack").num(static_cast<uint64_t>(*f.rel_ack));
+    r.key("detail").str(f.detail).put('}');
 }
 
 void finding_json(JsonWriter& w, const Finding& f) {
-    const CatalogueEntry& c = catalogue(f.kind);
-    w.begin_object().key("kind").str(c.name).key("severity").str(severity_name(c.severity)).key("layer").str(layer_name(c.layer));
-    w.key("ts");
-    if (f.ts_ns) w.timestamp(f.ts_ns);
-    else w.null();
-    w.key("frame");
-    if (f.frame) w.num(f.frame);
-    else w.null();
-    if (f.frame2) w.key("related_frame").num(f.frame2);
-    if (f.connection) w.key("connection").num(f.connection);
-    w.key("direction").str(dir_name(f.dir));
-    if (f.rel_seq) w.key("rel_seq").num(static_cast<uint64_t>(*f.rel_seq));
-    if (f.rel_ack) w.key("rel_ack").num(static_cast<uint64_t>(*f.rel_ack));
-    w.key("detail").str(f.detail).end_object();
+    JsonRaw r(w, 512);
+    finding_json(r, f);
 }
 
-void http_json(JsonWriter& w, const HttpTransaction& x) {
-    w.begin_object();
+void http_json(JsonRaw& r, const HttpTransaction& x) {
+    r.put('{');
     if (x.has_request) {
-        w.key("method").str(x.method()).key("uri").str(x.uri()).key("version").str(x.version());
-        w.key("host");
-        if (!x.host().empty()) w.str(x.host());
-        else w.null();
+        r.first("method").str(x.method()).key("uri").str(x.uri()).key("version").str(x.version());
+        r.key("host").str_or_null(x.host());
     } else {
-        w.key("method").null().key("uri").null().key("version").null().key("host").null();
+        r.lit("\"method\":null,\"uri\":null,\"version\":null,\"host\":null");
     }
-    w.key("status");
-    if (x.status) w.num(static_cast<int64_t>(x.status));
-    else w.null();
-    w.key("reason");
-    if (x.status) w.str(x.reason());
-    else w.null();
-    opt_ts(w, "request_ts", x.request_ts != 0, x.request_ts);
-    opt_ts(w, "request_end_ts", x.request_end_ts != 0, x.request_end_ts);
-    opt_ts(w, "response_ts", x.response_ts != 0, x.response_ts);
-    opt_ts(w, "response_end_ts", x.response_end_ts != 0, x.response_end_ts);
-    w.key("request_frame");
-    if (x.request_frame) w.num(x.request_frame);
-    else w.null();
-    w.key("response_frame");
-    if (x.response_frame) w.num(x.response_frame);
-    else w.null();
+    r.key("status");
+    if (x.status) r.num(static_cast<int64_t>(x.status)).key("reason").str(x.reason());
+    else r.lit("null,\"reason\":null");
+    r.key("request_ts").timestamp_or_null(x.request_ts != 0, x.request_ts);
+    r.key("request_end_ts").timestamp_or_null(x.request_end_ts != 0, x.request_end_ts);
+    r.key("response_ts").timestamp_or_null(x.response_ts != 0, x.response_ts);
+    r.key("response_end_ts").timestamp_or_null(x.response_end_ts != 0, x.response_end_ts);
+    r.key("request_frame").num_or_null(x.request_frame != 0, x.request_frame);
+    r.key("response_frame").num_or_null(x.response_frame != 0, x.response_frame);
     std::optional<double> ttfb, dur;
     if (const auto ns = x.ttfb_ns()) ttfb = static_cast<double>(*ns) / 1e6;
     if (const auto ns = x.duration_ns()) dur = static_cast<double>(*ns) / 1e6;
-    opt_ms(w, "ttfb_ms", ttfb);
-    opt_ms(w, "duration_ms", dur);
-    w.key("request_body_bytes").num(x.request_body_bytes).key("request_wire_body_bytes").num(x.request_wire_body_bytes);
-    w.key("response_body_bytes").num(x.response_body_bytes).key("response_wire_body_bytes").num(x.response_wire_body_bytes);
-    w.key("request_chunked").boolean(x.request_chunked).key("response_chunked").boolean(x.response_chunked);
-    w.key("content_type");
-    if (!x.content_type().empty()) w.str(x.content_type());
-    else w.null();
-    w.key("user_agent");
-    if (!x.user_agent().empty()) w.str(x.user_agent());
-    else w.null();
-    w.key("interim_statuses").begin_array();
-    for (int s : x.interim_statuses) w.num(static_cast<int64_t>(s));
-    w.end_array();
-    w.key("pipelined").boolean(x.pipelined).key("partial").boolean(x.partial).key("uncertain").boolean(x.uncertain);
-    w.key("upgraded").boolean(x.upgraded).key("tunnel").boolean(x.tunnel);
-    w.key("request_complete").boolean(x.request_complete).key("response_complete").boolean(x.response_complete);
-    w.end_object();
+    r.key("ttfb_ms").real_or_null(ttfb).key("duration_ms").real_or_null(dur);
+    r.key("request_body_bytes").num(x.request_body_bytes).key("request_wire_body_bytes").num(x.request_wire_body_bytes);
+    r.key("response_body_bytes").num(x.response_body_bytes).key("response_wire_body_bytes").num(x.response_wire_body_bytes);
+    r.key("request_chunked").boolean(x.request_chunked).key("response_chunked").boolean(x.response_chunked);
+    r.key("content_type").str_or_null(x.content_type());
+    r.key("user_agent").str_or_null(x.user_agent());
+    r.key("interim_statuses").put('[');
+    for (size_t i = 0; i < x.interim_statuses.size(); ++i) {
+        if (i > 0) r.put(',');
+        r.num(static_cast<int64_t>(x.interim_statuses[i]));
+    }
+    r.put(']');
+    r.key("pipelined").boolean(x.pipelined).key("partial").boolean(x.partial).key("uncertain").boolean(x.uncertain);
+    r.key("upgraded").boolean(x.upgraded).key("tunnel").boolean(x.tunnel);
+    r.key("request_complete").boolean(x.request_complete).key("response_complete").boolean(x.response_complete);
+    r.put('}');
 }
 
-void states_json(JsonWriter& w, const std::vector<StateChange>& v) {
-    w.begin_array();
-    for (const StateChange& s : v) {
-        w.begin_object().key("state").str(state_name(s.state)).key("ts").timestamp(s.ts_ns).key("frame").num(s.frame).end_object();
+void states_json(JsonRaw& r, const std::vector<StateChange>& v) {
+    r.put('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+        const StateChange& s = v[i];
+        if (i > 0) r.put(',');
+        r.put('{').first("state").name(state_name(s.state)).key("ts").timestamp(s.ts_ns).key("frame").num(s.frame).put('}');
     }
-    w.end_array();
+    r.put(']');
 }
 
 void file_json(JsonWriter& w, const FileStats& f) {
@@ -320,109 +306,112 @@ void write_connection_json(const ConnectionRecord& rec, const ReportOptions& opt
 
 void write_connection_members(const ConnectionRecord& rec, const ReportOptions& opt, JsonWriter& w) {
     const TcpConnectionFacts& t = rec.tcp;
-    w.key("id").num(t.id);
-    w.key("client");
-    endpoint(w, t.client);
-    w.key("server");
-    endpoint(w, t.server);
-    w.key("ip_version").num(static_cast<uint64_t>(t.client.ip.family));
-    w.key("first_ts").timestamp(t.first_ts).key("last_ts").timestamp(t.last_ts);
-    w.key("first_frame").num(t.first_frame).key("last_frame").num(t.last_frame);
-    w.key("duration_ms").real(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
-    w.key("midstream").boolean(t.midstream).key("roles_inferred").boolean(t.roles_inferred);
-    w.key("one_sided").boolean(is_one_sided(t));
+    JsonRaw r(w, 8192);
+    r.first("id").num(t.id);
+    r.key("client");
+    endpoint(r, t.client);
+    r.key("server");
+    endpoint(r, t.server);
+    r.key("ip_version").num(static_cast<uint64_t>(t.client.ip.family));
+    r.key("first_ts").timestamp(t.first_ts).key("last_ts").timestamp(t.last_ts);
+    r.key("first_frame").num(t.first_frame).key("last_frame").num(t.last_frame);
+    r.key("duration_ms").real(static_cast<double>(t.last_ts - t.first_ts) / 1e6);
+    r.key("midstream").boolean(t.midstream).key("roles_inferred").boolean(t.roles_inferred);
+    r.key("one_sided").boolean(is_one_sided(t));
     const HandshakeFacts& hs = t.handshake;
-    w.key("handshake").begin_object().key("complete").boolean(hs.complete);
-    opt_ts(w, "syn_ts", hs.syn_seen, hs.syn_ts);
-    opt_ts(w, "synack_ts", hs.synack_seen, hs.synack_ts);
-    opt_ts(w, "ack_ts", hs.ack_seen, hs.ack_ts);
-    w.key("syn_frame");
-    if (hs.syn_seen) w.num(hs.syn_frame);
-    else w.null();
-    w.key("synack_frame");
-    if (hs.synack_seen) w.num(hs.synack_frame);
-    else w.null();
-    w.key("ack_frame");
-    if (hs.ack_seen) w.num(hs.ack_frame);
-    else w.null();
-    opt_ms(w, "rtt_ms", hs.rtt_ms());
-    opt_ms(w, "syn_to_synack_ms", hs.syn_to_synack_ms());
-    opt_ms(w, "synack_to_ack_ms", hs.synack_to_ack_ms());
-    w.key("client_isn");
-    if (hs.syn_seen) w.num(static_cast<uint64_t>(hs.client_isn));
-    else w.null();
-    w.key("server_isn");
-    if (hs.synack_seen || hs.simultaneous_open) w.num(static_cast<uint64_t>(hs.server_isn));
-    else w.null();
-    w.key("options").begin_object().key("client");
-    options(w, hs.client_options, hs.syn_seen);
-    w.key("server");
-    options(w, hs.server_options, hs.synack_seen || hs.simultaneous_open);
-    w.end_object();
-    w.key("syn_retransmissions").num(static_cast<uint64_t>(hs.syn_retransmissions));
-    w.key("synack_retransmissions").num(static_cast<uint64_t>(hs.synack_retransmissions));
-    w.key("simultaneous_open").boolean(hs.simultaneous_open);
-    w.end_object();
+    r.key("handshake").put('{').first("complete").boolean(hs.complete);
+    r.key("syn_ts").timestamp_or_null(hs.syn_seen, hs.syn_ts);
+    r.key("synack_ts").timestamp_or_null(hs.synack_seen, hs.synack_ts);
+    r.key("ack_ts").timestamp_or_null(hs.ack_seen, hs.ack_ts);
+    r.key("syn_frame").num_or_null(hs.syn_seen, hs.syn_frame);
+    r.key("synack_frame").num_or_null(hs.synack_seen, hs.synack_frame);
+    r.key("ack_frame").num_or_null(hs.ack_seen, hs.ack_frame);
+    r.key("rtt_ms").real_or_null(hs.rtt_ms());
+    r.key("syn_to_synack_ms").real_or_null(hs.syn_to_synack_ms());
+    r.key("synack_to_ack_ms").real_or_null(hs.synack_to_ack_ms());
+    const bool server_isn_known = hs.synack_seen || hs.simultaneous_open;
+    r.key("client_isn").num_or_null(hs.syn_seen, hs.client_isn);
+    r.key("server_isn").num_or_null(server_isn_known, hs.server_isn);
+    r.key("options").put('{').first("client");
+    options(r, hs.client_options, hs.syn_seen);
+    r.key("server");
+    options(r, hs.server_options, server_isn_known);
+    r.put('}');
+    r.key("syn_retransmissions").num(hs.syn_retransmissions);
+    r.key("synack_retransmissions").num(hs.synack_retransmissions);
+    r.key("simultaneous_open").boolean(hs.simultaneous_open);
+    r.put('}');
     const CloseFacts& c = t.close;
-    w.key("close").begin_object().key("kind").str(close_kind_name(c.kind)).key("initiator").str(close_initiator_name(c.initiator));
-    w.key("ts").timestamp(c.ts_ns).key("frame").num(c.frame);
-    w.key("rst");
+    r.key("close").put('{').first("kind").name(close_kind_name(c.kind)).key("initiator").name(close_initiator_name(c.initiator));
+    r.key("ts").timestamp(c.ts_ns).key("frame").num(c.frame);
+    r.key("rst");
     if (c.rst_by) {
-        w.begin_object().key("by").str(role_name(*c.rst_by)).key("sender_state").str(state_name(c.rst_sender_state));
-        w.key("after_fin").boolean(c.rst_after_fin).key("with_data").boolean(c.rst_with_data).end_object();
+        r.put('{').first("by").name(role_name(*c.rst_by)).key("sender_state").name(state_name(c.rst_sender_state));
+        r.key("after_fin").boolean(c.rst_after_fin).key("with_data").boolean(c.rst_with_data).put('}');
     } else {
-        w.null();
+        r.null();
     }
-    w.end_object();
-    w.key("states").begin_object().key("client");
-    states_json(w, t.states[0]);
-    w.key("server");
-    states_json(w, t.states[1]);
-    w.end_object();
-    w.key("time_wait");
+    r.put('}');
+    r.key("states").put('{').first("client");
+    states_json(r, t.states[0]);
+    r.key("server");
+    states_json(r, t.states[1]);
+    r.put('}');
+    r.key("time_wait");
     if (t.time_wait) {
-        w.begin_object().key("side").str(t.time_wait->both ? "both" : role_name(t.time_wait->side));
-        w.key("start_ts").timestamp(t.time_wait->start_ns).key("end_ts").timestamp(t.time_wait->end_ns);
-        w.key("frame").num(t.time_wait->frame).end_object();
+        r.put('{').first("side").name(t.time_wait->both ? "both" : role_name(t.time_wait->side));
+        r.key("start_ts").timestamp(t.time_wait->start_ns).key("end_ts").timestamp(t.time_wait->end_ns);
+        r.key("frame").num(t.time_wait->frame).put('}');
     } else {
-        w.null();
+        r.null();
     }
-    per_dir(w, "packets", t, [](const DirectionFacts& d) { return d.packets; });
-    per_dir(w, "payload_bytes", t, [](const DirectionFacts& d) { return d.payload_bytes; });
-    per_dir(w, "wire_payload_bytes", t, [](const DirectionFacts& d) { return d.wire_payload_bytes; });
-    per_dir(w, "retransmitted_bytes", t, [](const DirectionFacts& d) { return d.retransmitted_bytes; });
-    per_dir(w, "missing_bytes", t, [](const DirectionFacts& d) { return d.missing_bytes; });
-    per_dir(w, "retransmissions", t, [](const DirectionFacts& d) { return d.retransmissions; });
-    per_dir(w, "out_of_order", t, [](const DirectionFacts& d) { return d.out_of_order; });
-    per_dir(w, "keepalives", t, [](const DirectionFacts& d) { return d.keepalives; });
-    per_dir(w, "zero_windows", t, [](const DirectionFacts& d) { return d.zero_windows; });
-    per_dir(w, "max_window", t, [](const DirectionFacts& d) { return d.max_window; });
-    w.key("http").begin_array();
-    for (const HttpTransaction& x : rec.http) http_json(w, x);
-    w.end_array();
-    w.key("http_total").num(rec.http_total);
-    w.key("anomalies").begin_array();
-    for (const Finding& f : t.anomalies) finding_json(w, f);
-    w.end_array();
-    w.key("anomalies_total").num(t.anomalies_total);
+    per_dir(r, "packets", t, [](const DirectionFacts& d) { return d.packets; });
+    per_dir(r, "payload_bytes", t, [](const DirectionFacts& d) { return d.payload_bytes; });
+    per_dir(r, "wire_payload_bytes", t, [](const DirectionFacts& d) { return d.wire_payload_bytes; });
+    per_dir(r, "retransmitted_bytes", t, [](const DirectionFacts& d) { return d.retransmitted_bytes; });
+    per_dir(r, "missing_bytes", t, [](const DirectionFacts& d) { return d.missing_bytes; });
+    per_dir(r, "retransmissions", t, [](const DirectionFacts& d) { return d.retransmissions; });
+    per_dir(r, "out_of_order", t, [](const DirectionFacts& d) { return d.out_of_order; });
+    per_dir(r, "keepalives", t, [](const DirectionFacts& d) { return d.keepalives; });
+    per_dir(r, "zero_windows", t, [](const DirectionFacts& d) { return d.zero_windows; });
+    per_dir(r, "max_window", t, [](const DirectionFacts& d) { return d.max_window; });
+    r.key("http").put('[');
+    for (size_t i = 0; i < rec.http.size(); ++i) {
+        if (i > 0) r.put(',');
+        http_json(r, rec.http[i]);
+    }
+    r.put(']');
+    r.key("http_total").num(rec.http_total);
+    r.key("anomalies").put('[');
+    for (size_t i = 0; i < t.anomalies.size(); ++i) {
+        if (i > 0) r.put(',');
+        finding_json(r, t.anomalies[i]);
+    }
+    r.put(']');
+    r.key("anomalies_total").num(t.anomalies_total);
     if (!t.anomalies_dropped.empty()) {
-        w.key("anomalies_dropped").begin_object();
-        for (const auto& [k, n] : t.anomalies_dropped) w.key(kind_name(k)).num(n);
-        w.end_object();
+        r.key("anomalies_dropped").put('{');
+        for (size_t i = 0; i < t.anomalies_dropped.size(); ++i) {
+            if (i > 0) r.put(',');
+            r.name(kind_name(t.anomalies_dropped[i].first)).put(':').num(t.anomalies_dropped[i].second);
+        }
+        r.put('}');
     }
     if (opt.timeline) {
-        w.key("timeline").begin_array();
-        for (const LadderRow& r : t.ladder) {
-            w.begin_object().key("ts").timestamp(r.ts_ns).key("frame").num(r.frame).key("from").str(role_name(r.from));
-            w.key("flags").str(tcp_flags_str(r.flags)).key("rel_seq").num(static_cast<uint64_t>(r.rel_seq));
-            w.key("rel_ack").num(static_cast<uint64_t>(r.rel_ack)).key("len").num(static_cast<uint64_t>(r.len));
-            w.key("window").num(static_cast<uint64_t>(r.window));
-            if (r.client_state) w.key("client_state").str(state_name(*r.client_state));
-            if (r.server_state) w.key("server_state").str(state_name(*r.server_state));
-            w.end_object();
+        r.key("timeline").put('[');
+        for (size_t i = 0; i < t.ladder.size(); ++i) {
+            const LadderRow& row = t.ladder[i];
+            if (i > 0) r.put(',');
+            r.put('{').first("ts").timestamp(row.ts_ns).key("frame").num(row.frame).key("from").name(role_name(row.from));
+            r.key("flags").name(tcp_flags_str(row.flags)).key("rel_seq").num(row.rel_seq);
+            r.key("rel_ack").num(row.rel_ack).key("len").num(row.len);
+            r.key("window").num(row.window);
+            if (row.client_state) r.key("client_state").name(state_name(*row.client_state));
+            if (row.server_state) r.key("server_state").name(state_name(*row.server_state));
+            r.put('}');
         }
-        w.end_array();
-        w.key("timeline_truncated").boolean(t.ladder_truncated);
+        r.put(']');
+        r.key("timeline_truncated").boolean(t.ladder_truncated);
     }
 }
 

@@ -10,15 +10,6 @@
 
 namespace pcaplens {
 
-namespace {
-// Bytes copied as they are: printable ASCII other than '"' and '\\'.
-constexpr std::array<bool, 256> kPlain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0x20; c < 0x7F; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-    return t;
-}();
-}  // namespace
-
 void JsonBuffer::grow(size_t more) {
     size_t cap = cap_ < 4096 ? 4096 : cap_ * 2;
     while (cap - len_ < more) cap *= 2;
@@ -37,8 +28,7 @@ void escape_into(std::string_view s, Out& out) {
     size_t i = 0;
     while (i < n) {
         // Fast path: copy a run of plain printable ASCII at once.
-        size_t run = i;
-        while (run < n && kPlain[p[run]]) ++run;
+        const size_t run = i + detail::json_plain_prefix(p + i, n - i);
         if (run > i) {
             out.append(s.data() + i, run - i);
             i = run;
@@ -78,6 +68,54 @@ void escape_into(std::string_view s, Out& out) {
 
 void json_escape(std::string_view s, std::string& out) { escape_into(s, out); }
 void json_escape(std::string_view s, JsonBuffer& out) { escape_into(s, out); }
+
+namespace {
+// Appends to a pointer with room reserved by the caller (6 bytes per input byte).
+struct PointerOut {
+    char* p;
+    void append(const char* s, size_t n) {
+        std::memcpy(p, s, n);
+        p += n;
+    }
+    PointerOut& operator+=(char c) {
+        *p++ = c;
+        return *this;
+    }
+    template <size_t N>
+    PointerOut& operator+=(const char (&s)[N]) {
+        append(s, N - 1);
+        return *this;
+    }
+};
+}  // namespace
+
+char* detail::json_escape_to(const unsigned char* s, size_t n, char* out) {
+    PointerOut o{out};
+    escape_into(std::string_view(reinterpret_cast<const char*>(s), n), o);
+    return o.p;
+}
+
+void JsonRaw::regrow(size_t n) {
+    buf_.commit(p_);
+    p_ = buf_.reserve(n < 4096 ? 4096 : n);
+    lim_ = buf_.limit();
+}
+
+JsonRaw& JsonRaw::real(double v, int decimals) {
+    if (!std::isfinite(v)) return null();
+    char buf[400];  // fixed notation of the largest double needs 309 digits + decimals
+    size_t len = 0;
+    if (const char* end = format_fixed(v, decimals, buf, buf + sizeof buf)) {
+        len = static_cast<size_t>(end - buf);
+    } else {
+        const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+        len = static_cast<size_t>(std::min<int>(n, sizeof buf - 1));
+    }
+    need(len);
+    std::memcpy(p_, buf, len);
+    p_ += len;
+    return *this;
+}
 
 JsonWriter& JsonWriter::begin_object() {
     comma();
@@ -156,6 +194,12 @@ JsonWriter& JsonWriter::null() {
 }
 JsonWriter& JsonWriter::timestamp(int64_t ns) {
     comma();
+    char* p = out_.reserve(32);
+    out_.commit(put_timestamp(p, ns));
+    return *this;
+}
+
+char* JsonWriter::put_timestamp(char* out, int64_t ns) {
     const bool neg = ns < 0;
     const uint64_t a = neg ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
     const uint64_t sec = a / 1000000000ull;
@@ -170,11 +214,8 @@ JsonWriter& JsonWriter::timestamp(int64_t ns) {
         ts_sec_ = sec;
         ts_neg_ = neg;
     }
-    char buf[32];
-    std::memcpy(buf, ts_text_, sizeof ts_text_);
-    char* p = write_digits(buf + ts_len_, static_cast<uint32_t>(a % 1000000000ull), 9);
-    out_.append_short(buf, static_cast<size_t>(p - buf));
-    return *this;
+    std::memcpy(out, ts_text_, sizeof ts_text_);   // 22 bytes; the digits overwrite the tail
+    return write_digits(out + ts_len_, static_cast<uint32_t>(a % 1000000000ull), 9);
 }
 
 }  // namespace pcaplens

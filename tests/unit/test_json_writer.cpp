@@ -10,9 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pcaplens/decode/packet.hpp"
+#include "pcaplens/findings/finding.hpp"
 #include "pcaplens/report/fixed_decimal.hpp"
 #include "pcaplens/report/json_writer.hpp"
 #include "pcaplens/report/utf8.hpp"
+#include "pcaplens/tcp/connection.hpp"
 
 using namespace pcaplens;
 
@@ -264,4 +267,104 @@ TEST_CASE("format_fixed: printf's %.*f digits, ties and rounding boundaries incl
     CHECK(mismatches == 0);
     char tiny[4];
     CHECK(pcaplens::format_fixed(123456.0, 3, tiny, tiny + sizeof tiny) == nullptr);   // does not fit: to_chars says so
+}
+
+TEST_CASE("json plain prefix: the 16-byte blocks and the tail agree with the byte rule") {
+    // Strings of 0..48 bytes (three blocks and every tail length), plain but
+    // for one byte of each value at each position: the prefix ends exactly there.
+    const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
+    for (size_t n = 0; n <= 48; ++n) {
+        std::vector<unsigned char> s(n, 'a');
+        CHECK(detail::json_plain_prefix(s.data(), n) == n);
+        for (size_t at = 0; at < n; ++at) {
+            for (int c = 0; c < 256; ++c) {
+                s[at] = static_cast<unsigned char>(c);
+                const size_t want = plain(static_cast<unsigned char>(c)) ? n : at;
+                REQUIRE(detail::json_plain_prefix(s.data(), n) == want);
+            }
+            s[at] = 'a';
+        }
+    }
+}
+
+TEST_CASE("json raw: the same bytes as the writer, commas spelled out, through regrowth") {
+    // One object written token by token both ways; the raw one starts with
+    // 16 bytes of room so nearly every token regrows the buffer.
+    const std::string wire = std::string("GE\"T\x01 \xC3\xA9 \xFF") + std::string(40, 'u') + "\\";
+    JsonBuffer a, b;
+    {
+        JsonWriter w(a);
+        w.begin_array().num(uint64_t{7});
+        w.begin_object().key("n").num(int64_t{-12}).key("u").num(uint64_t{18446744073709551615ull}).key("s").str(wire);
+        w.key("e").str("").key("t").timestamp(1700000000123456789LL).key("t2").timestamp(1700000000000000001LL);
+        w.key("neg").timestamp(-1500000000LL).key("r").real(1.0005, 3).key("nan").real(std::nan(""));
+        w.key("b").boolean(true).key("f").boolean(false).key("z").null().key("name").str("ESTABLISHED");
+        w.key("arr").begin_array().num(int64_t{1}).num(int64_t{2}).end_array().end_object();
+        w.end_array();
+    }
+    {
+        JsonWriter w(b);
+        w.begin_array().num(uint64_t{7});
+        {
+            JsonRaw r(w, 16);
+            r.put('{').first("n").num(int64_t{-12}).key("u").num(uint64_t{18446744073709551615ull}).key("s").str(wire);
+            r.key("e").str("").key("t").timestamp(1700000000123456789LL).key("t2").timestamp(1700000000000000001LL);
+            r.key("neg").timestamp(-1500000000LL).key("r").real(1.0005, 3).key("nan").real(std::nan(""));
+            r.key("b").boolean(true).key("f").boolean(false).key("z").null().key("name").name("ESTABLISHED");
+            r.key("arr").put('[').num(1).put(',').num(2).put(']').put('}');
+        }
+        w.end_array();
+    }
+    CHECK(b.view() == a.view());
+    CHECK(nlohmann::json::parse(b.view()).is_array());
+    // The optional forms.
+    JsonBuffer c;
+    {
+        JsonWriter w(c);
+        JsonRaw r(w);
+        r.put('[').num_or_null(false, 1).put(',').num_or_null(true, 2).put(',').timestamp_or_null(false, 5).put(',');
+        r.str_or_null("").put(',').str_or_null("x").put(',').real_or_null(std::nullopt).put(',').real_or_null(0.25).put(']');
+    }
+    CHECK(c.view() == "[null,2,null,null,\"x\",null,0.250]");
+}
+
+TEST_CASE("json raw: a long string with escapes through a nearly full buffer") {
+    // The escaped text (up to 6 bytes per input byte) must fit however little
+    // room is left: strings of every length to 300 with control bytes.
+    for (size_t n = 0; n < 300; n += 7) {
+        std::string s(n, 'x');
+        for (size_t i = 0; i < n; i += 5) s[i] = '\x01';
+        std::string want = "\"";
+        json_escape(s, want);
+        want += '"';
+        JsonBuffer buf;
+        JsonWriter w(buf);
+        {
+            JsonRaw r(w, 1);
+            r.str(s);
+        }
+        REQUIRE(buf.view() == want);
+    }
+}
+
+TEST_CASE("json raw: every name the reports copy without the escape scan is plain") {
+    // JsonRaw::name() skips the scan for pcaplens's own tables; a name with a
+    // quote, backslash or control byte in one of them would break the JSON.
+    const auto plain = [](std::string_view v) {
+        return detail::json_plain_prefix(reinterpret_cast<const unsigned char*>(v.data()), v.size()) == v.size();
+    };
+    for (int s = 0; s <= static_cast<int>(TcpState::LAST_ACK); ++s) CHECK(plain(state_name(static_cast<TcpState>(s))));
+    for (int k = 0; k <= static_cast<int>(CloseKind::evicted); ++k) CHECK(plain(close_kind_name(static_cast<CloseKind>(k))));
+    for (int i = 0; i <= static_cast<int>(CloseInitiator::simultaneous); ++i) {
+        CHECK(plain(close_initiator_name(static_cast<CloseInitiator>(i))));
+    }
+    CHECK(plain(role_name(Role::client)));
+    CHECK(plain(role_name(Role::server)));
+    for (int l = 0; l <= static_cast<int>(Layer::http); ++l) CHECK(plain(layer_name(static_cast<Layer>(l))));
+    for (int s = 0; s <= static_cast<int>(Severity::error); ++s) CHECK(plain(severity_name(static_cast<Severity>(s))));
+    for (const CatalogueEntry& e : catalogue_all()) {
+        CHECK(plain(e.name));
+        CHECK(plain(kind_name(e.kind)));
+    }
+    for (uint32_t f = 0; f < 0x1000; ++f) REQUIRE(plain(tcp_flags_str(static_cast<uint16_t>(f))));
 }
