@@ -17,8 +17,13 @@ bool is_one_sided(const TcpConnectionFacts& t) {
 
 struct Analysis::Impl final : ConnectionObserver {
     Impl(const AnalysisConfig& c, ReportSink& s)
-        : cfg(c), sink(s), decoder(c.decode), tcp(c.tcp, *this), heap_in_use(c.heap_in_use ? c.heap_in_use : heap_in_use_bytes) {
-        if (!sink.wants_http_transactions()) cfg.http.keep_transactions = false;
+        : cfg(for_sink(c, s)), sink(s), decoder(c.decode), tcp(cfg.tcp, *this), heap_in_use(c.heap_in_use ? c.heap_in_use : heap_in_use_bytes) {}
+
+    // What the sink will not read is not kept (see ReportSink).
+    static AnalysisConfig for_sink(AnalysisConfig c, const ReportSink& s) {
+        if (!s.wants_http_transactions()) c.http.keep_transactions = false;
+        if (!s.wants_findings()) c.tcp.max_anomalies_per_connection = 0;
+        return c;
     }
 
     AnalysisConfig cfg;

@@ -107,6 +107,7 @@ public:
     void connection(const pl::ConnectionRecord&) override {}
     void end(const pl::FinalReport&) override {}
     bool wants_http_transactions() const override { return false; }
+    bool wants_findings() const override { return false; }
 };
 
 // The report and the status line on one terminal: the line is erased before
@@ -128,6 +129,7 @@ public:
         inner_->end(report);
     }
     bool wants_http_transactions() const override { return inner_->wants_http_transactions(); }
+    bool wants_findings() const override { return inner_->wants_findings(); }
     bool render(const pl::ConnectionRecord& rec, std::string& out) override { return inner_->render(rec, out); }
     void write_rendered(const std::string& text) override {
         erase();

@@ -167,6 +167,8 @@ public:
 
     // One line per connection, without its transactions, under -q.
     bool wants_http_transactions() const override { return opt_.verbosity >= 0; }
+    // Under -q a connection's findings are its line's count (anomalies_total).
+    bool wants_findings() const override { return opt_.verbosity >= 0; }
 
     void connection(const ConnectionRecord& rec) override {
         if (!record_selected(rec, opt_)) return;

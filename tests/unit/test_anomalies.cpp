@@ -12,6 +12,8 @@
 // Anomaly lists are written "kind@frame", with "(related)" appended when the
 // finding names a related frame (e.g. the original of a retransmission).
 #include <doctest/doctest.h>
+
+#include <map>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -209,6 +211,12 @@ struct Result {
         FAIL("no capture finding " << pcaplens::kind_name(k));
         return report.summary.capture_findings.front();
     }
+};
+
+// A sink that reads only the counts (as the text summary under -q).
+class CountsSink : public Sink {
+public:
+    bool wants_findings() const override { return false; }
 };
 
 Result analyse(const std::vector<std::string>& files, const pcaplens::AnalysisConfig& cfg = {}) {
@@ -1933,4 +1941,44 @@ TEST_CASE("near miss: idle_eviction") {
     CHECK(hits(f, AnomalyKind::idle_eviction) == "");
     CHECK(all(f) == "open_at_end@5");
     CHECK(h.an->counters().evicted_idle == 0);
+}
+
+TEST_CASE("a sink that reads only counts gets no findings on its connections, and the same counts") {
+    // TCP findings (loss: retransmissions, duplicate ACKs, gaps) and HTTP
+    // ones (4xx/5xx), with a sink that wants the findings and one that does
+    // not: per connection the same anomalies_total and the same counts by
+    // kind (kept, or counted in anomalies_dropped), the same summary.
+    for (const char* rel : {"tests/captures/tcp-loss.pcap", "samples/http-mixed.pcapng"}) {
+        CAPTURE(rel);
+        const std::vector<std::string> files{std::string(PCAPLENS_SOURCE_DIR) + "/" + rel};
+        const Result full = analyse(files);
+        Sink counts_sink;
+        {
+            CountsSink sink;
+            pcaplens::MergedFileSource src(files, "");
+            pcaplens::Analysis a({}, sink);
+            a.run(src, pcaplens::RunInfo{});
+            counts_sink.conns = sink.conns;
+            counts_sink.report = sink.report;
+        }
+        REQUIRE(full.conns.size() == counts_sink.conns.size());
+        uint64_t kept = 0;
+        for (size_t i = 0; i < full.conns.size(); ++i) {
+            const auto& f = full.conns[i].tcp;
+            const auto& c = counts_sink.conns[i].tcp;
+            CHECK(c.id == f.id);
+            CHECK(c.anomalies.empty());
+            CHECK(c.anomalies_total == f.anomalies_total);
+            std::map<AnomalyKind, uint64_t> by_full, by_counts;
+            for (const auto& x : f.anomalies) ++by_full[x.kind];
+            for (const auto& [k, n] : f.anomalies_dropped) by_full[k] += n;
+            for (const auto& [k, n] : c.anomalies_dropped) by_counts[k] += n;
+            CHECK(by_counts == by_full);
+            kept += f.anomalies.size();
+        }
+        CHECK(kept > 0);   // the capture has findings for the first sink to keep
+        for (size_t k = 0; k < pcaplens::kAnomalyKindCount; ++k) {
+            CHECK(counts_sink.report.summary.anomalies[k] == full.report.summary.anomalies[k]);
+        }
+    }
 }

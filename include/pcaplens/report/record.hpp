@@ -102,6 +102,14 @@ public:
     // (HttpConfig::keep_transactions) and leaves `http` empty; http_total
     // and the summary are the same either way.
     virtual bool wants_http_transactions() const { return true; }
+    // false when connection() never reads ConnectionRecord::tcp.anomalies
+    // (only anomalies_total, and the summary's counts): the analysis then
+    // keeps no finding on a connection but counts them by kind in
+    // tcp.anomalies_dropped, as beyond TcpConfig::max_anomalies_per_connection;
+    // anomalies_total and the summary are the same either way. (The text
+    // summary under -q prints a count per connection; ~2 findings per
+    // connection on the bench traces, 96 bytes and a detail text each.)
+    virtual bool wants_findings() const { return true; }
     // A connection that finishes before a lower id waits in the analysis's
     // id-order window. A reporter whose output for it depends on the record
     // alone may render it right away: render() returns true and leaves in
