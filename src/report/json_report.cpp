@@ -50,6 +50,17 @@ void options(JsonRaw& r, const NegotiatedOptions& o, bool present) {
     r.key("sack_permitted").boolean(o.sack_permitted).key("timestamps").boolean(o.timestamps).put('}');
 }
 
+// [e0,e1,...], each element written by `one`.
+template <class V, class F>
+void raw_array(JsonRaw& r, const V& v, F one) {
+    r.put('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) r.put(',');
+        one(v[i]);
+    }
+    r.put(']');
+}
+
 template <size_t N, class F>
 void per_dir(JsonRaw& r, const char (&k)[N], const TcpConnectionFacts& t, F get) {
     r.key(k).lit("{\"client_to_server\":").num(get(t.dir[0])).lit(",\"server_to_client\":").num(get(t.dir[1])).put('}');
@@ -99,12 +110,8 @@ void http_json(JsonRaw& r, const HttpTransaction& x) {
     r.key("request_chunked").boolean(x.request_chunked).key("response_chunked").boolean(x.response_chunked);
     r.key("content_type").str_or_null(x.content_type());
     r.key("user_agent").str_or_null(x.user_agent());
-    r.key("interim_statuses").put('[');
-    for (size_t i = 0; i < x.interim_statuses.size(); ++i) {
-        if (i > 0) r.put(',');
-        r.num(static_cast<int64_t>(x.interim_statuses[i]));
-    }
-    r.put(']');
+    r.key("interim_statuses");
+    raw_array(r, x.interim_statuses, [&](int status) { r.num(static_cast<int64_t>(status)); });
     r.key("pipelined").boolean(x.pipelined).key("partial").boolean(x.partial).key("uncertain").boolean(x.uncertain);
     r.key("upgraded").boolean(x.upgraded).key("tunnel").boolean(x.tunnel);
     r.key("request_complete").boolean(x.request_complete).key("response_complete").boolean(x.response_complete);
@@ -112,13 +119,9 @@ void http_json(JsonRaw& r, const HttpTransaction& x) {
 }
 
 void states_json(JsonRaw& r, const std::vector<StateChange>& v) {
-    r.put('[');
-    for (size_t i = 0; i < v.size(); ++i) {
-        const StateChange& s = v[i];
-        if (i > 0) r.put(',');
+    raw_array(r, v, [&](const StateChange& s) {
         r.put('{').first("state").name(state_name(s.state)).key("ts").timestamp(s.ts_ns).key("frame").num(s.frame).put('}');
-    }
-    r.put(']');
+    });
 }
 
 void file_json(JsonWriter& w, const FileStats& f) {
@@ -375,19 +378,11 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
     per_dir(r, "keepalives", t, [](const DirectionFacts& d) { return d.keepalives; });
     per_dir(r, "zero_windows", t, [](const DirectionFacts& d) { return d.zero_windows; });
     per_dir(r, "max_window", t, [](const DirectionFacts& d) { return d.max_window; });
-    r.key("http").put('[');
-    for (size_t i = 0; i < rec.http.size(); ++i) {
-        if (i > 0) r.put(',');
-        http_json(r, rec.http[i]);
-    }
-    r.put(']');
+    r.key("http");
+    raw_array(r, rec.http, [&](const HttpTransaction& x) { http_json(r, x); });
     r.key("http_total").num(rec.http_total);
-    r.key("anomalies").put('[');
-    for (size_t i = 0; i < t.anomalies.size(); ++i) {
-        if (i > 0) r.put(',');
-        finding_json(r, t.anomalies[i]);
-    }
-    r.put(']');
+    r.key("anomalies");
+    raw_array(r, t.anomalies, [&](const Finding& f) { finding_json(r, f); });
     r.key("anomalies_total").num(t.anomalies_total);
     if (!t.anomalies_dropped.empty()) {
         r.key("anomalies_dropped").put('{');
@@ -398,10 +393,8 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
         r.put('}');
     }
     if (opt.timeline) {
-        r.key("timeline").put('[');
-        for (size_t i = 0; i < t.ladder.size(); ++i) {
-            const LadderRow& row = t.ladder[i];
-            if (i > 0) r.put(',');
+        r.key("timeline");
+        raw_array(r, t.ladder, [&](const LadderRow& row) {
             r.put('{').first("ts").timestamp(row.ts_ns).key("frame").num(row.frame).key("from").name(role_name(row.from));
             r.key("flags").name(tcp_flags_str(row.flags)).key("rel_seq").num(row.rel_seq);
             r.key("rel_ack").num(row.rel_ack).key("len").num(row.len);
@@ -409,8 +402,7 @@ void write_connection_members(const ConnectionRecord& rec, const ReportOptions& 
             if (row.client_state) r.key("client_state").name(state_name(*row.client_state));
             if (row.server_state) r.key("server_state").name(state_name(*row.server_state));
             r.put('}');
-        }
-        r.put(']');
+        });
         r.key("timeline_truncated").boolean(t.ladder_truncated);
     }
 }
