@@ -108,6 +108,7 @@ size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
             got = readers_[0]->next_batch(out, max);
             if (got == 0) return 0;
         }
+        if (bpf_.empty()) return number_unfiltered(out, got);
         size_t kept = 0;
         for (size_t i = 0; i < got; ++i) {
             const Admit a = admit(out[i], 0);
@@ -118,6 +119,30 @@ size_t MergedFileSource::next_batch(PacketView* out, size_t max) {
         }
         if (kept > 0) return kept;
     }
+}
+
+// One file and no filter: every packet is taken, so what admit() does per
+// packet is done for the batch in one loop, without its call and try block
+// (~45 of ~1,870 instructions a packet on the bench trace).
+size_t MergedFileSource::number_unfiltered(PacketView* out, size_t got) {
+    HandedOut& h = handed_[0];
+    uint64_t frame = frame_, bytes = 0, wire_bytes = 0;
+    for (size_t i = 0; i < got; ++i) {
+        PacketView& p = out[i];
+        p.file_index = 0;
+        frame += p.records_before;   // frames Wireshark gives to records that hold no packet
+        p.frame = ++frame;
+        bytes += p.caplen;
+        wire_bytes += p.wirelen;
+    }
+    if (h.packets == 0) h.first_ts_ns = out[0].ts_ns;
+    h.packets += got;
+    h.last_ts_ns = out[got - 1].ts_ns;
+    h.bytes += bytes;
+    h.wire_bytes += wire_bytes;
+    frame_ = frame;
+    seen_ += got;
+    return got;
 }
 
 std::vector<FileStats> MergedFileSource::file_stats() const {

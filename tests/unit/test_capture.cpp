@@ -673,6 +673,56 @@ TEST_CASE("capture: batches read the same packets as one at a time") {
     }
 }
 
+// One file without a filter takes a shortcut (MergedFileSource numbers a
+// whole batch in one loop); a filter that matches every packet goes through
+// the per-packet path. Both must hand out the same frames and count the same
+// per-file totals, which are also checked against what was written.
+TEST_CASE("capture: one unfiltered file is numbered and counted as the per-packet path does") {
+    TempDir tmp;
+    tw::PcapngWriter w;
+    const uint32_t eth = w.add_interface(tw::linktype::ethernet);
+    uint64_t bytes = 0, wire = 0;
+    std::vector<uint64_t> frames;
+    uint64_t frame = 0;
+    const int64_t t0 = kT0 / 1000 * 1000;   // the interface's resolution is the default microsecond
+    for (int i = 0; i < 70; ++i) {
+        if (i % 9 == 0) {   // also before the first packet (the one read ahead)
+            w.add_block(0x00000BAD, tw::Bytes{0x00, 0x00, 0x7e, 0xd9});   // a custom block takes a frame number
+            ++frame;
+        }
+        const Bytes f = frame_n(i, static_cast<size_t>(i * 37 % 900));
+        const uint32_t cut = i % 5 == 0 ? 60 : 0;                          // every fifth cut by the snaplen
+        w.add(eth, t0 + i * 1000, f, 0, cut);
+        bytes += cut ? std::min<size_t>(cut, f.size()) : f.size();
+        wire += f.size();
+        frames.push_back(++frame);
+    }
+    const std::string path = tmp.write("mixed.pcapng", w.bytes());
+    const SourceRead all = read_source({path}, "", 16);
+    const SourceRead per_packet = read_source({path}, "tcp or not tcp", 16);
+    REQUIRE(all.pkts.size() == frames.size());
+    REQUIRE(per_packet.pkts.size() == frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        CAPTURE(i);
+        CHECK(all.pkts[i].frame == frames[i]);
+        CHECK(per_packet.pkts[i].frame == frames[i]);
+        CHECK(all.pkts[i].file_index == 0u);
+    }
+    REQUIRE(all.stats.size() == 1u);
+    REQUIRE(per_packet.stats.size() == 1u);
+    for (const FileStats* st : {&all.stats[0], &per_packet.stats[0]}) {
+        CHECK(st->packets == frames.size());
+        CHECK(st->bytes == bytes);
+        CHECK(st->wire_bytes == wire);
+        CHECK(st->first_ts_ns == t0);
+        CHECK(st->last_ts_ns == t0 + 69 * 1000);
+    }
+    CHECK(bytes < wire);
+    CHECK(all.seen == frames.size());
+    CHECK(per_packet.seen == frames.size());
+    CHECK(all.filtered == 0u);
+}
+
 TEST_CASE("timestamp_ns: seconds and fraction to nanoseconds, clamped without overflow") {
     using pcaplens::kMaxTimestampNs;
     using pcaplens::timestamp_ns;

@@ -174,6 +174,8 @@ private:
     // of its file; skip (counted) when the filter rejects it, stop when the
     // filter does not compile for its link type (filter_error()).
     Admit admit(PacketView& p, size_t file);
+    // admit() for a batch of `got` (> 0) packets of the only file, no filter set; returns `got`.
+    size_t number_unfiltered(PacketView* out, size_t got);
     // What each file handed out: the readers count what they read, which
     // includes the packet read ahead for the merge when the analysis stops
     // early (-c, a signal).
