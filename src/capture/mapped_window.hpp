@@ -68,6 +68,14 @@ public:
         const size_t to = std::min(at + kFetchAhead, size_);
         if (fetched_ < at) fetched_ = at;
         if (to > populated_) populate_ahead(to);
+        // Four lines a step: ~11 lines a packet on the bench trace, and a
+        // one-line loop spent four instructions on each.
+        for (; fetched_ + 256 <= to; fetched_ += 256) {
+            __builtin_prefetch(data_ + fetched_);
+            __builtin_prefetch(data_ + fetched_ + 64);
+            __builtin_prefetch(data_ + fetched_ + 128);
+            __builtin_prefetch(data_ + fetched_ + 192);
+        }
         for (; fetched_ < to; fetched_ += 64) __builtin_prefetch(data_ + fetched_);
     }
     // The file offset up to which the window still holds the file's own
