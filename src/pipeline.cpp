@@ -491,6 +491,7 @@ void Analysis::run(PacketSource& source, const RunInfo& run, const std::atomic<b
             for (size_t k = begin; k < end; ++k) {
                 if (decoded[k].proto == L4Proto::tcp) im.tcp.prefetch_consumer(flow[k], decoded[k].tcp);
             }
+            im.tcp.prefetch_next_to_finish();
             for (size_t k = begin; k < end; ++k) {
                 const PacketView& pkt = pkts[k];
                 im.on_packet(pkt, decoded[k], flow[k]);

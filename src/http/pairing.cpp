@@ -933,6 +933,20 @@ StreamConsumer::Hot HttpStream::hot() const {
     return Hot{this, base, {at(impl_->req), at(impl_->resp)}};
 }
 
+void HttpStream::prefetch_results() const {
+    if (impl_) {   // still parsing (not closed): finishing reads the state first
+        __builtin_prefetch(impl_.get());
+        return;
+    }
+    auto fetch = [](const auto& v) {
+        if (!v.empty()) __builtin_prefetch(v.data());
+    };
+    fetch(results_.transactions);
+    fetch(results_.tally.methods);
+    fetch(results_.tally.timings);
+    fetch(results_.findings);
+}
+
 void HttpStream::on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) {
     if (impl_) impl_->gap(dir, len, ts_ns);
 }

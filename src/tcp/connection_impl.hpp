@@ -127,6 +127,29 @@ public:
             if (!v.empty()) __builtin_prefetch(v.data());
         }
     }
+    // The same for the lingering connection next in line to be finished,
+    // one step per packet (each step's pointers are loaded by the previous
+    // one): the object; its vectors and the consumer object; the consumer's
+    // results. A lingering connection was last touched seconds ago, and
+    // finishing it otherwise waits on ~25 misses one after another
+    // (cachegrind, 1 GB trace).
+    static constexpr int kFinishPrefetchSteps = 3;
+    void prefetch_finish(int step) const {
+        switch (step) {
+            case 0: prefetch_object(); break;
+            case 1:
+                prefetch_finish_vectors();
+                if (consumer) {
+                    const auto* o = reinterpret_cast<const char*>(consumer.get());
+                    for (size_t off = 0; off < 256; off += 64) __builtin_prefetch(o + off);
+                }
+                break;
+            case 2:
+                if (consumer) consumer->prefetch_results();
+                break;
+            default: break;
+        }
+    }
 
     // ReassemblySink, for the direction currently being fed.
     void data(const uint8_t* p, size_t n, int64_t ts, uint64_t frame) override;

@@ -2259,3 +2259,60 @@ TEST_CASE("tcp lifecycle: a first FIN acknowledging more than the second FIN is 
     CHECK(states(f, S).find("LAST_ACK") == std::string::npos);
 }
 
+
+// TcpAnalyzer::prefetch_next_to_finish() loads the connection lingering
+// will finish next; it must change nothing. Twelve connections close one a
+// second apart, half of them get a straggler (their client FIN again) while
+// they linger, and the clock runs past every linger: fed once plainly and
+// once with the hint called around every packet, the same connections
+// finish at the same packets with the same facts.
+TEST_CASE("tcp lifecycle: prefetching the connection that lingering finishes next changes nothing") {
+    std::vector<std::pair<int64_t, pt::Bytes>> pkts;
+    const int64_t t0 = 1'700'000'000'000'000'000;
+    for (int i = 0; i < 12; ++i) {
+        auto c = conv(static_cast<uint16_t>(41000 + i), 1000 + 7 * i, 9000 + 13 * i, t0 + i * kSec);
+        handshake(c);
+        c.client_data(kReq);
+        c.server_data(kResp);
+        fin_close(c);
+        for (const auto& p : c.packets()) pkts.push_back(p);
+        if (i % 2 == 0) pkts.emplace_back(c.packets()[5].first + 2 * kSec, c.packets()[5].second);  // the client FIN again
+    }
+    std::stable_sort(pkts.begin(), pkts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    TcpConfig cfg;   // linger 5 s
+    Harness plain(cfg), hinted(cfg);
+    std::vector<size_t> finished_plain, finished_hinted;   // connections finished after each packet
+    for (const auto& [ts, frame] : pkts) {
+        plain.feed(ts, frame);
+        finished_plain.push_back(plain.obs.finished.size());
+        hinted.an->prefetch_next_to_finish();
+        hinted.feed(ts, frame);
+        hinted.an->prefetch_next_to_finish();
+        hinted.an->prefetch_next_to_finish();
+        finished_hinted.push_back(hinted.obs.finished.size());
+    }
+    CHECK(finished_plain.back() > 0);    // lingering ran out for some before the end
+    CHECK(finished_plain.back() < 12u);
+    CHECK(finished_plain == finished_hinted);
+    plain.finish();
+    hinted.finish();
+    REQUIRE(plain.obs.finished.size() == 12u);
+    REQUIRE(hinted.obs.finished.size() == 12u);
+    int stragglers = 0;
+    for (size_t i = 0; i < 12; ++i) {
+        const TcpConnectionFacts& a = plain.obs.finished[i];
+        const TcpConnectionFacts& b = hinted.obs.finished[i];
+        CAPTURE(i);
+        CHECK(a.id == b.id);
+        CHECK(a.close.kind == CloseKind::fin);
+        CHECK(b.close.kind == a.close.kind);
+        CHECK(b.last_frame == a.last_frame);
+        CHECK(b.dir[C].packets == a.dir[C].packets);
+        CHECK(b.dir[S].packets == a.dir[S].packets);
+        CHECK(anomalies(b) == anomalies(a));
+        CHECK(states(b, C) == states(a, C));
+        CHECK(states(b, S) == states(a, S));
+        if (a.dir[C].packets == 5) ++stragglers;   // SYN, ACK, request, FIN, last ACK + the FIN again
+    }
+    CHECK(stragglers == 6);
+}

@@ -162,6 +162,7 @@ public:
     void on_gap(StreamDir dir, uint64_t len, int64_t ts_ns) override;
     void on_end(StreamDir dir, EndReason why, int64_t ts_ns) override;
     Hot hot() const override;
+    void prefetch_results() const override;
 
     bool is_http() const;
     uint64_t transactions_total() const;       // including those beyond max_transactions

@@ -90,6 +90,11 @@ public:
     FlowLookup prefetch_index(const TcpSegment& seg) const;
     void prefetch_connection(FlowLookup& flow) const;
     void prefetch_consumer(const FlowLookup& flow, const TcpSegment& seg) const;
+    // Once per batch: one step of loading the closed connection that
+    // lingering will finish next (its object, then its vectors and
+    // consumer, then the consumer's results), which was last touched
+    // seconds ago. Changes nothing but which lines are in cache.
+    void prefetch_next_to_finish();
     // process() with the lookup prefetch_index() returned for this segment.
     void process(const PacketView& pkt, const TcpSegment& seg, const FlowLookup& flow);
     // Evict what has been idle or lingering too long as of `now` (a leap of

@@ -35,6 +35,10 @@ public:
         uint16_t dir_state[2] = {0, 0};  // by StreamDir
     };
     virtual Hot hot() const { return Hot{this, nullptr, {0, 0}}; }
+    // The connection is about to be finished, most likely after lingering
+    // closed for seconds (cold): start loading what taking the consumer's
+    // results reads behind the object itself. A hint only.
+    virtual void prefetch_results() const {}
 };
 
 }  // namespace pcaplens
