@@ -129,10 +129,10 @@ public:
     }
     // The same for the lingering connection next in line to be finished,
     // one step per call -- the flow table takes one per batch of packets, so
-    // each step's pointers are loaded by the previous one: the object; its vectors and the consumer object; the consumer's
-    // results. A lingering connection was last touched seconds ago, and
-    // finishing it otherwise waits on ~25 misses one after another
-    // (cachegrind, 1 GB trace).
+    // each step's pointers are loaded by the previous one: the object; its
+    // vectors and the consumer object; the consumer's results. A lingering
+    // connection was last touched seconds ago, and finishing it otherwise
+    // waits on ~25 misses one after another (cachegrind, 1 GB trace).
     static constexpr int kFinishPrefetchSteps = 3;
     void prefetch_finish(int step) const {
         switch (step) {

@@ -2259,7 +2259,6 @@ TEST_CASE("tcp lifecycle: a first FIN acknowledging more than the second FIN is 
     CHECK(states(f, S).find("LAST_ACK") == std::string::npos);
 }
 
-
 // TcpAnalyzer::prefetch_next_to_finish() loads the connection lingering
 // will finish next; it must change nothing. Twelve connections close one a
 // second apart, half of them get a straggler (their client FIN again) while
