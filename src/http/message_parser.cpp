@@ -64,6 +64,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "byte_scan.hpp"
+
 namespace pcaplens::http {
 namespace {
 
@@ -496,7 +498,7 @@ size_t MessageParser::fast_start_line(const uint8_t* p, size_t n) {
         while (i < n && i < 32 && is_method_char(p[i], strict, i == 0)) ++i;   // sl_step: at most 32
         if (i == 0 || i >= n || p[i] != ' ') return 0;
         const size_t target = ++i;
-        while (i < n && p[i] > 0x20 && p[i] != 0x7f) ++i;
+        i += scan::target_run(p + i, n - i);
         if (i == target || i >= n || p[i] != ' ') return 0;   // no target, or the HTTP/0.9 form
         ++i;
         if (n - i < 8 || std::memcmp(p + i, kVersion, 7) != 0 || !is_digit(p[i + 7])) return 0;
@@ -807,15 +809,16 @@ size_t MessageParser::step_headers(const uint8_t* p, size_t n) {
     touch();
     size_t done = 0;
     while (done < n) {
-        const auto* lf = static_cast<const uint8_t*>(std::memchr(p + done, '\n', n - done));
-        const size_t take = lf != nullptr ? static_cast<size_t>(lf - p) + 1 - done : n - done;
+        const size_t lf_off = scan::find_lf(p + done, n - done);
+        const bool lf = lf_off < n - done;
+        const size_t take = lf ? lf_off + 1 : n - done;
         if (head_size() + take > lim_.max_header_bytes) {
             header_too_large("header block larger than " + std::to_string(lim_.max_header_bytes) + " bytes");
             return n;
         }
         head_append(p + done, take);
         done += take;
-        if (lf == nullptr) break;
+        if (!lf) break;
         const std::string_view block = head();
         const size_t len = block.size() - line_start_;
         if (len == 1 || (len == 2 && block[line_start_] == '\r')) {
@@ -979,10 +982,19 @@ void MessageParser::parse_fields(size_t from, size_t to) {
         // Usual case: a run of tchars, then the colon. The line's CR or LF
         // follows it in the block and ends the run.
         const char* const text = line.data();   // text[line.size()] is that CR or LF, inside the block
-        size_t colon = tchar_run(text);
+        // Letters, digits and '-' sixteen bytes a step as far as the block
+        // allows (the run stops at the CR or LF), then any other tchars.
+        size_t colon = scan::name_run(reinterpret_cast<const uint8_t*>(text),
+                                      static_cast<size_t>(block.data() + block.size() - text));
+        colon += tchar_run(text + colon);
         if (colon > 0 && colon < line.size() && text[colon] == ':') {
             name = std::string_view(text, colon);
-            value = trim(std::string_view(text + colon + 1, line.size() - colon - 1));
+            // Usually "name: value" with nothing after the value: trim()'s
+            // result without its loops (bytes above ' ' are not OWS).
+            const std::string_view raw(text + colon + 1, line.size() - colon - 1);
+            const bool one_space = raw.size() >= 2 && raw[0] == ' ' && static_cast<uint8_t>(raw[1]) > ' ' &&
+                                   static_cast<uint8_t>(raw.back()) > ' ';
+            value = one_space ? raw.substr(1) : trim(raw);
             have = true;
             continue;
         }
