@@ -57,7 +57,8 @@ public:
     size_t size() const { return size_; }
     uint64_t offset() const { return offset_; }
     // Starts fetching every line of the window from where the last call
-    // stopped (or from `at`) to 2 KiB past `at`, an offset in the window. A
+    // stopped (or from `at`) to 2 KiB past `at` (rounded up to 256 bytes
+    // from there), an offset in the window. A
     // reader walks records whose headers say where the next one starts, so
     // the walk would otherwise wait on memory once per record; the analysis
     // reads more of each packet than its first line, and fetching only the
@@ -65,11 +66,14 @@ public:
     // KiB and more slower).
     void fetch_ahead(size_t at) {
         constexpr size_t kFetchAhead = 2048;
-        const size_t to = std::min(at + kFetchAhead, size_);
         if (fetched_ < at) fetched_ = at;
-        if (to > populated_) populate_ahead(to);
+        if (fetched_ >= at + kFetchAhead) return;
         // Four lines a step: ~11 lines a packet on the bench trace, and a
-        // one-line loop spent four instructions on each.
+        // one-line loop spent four instructions on each. The end is rounded
+        // up to whole steps (up to 192 bytes further ahead), so the one-line
+        // loop runs only at the window's end.
+        const size_t to = std::min(fetched_ + ((at + kFetchAhead - fetched_ + 255) & ~size_t{255}), size_);
+        if (to > populated_) populate_ahead(to);
         for (; fetched_ + 256 <= to; fetched_ += 256) {
             __builtin_prefetch(data_ + fetched_);
             __builtin_prefetch(data_ + fetched_ + 64);
