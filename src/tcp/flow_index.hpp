@@ -9,6 +9,7 @@
 // Both are templates over the element type so they can be tested alone.
 #pragma once
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -78,6 +79,19 @@ public:
     size_t size() const { return size_; }
     size_t capacity() const { return slots_.size(); }
 
+    // Calls f(item) for every item in slot order: a sequential walk of the
+    // slots that does not touch the items. `f` must not insert or erase.
+    template <class F>
+    void for_each(F&& f) const {
+        for (const Slot& s : slots_)
+            if (s.item != nullptr) f(s.item);
+    }
+    // Forgets every item, keeping the capacity.
+    void clear() {
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+        size_ = 0;
+    }
+
 private:
     struct Slot {
         uint64_t hash = 0;
@@ -130,6 +144,12 @@ public:
         else tail_ = x->lru_prev;
         x->lru_prev = x->lru_next = nullptr;
         --size_;
+    }
+    // Forgets every element at once; their links are left as they are (for
+    // when none of them is listed again).
+    void clear() {
+        head_ = tail_ = nullptr;
+        size_ = 0;
     }
     // Walks from the front; `f` must not unlink anything.
     template <class F>

@@ -119,6 +119,50 @@ TEST_CASE("IntrusiveList keeps order like std::list under random push/remove") {
     CHECK(walked == std::vector<Item*>(ref.begin(), ref.end()));
 }
 
+// The end of the input (TcpAnalyzer finishes every connection left) walks
+// the index's slots instead of the LRU lists, then empties both at once.
+TEST_CASE("FlowIndex::for_each visits each item once; clear() empties the index and a list, both reusable") {
+    std::vector<Item> items(300);
+    pcaplens::FlowIndex<Item> index(16);
+    pcaplens::IntrusiveList<Item> list;
+    auto hash_of = [](uint64_t k) { return (k * 0x9E3779B97F4A7C15ULL) >> 62; };   // 4 hashes: long probe runs
+    for (size_t i = 0; i < items.size(); ++i) {
+        items[i].key = i + 1;
+        index.insert(&items[i], hash_of(items[i].key));
+        list.push_back(&items[i]);
+    }
+    for (size_t i = 0; i < items.size(); i += 3) index.erase(&items[i], hash_of(items[i].key));   // a third gone
+    std::vector<Item*> seen;
+    index.for_each([&](Item* x) { seen.push_back(x); });
+    std::sort(seen.begin(), seen.end());
+    std::vector<Item*> want;
+    for (size_t i = 0; i < items.size(); ++i)
+        if (i % 3 != 0) want.push_back(&items[i]);
+    CHECK(seen == want);
+    CHECK(index.size() == want.size());
+
+    const size_t capacity = index.capacity();
+    index.clear();
+    list.clear();
+    CHECK(index.size() == 0);
+    CHECK(index.capacity() == capacity);
+    CHECK(list.empty());
+    CHECK(list.size() == 0);
+    size_t visits = 0;
+    index.for_each([&](Item*) { ++visits; });
+    list.for_each([&](Item*) { ++visits; });
+    CHECK(visits == 0);
+    for (const Item* x : want) CHECK(index.find(x->key, hash_of(x->key)) == nullptr);
+    // Usable again: an item inserted after clear() is found, and only it.
+    items[1].lru_prev = items[1].lru_next = nullptr;
+    index.insert(&items[1], hash_of(items[1].key));
+    list.push_back(&items[1]);
+    CHECK(index.find(items[1].key, hash_of(items[1].key)) == &items[1]);
+    CHECK(index.find(items[2].key, hash_of(items[2].key)) == nullptr);
+    CHECK(list.front() == &items[1]);
+    CHECK(list.size() == 1);
+}
+
 // The flow hash as the table uses it: its low bits pick the home slot. Keys
 // as a load generator makes them -- one client address, consecutive
 // ephemeral ports, a handful of servers on 80 and 8080, some over IPv6 (the

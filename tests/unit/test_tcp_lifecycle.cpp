@@ -1100,6 +1100,47 @@ TEST_CASE("tcp lifecycle: FIN retransmission") {
 // Flow table: eviction, caps, ids
 // ---------------------------------------------------------------------------
 
+// The end of the input: every connection left -- open, or closed and still
+// lingering -- is finished once, in id order (the index is walked in hash
+// order, so the order is made, not found), and the analyzer is empty after.
+TEST_CASE("tcp lifecycle: the end of the input finishes open and lingering connections in id order") {
+    Harness h;
+    constexpr int kConns = 90;
+    for (int i = 0; i < kConns; ++i) {
+        auto c = conv(static_cast<uint16_t>(41000 + i), 1000u + 7u * static_cast<uint32_t>(i), 5000,
+                      1'700'000'000'000'000'000 + int64_t{i} * kMs);
+        c.set_step(1000);
+        handshake(c);
+        c.client_data(kReq);
+        c.server_data(kResp);
+        if (i % 3 == 0) fin_close(c);      // closed: lingers
+        if (i % 3 == 1) c.client_rst();    // reset: lingers
+        h.feed(c);                         // i % 3 == 2: left open
+    }
+    CHECK(h.obs.finished.empty());   // all within close_linger of the last packet
+    CHECK(h.an->counters().open_now == kConns);
+    h.finish();
+    REQUIRE(h.obs.finished.size() == kConns);
+    for (int i = 0; i < kConns; ++i) {
+        CAPTURE(i);
+        const TcpConnectionFacts& f = h.obs.finished[static_cast<size_t>(i)];
+        CHECK(f.id == static_cast<uint64_t>(i + 1));
+        CHECK(f.client.port == 41000 + i);
+        const CloseKind want = i % 3 == 0 ? CloseKind::fin : i % 3 == 1 ? CloseKind::rst : CloseKind::open;
+        CHECK(f.close.kind == want);
+        CHECK(f.dir[C].payload_bytes == kReq.size());
+        CHECK(f.dir[S].payload_bytes == kResp.size());
+        const auto& log = h.obs.log(f.id);
+        CHECK(log.dir[C].bytes == kReq);
+        const EndReason why = i % 3 == 0 ? EndReason::fin : i % 3 == 1 ? EndReason::rst : EndReason::end_of_capture;
+        check_end(log.dir[C], why);
+        check_end(log.dir[S], why);
+    }
+    CHECK(h.an->counters().open_now == 0);
+    h.finish();   // nothing is left to finish twice
+    CHECK(h.obs.finished.size() == kConns);
+}
+
 TEST_CASE("tcp lifecycle: idle eviction") {
     TcpConfig cfg;
     cfg.idle_timeout_ns = 10 * kSec;
