@@ -147,6 +147,35 @@ void append_excerpt(std::string& out, std::string_view s, size_t max) {
     if (s.size() > max) out += "...";
 }
 
+// A Content-Length or Transfer-Encoding value for the finding details that
+// quote them: excerpts up to 64 bytes, ", " between values. Nearly every
+// message has one value and no such finding, so a first value that is not
+// folded is kept as a view -- it stays in the header block until
+// begin_body() is done with it -- and copied only when a second value
+// comes or detail_text() is asked.
+void add_detail_value(std::string& detail, std::string_view& first, bool& pending, std::string_view value, bool folded) {
+    if (!pending && detail.empty() && !folded) {
+        first = value;
+        pending = true;
+        return;
+    }
+    if (pending) {
+        pending = false;
+        append_excerpt(detail, first, 64);
+    }
+    if (detail.size() < 64) {
+        if (!detail.empty()) detail += ", ";
+        append_excerpt(detail, value, 64);
+    }
+}
+const std::string& detail_text(std::string& detail, std::string_view first, bool& pending) {
+    if (pending) {
+        pending = false;
+        append_excerpt(detail, first, 64);
+    }
+    return detail;
+}
+
 // `b` is lower case.
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -886,6 +915,7 @@ void MessageParser::reset_head_state() {
         else b->clear();
     }
     hs_.have_host = hs_.have_ua = hs_.have_ctype = false;
+    hs_.cl_first_pending = hs_.te_first_pending = false;
     hs_.te_chunked_count = 0;
     hs_.te_last_chunked = false;
     hs_.cl_set = false;
@@ -1065,10 +1095,7 @@ void MessageParser::apply_field(std::string_view name, std::string_view value, b
     }
     if (f == Field::content_length) {
         hs_.head.has_content_length = true;
-        if (hs_.cl_detail.size() < 64) {
-            if (!hs_.cl_detail.empty()) hs_.cl_detail += ", ";
-            append_excerpt(hs_.cl_detail, value, 64);
-        }
+        add_detail_value(hs_.cl_detail, hs_.cl_first, hs_.cl_first_pending, value, folded);
         if (hs_.head.content_length_bad) return;
         for_each_element(value, [&](std::string_view e) {
             if (hs_.head.content_length_bad) return;
@@ -1091,10 +1118,7 @@ void MessageParser::apply_field(std::string_view name, std::string_view value, b
         });
     } else if (f == Field::transfer_encoding) {
         hs_.head.has_transfer_encoding = true;
-        if (hs_.te_detail.size() < 64) {
-            if (!hs_.te_detail.empty()) hs_.te_detail += ", ";
-            append_excerpt(hs_.te_detail, value, 64);
-        }
+        add_detail_value(hs_.te_detail, hs_.te_first, hs_.te_first_pending, value, folded);
         for_each_element(value, [&](std::string_view e) {
             const size_t semi = e.find(';');
             if (semi != std::string_view::npos) e = trim(e.substr(0, semi));
@@ -1117,7 +1141,10 @@ void MessageParser::begin_body(HeadAction action) {
     partial_ = chunked_ = false;
     rem_ = content_length_ = 0;
     const bool bad_cl = hs_.head.has_content_length && hs_.head.content_length_bad;
-    auto cl_text = [&] { return "Content-Length '" + excerpt(hs_.cl_detail) + "'"; };
+    auto cl_text = [&] {
+        return "Content-Length '" + excerpt(detail_text(hs_.cl_detail, hs_.cl_first, hs_.cl_first_pending)) + "'";
+    };
+    auto te_text = [&] { return excerpt(detail_text(hs_.te_detail, hs_.te_first, hs_.te_first_pending)); };
     switch (action) {
         case HeadAction::stop:
             end_message(true, ts_, seq_);
@@ -1139,7 +1166,7 @@ void MessageParser::begin_body(HeadAction action) {
         // faulty, even if a Content-Length is present" -- peers may frame it
         // either way, so nothing after it can be paired with confidence.
         finding(AnomalyKind::http_transfer_encoding_in_http10,
-                "HTTP/1.0 message with Transfer-Encoding '" + excerpt(hs_.te_detail) +
+                "HTTP/1.0 message with Transfer-Encoding '" + te_text() +
                     "': its framing is faulty (RFC 9112 6.1); parsing stops",
                 msg_ts_, msg_frame_);
         end_message(false, ts_, seq_);
@@ -1150,7 +1177,7 @@ void MessageParser::begin_body(HeadAction action) {
         if (hs_.head.chunked_final) {
             if (hs_.head.has_content_length) {
                 finding(AnomalyKind::http_content_length_with_chunked,
-                        cl_text() + " with Transfer-Encoding '" + excerpt(hs_.te_detail) + "'; chunked wins", msg_ts_,
+                        cl_text() + " with Transfer-Encoding '" + te_text() + "'; chunked wins", msg_ts_,
                         msg_frame_);
             }
             chunked_ = true;
@@ -1159,7 +1186,7 @@ void MessageParser::begin_body(HeadAction action) {
         }
         if (role_ == Role::request) {
             finding(AnomalyKind::http_bad_chunk,
-                    "request Transfer-Encoding '" + excerpt(hs_.te_detail) +
+                    "request Transfer-Encoding '" + te_text() +
                         "' does not end in chunked: body length undeterminable (RFC 9112 6.3); parsing stops",
                     msg_ts_, msg_frame_);
             end_message(false, ts_, seq_);
@@ -1171,7 +1198,7 @@ void MessageParser::begin_body(HeadAction action) {
         // chunked: peers that frame by the length disagree from here on.
         if (hs_.head.has_content_length) {
             finding(AnomalyKind::http_content_length_with_chunked,
-                    cl_text() + " with Transfer-Encoding '" + excerpt(hs_.te_detail) +
+                    cl_text() + " with Transfer-Encoding '" + te_text() +
                         "'; Transfer-Encoding wins: the body is read until the server closes",
                     msg_ts_, msg_frame_);
         }

@@ -150,6 +150,11 @@ struct HeadScratch {
     bool cl_set = false;
     uint32_t te_chunked_count = 0;
     std::string value_buf, host_buf, ua_buf, ctype_buf, cl_detail, te_detail;
+    // The first Content-Length / Transfer-Encoding value while it is the
+    // only one: a view into the header block, added to cl_detail /
+    // te_detail only when a second value comes or a finding quotes it.
+    std::string_view cl_first, te_first;
+    bool cl_first_pending = false, te_first_pending = false;
 };
 
 // Printable excerpt of wire bytes for finding details: at most `max` bytes,

@@ -1219,4 +1219,76 @@ TEST_CASE("fast paths: header block and header count exactly at the caps, in one
     check_every_cut(many_evs);
 }
 
+// The Content-Length and Transfer-Encoding values the framing findings
+// quote: each value's excerpt, ", " between values, at most 64 bytes before
+// "..."; a folded value as unfolded; the same when the head arrives in
+// pieces (then it is parsed from the parser's own buffer).
+TEST_CASE("framing findings quote the Content-Length and Transfer-Encoding values") {
+    auto detail = [](const Result& r, AnomalyKind k) {
+        for (const auto& f : r.fs)
+            if (f.kind == k) return f.detail;
+        return std::string("(none)");
+    };
+    auto post = [](const std::string& fields, const std::string& body) {
+        return "POST /p HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n" + body;
+    };
+    const std::string chunked_body = "3\r\nabc\r\n0\r\n\r\n";
+    for (const bool split : {false, true}) {
+        CAPTURE(split);
+        auto request = [&](const std::string& msg) {
+            std::vector<Ev> evs;
+            if (split) {
+                const size_t cut = msg.find("Length") + 3;   // inside a field name
+                evs.push_back(C(msg.substr(0, cut)));
+                evs.push_back(C(msg.substr(cut)));
+            } else {
+                evs.push_back(C(msg));
+            }
+            evs.push_back(S(kOk0));
+            evs.push_back(EndC());
+            evs.push_back(EndS());
+            return run(evs);
+        };
+        {   // one value of each
+            const auto r = request(post("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", chunked_body));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_content_length_with_chunked) ==
+                  "Content-Length '3' with Transfer-Encoding 'chunked'; chunked wins");
+        }
+        {   // two Transfer-Encoding fields, and a list in one Content-Length
+            const auto r = request(post("Transfer-Encoding: gzip\r\nContent-Length: 3, 3\r\nTransfer-Encoding:  chunked \r\n",
+                                        chunked_body));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_content_length_with_chunked) ==
+                  "Content-Length '3, 3' with Transfer-Encoding 'gzip, chunked'; chunked wins");
+        }
+        {   // conflicting Content-Length fields
+            const auto r = request(post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello"));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_bad_content_length) ==
+                  "Content-Length '5, 6' is invalid (RFC 9112 6.3); parsing stops");
+        }
+        {   // a folded first value, then a second field
+            const auto r = request(post("Content-Length: 5\r\n 5\r\nContent-Length: x\r\n", "hello"));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_bad_content_length) ==
+                  "Content-Length '5 5, x' is invalid (RFC 9112 6.3); parsing stops");
+        }
+        {   // a long value is cut; a second one no longer fits
+            const std::string long_value(70, '7');
+            const auto r = request(post("Content-Length: " + long_value + "\r\nContent-Length: 8\r\n", "x"));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_bad_content_length) ==
+                  "Content-Length '" + std::string(64, '7') + "...' is invalid (RFC 9112 6.3); parsing stops");
+        }
+        {   // Transfer-Encoding that does not end in chunked, on a request
+            const auto r = request(post("Transfer-Encoding: chunked, gzip\r\n", ""));
+            INFO(kinds(r));
+            CHECK(detail(r, AnomalyKind::http_bad_chunk) ==
+                  "request Transfer-Encoding 'chunked, gzip' does not end in chunked: body length undeterminable (RFC "
+                  "9112 6.3); parsing stops");
+        }
+    }
+}
+
 }  // TEST_SUITE
