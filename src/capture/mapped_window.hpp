@@ -57,13 +57,12 @@ public:
     size_t size() const { return size_; }
     uint64_t offset() const { return offset_; }
     // Starts fetching every line of the window from where the last call
-    // stopped (or from `at`) to 2 KiB past `at` (rounded up to 256 bytes
-    // from there), an offset in the window. A
-    // reader walks records whose headers say where the next one starts, so
-    // the walk would otherwise wait on memory once per record; the analysis
-    // reads more of each packet than its first line, and fetching only the
-    // header lines measured slower (1, 2 and 4 KiB ahead measured alike, 8
-    // KiB and more slower).
+    // stopped (or from `at`) to 2 KiB past `at`, an offset in the window
+    // (rounded up to whole four-line steps). A reader walks records whose
+    // headers say where the next one starts, so the walk would otherwise
+    // wait on memory once per record; the analysis reads more of each packet
+    // than its first line, and fetching only the header lines measured
+    // slower (1, 2 and 4 KiB ahead measured alike, 8 KiB and more slower).
     void fetch_ahead(size_t at) {
         constexpr size_t kFetchAhead = 2048;
         if (fetched_ < at) fetched_ = at;

@@ -8,8 +8,8 @@
 //    no node allocation.
 // Both are templates over the element type so they can be tested alone.
 #pragma once
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
