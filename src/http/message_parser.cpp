@@ -153,27 +153,24 @@ void append_excerpt(std::string& out, std::string_view s, size_t max) {
 // folded is kept as a view -- it stays in the header block until
 // begin_body() is done with it -- and copied only when a second value
 // comes or detail_text() is asked.
-void add_detail_value(std::string& detail, std::string_view& first, bool& pending, std::string_view value, bool folded) {
-    if (!pending && detail.empty() && !folded) {
-        first = value;
-        pending = true;
-        return;
-    }
-    if (pending) {
-        pending = false;
-        append_excerpt(detail, first, 64);
-    }
-    if (detail.size() < 64) {
-        if (!detail.empty()) detail += ", ";
-        append_excerpt(detail, value, 64);
-    }
-}
 const std::string& detail_text(std::string& detail, std::string_view first, bool& pending) {
     if (pending) {
         pending = false;
         append_excerpt(detail, first, 64);
     }
     return detail;
+}
+void add_detail_value(std::string& detail, std::string_view& first, bool& pending, std::string_view value, bool folded) {
+    if (!pending && detail.empty() && !folded) {
+        first = value;
+        pending = true;
+        return;
+    }
+    detail_text(detail, first, pending);   // the first value goes in before this one
+    if (detail.size() < 64) {
+        if (!detail.empty()) detail += ", ";
+        append_excerpt(detail, value, 64);
+    }
 }
 
 // `b` is lower case.
